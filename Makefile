@@ -1,0 +1,62 @@
+# tapbot: `make run` (the sandbox, or production when Azure settings are present) and `make test`.
+# Both install what they need first: a virtualenv from requirements.lock and the npm packages.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint fmt typecheck unit integration e2e bench package clean lock
+
+help:
+	@echo "make run    start tapbot (sandbox with fake tenant + Agents Playground when no Azure settings)"
+	@echo "make test   lint, type-check and run every test tier"
+	@echo "other: install lint fmt typecheck unit integration e2e bench package lock clean"
+
+$(STAMP): requirements.lock pyproject.toml package.json package-lock.json
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m sandbox.run
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(PY) -m pytest tests/unit tests/test_architecture.py -q
+
+integration: install
+	$(PY) -m pytest tests/integration tests/sandbox tests/bot -q
+
+e2e: install
+	$(PY) -m pytest tests/e2e -q
+
+test: lint typecheck
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench.flows
+
+package: install
+	$(PY) -m appPackage.build
+
+# Re-pin requirements.lock from what is installed in the venv (after changing pyproject.toml).
+lock: install
+	$(PY) -m pip freeze --exclude-editable --exclude tapbot > requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules var test-output .mypy_cache .ruff_cache .pytest_cache

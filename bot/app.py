@@ -1,0 +1,173 @@
+"""The composition root: the one place that builds adapters and wires them together.
+
+`create_app` builds nothing at call time beyond the aiohttp application; long-lived resources
+(the pooled HTTP client, the store, the Teams runtime) are created on start-up in a cleanup
+context and closed on shutdown. Tests pass in-memory twins through the keyword arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.config import Settings
+from bot.domain.audit import Auditor
+from bot.domain.clock import SystemClock
+from bot.domain.errors import StoreError
+from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.graph.wiring import build_graph_ports
+from bot.observability import Metrics
+from bot.store.sql import SqlStore, create_store, migrate
+from bot.teams.handler import TeamsDeps
+from bot.teams.proactive import ConversationReferences
+from bot.teams.runtime import TeamsRuntime
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the running app holds: built once at start-up, closed at shutdown."""
+
+    settings: Settings
+    store: Store
+    directory: Directory
+    pass_issuer: PassIssuer
+    mailer: Mailer
+    clock: Clock
+    teams: TeamsRuntime
+    metrics: Metrics
+    graph_token_probe: Callable[[], Awaitable[None]]
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphComponents:
+    """The Graph-backed ports, and a coroutine function that fails unless a token can be had."""
+
+    directory: Directory
+    pass_issuer: PassIssuer
+    mailer: Mailer
+    token_probe: Callable[[], Awaitable[None]]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    graph: GraphComponents | None = None,
+    clock: Clock | None = None,
+) -> web.Application:
+    """Return the bot's aiohttp application for *settings*.
+
+    *store*, *graph* and *clock* replace the real adapters (tests); when *store* is given it is
+    used as is (no migration, not closed by the app).
+    """
+    app = web.Application(client_max_size=settings.max_request_bytes)
+    metrics = Metrics()
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        the_clock = clock or SystemClock()
+        own_store: SqlStore | None = None
+        the_store: Store
+        if store is None:
+            await migrate(settings.database_url)
+            the_store = own_store = create_store(settings.database_url)
+        else:
+            the_store = store
+        http: httpx.AsyncClient | None = None
+        close_auth: Callable[[], None] = lambda: None  # noqa: E731  # nothing to close for twins
+        components = graph
+        if components is None:
+            http = _graph_http_client(settings)
+            ports = build_graph_ports(settings, http, the_clock)
+            close_auth = ports.close
+            components = GraphComponents(
+                ports.directory, ports.pass_issuer, ports.mailer, ports.token_probe
+            )
+        deps = TeamsDeps(
+            directory=components.directory,
+            references=ConversationReferences(the_store, the_clock),
+            auditor=Auditor(the_store, the_clock),
+            tenant_id=settings.tenant_id,
+            helpdesk_group_id=settings.helpdesk_group_id,
+        )
+        app[RUNTIME] = Runtime(
+            settings=settings,
+            store=the_store,
+            directory=components.directory,
+            pass_issuer=components.pass_issuer,
+            mailer=components.mailer,
+            clock=the_clock,
+            teams=TeamsRuntime(settings, deps, metrics),
+            metrics=metrics,
+            graph_token_probe=components.token_probe,
+        )
+        log.info("tapbot started", production=settings.production, store=_engine(settings))
+        try:
+            yield
+        finally:
+            close_auth()
+            if http is not None:
+                await http.aclose()
+            if own_store is not None:
+                await own_store.close()
+
+    app.cleanup_ctx.append(resources)
+    app.router.add_post("/api/messages", _messages)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+def _graph_http_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for every Graph call of this process."""
+    verify: Any = str(settings.graph_ca_bundle) if settings.graph_ca_bundle else True
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        verify=verify,
+        headers={"User-Agent": "tapbot/0.1"},
+    )
+
+
+def _engine(settings: Settings) -> str:
+    return settings.database_url.split(":", 1)[0]
+
+
+async def _messages(request: web.Request) -> web.StreamResponse:
+    return await request.app[RUNTIME].teams.messages(request)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    """Report whether the store answers and a Graph token can be had; 503 if either fails."""
+    runtime = request.app[RUNTIME]
+    checks: dict[str, str] = {}
+    try:
+        await runtime.store.ping()
+        checks["store"] = "ok"
+    except StoreError:
+        checks["store"] = "unreachable"
+    try:
+        await runtime.graph_token_probe()
+        checks["graph"] = "ok"
+    except Exception as exc:  # any failure to get a token makes the bot useless: report it
+        log.warning("graph token probe failed", error_type=type(exc).__name__)
+        checks["graph"] = "unavailable"
+    healthy = all(v == "ok" for v in checks.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "failing", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[RUNTIME].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,208 @@
+"""The ports the domain needs from the outside world, as Protocols.
+
+Each has a real adapter (Graph over httpx, SQLAlchemy, Teams) and an in-memory twin that passes
+the same contract tests. Every method may raise the errors in `bot.domain.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain.model import (
+    AuditEvent,
+    ConversationRecord,
+    DirectoryUser,
+    IssuedPass,
+    MailMessage,
+    ManagerChange,
+    PassInfo,
+    RequestState,
+    RoleAssignment,
+    ScheduledEdit,
+    TapPolicy,
+    TapRequest,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware, in UTC."""
+        ...
+
+
+class Directory(Protocol):
+    """Read access to the tenant's directory (Microsoft Graph)."""
+
+    async def get_user(self, user_id: str) -> DirectoryUser:
+        """Return the user with object id or UPN *user_id*; raise DirectoryObjectNotFound."""
+        ...
+
+    async def get_manager(self, user_id: str) -> DirectoryUser | None:
+        """Return *user_id*'s manager, or None when they have none."""
+        ...
+
+    async def list_direct_reports(self, user_id: str) -> list[DirectoryUser]:
+        """Return every direct report of *user_id* (all pages)."""
+        ...
+
+    async def search_users(self, text: str, *, limit: int = 20) -> list[DirectoryUser]:
+        """Return up to *limit* users whose name, UPN or mail starts with *text*."""
+        ...
+
+    async def list_sponsors(self, user_id: str) -> list[DirectoryUser]:
+        """Return the sponsors of guest *user_id*."""
+        ...
+
+    async def member_of_groups(self, user_id: str, group_ids: Sequence[str]) -> set[str]:
+        """Return the subset of *group_ids* that *user_id* belongs to, transitively."""
+        ...
+
+    async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
+        """Return *user_id*'s directory roles: active assignments and PIM-eligible ones."""
+        ...
+
+    async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
+        """Return "Set user manager" audit events for *user_id* since *since*, newest first."""
+        ...
+
+    async def list_joiners(
+        self, hired_from: datetime, hired_before: datetime
+    ) -> list[DirectoryUser]:
+        """Return users whose employeeHireDate is in [*hired_from*, *hired_before*)."""
+        ...
+
+    async def is_app_installed_for(self, user_id: str, teams_app_id: str) -> bool:
+        """Tell whether the Teams app *teams_app_id* is installed in *user_id*'s personal scope."""
+        ...
+
+    async def install_app_for(self, user_id: str, teams_app_id: str) -> None:
+        """Install the Teams app for *user_id* (idempotent: already installed is success)."""
+        ...
+
+
+class PassIssuer(Protocol):
+    """Temporary Access Pass administration (Microsoft Graph authentication methods)."""
+
+    async def get_policy(self) -> TapPolicy:
+        """Return the tenant's TAP policy."""
+        ...
+
+    async def list_passes(self, user_id: str) -> list[PassInfo]:
+        """Return *user_id*'s passes (at most one exists in Entra), never their values."""
+        ...
+
+    async def create_pass(
+        self,
+        user_id: str,
+        *,
+        lifetime_minutes: int,
+        is_usable_once: bool,
+        start_at: datetime | None,
+    ) -> IssuedPass:
+        """Create a pass for *user_id*; Entra replaces any existing one. Raises DirectoryRejected
+        with Graph's code when the policy forbids the parameters."""
+        ...
+
+    async def delete_pass(self, user_id: str, pass_id: str) -> None:
+        """Delete pass *pass_id*; deleting one that no longer exists is success."""
+        ...
+
+
+class Mailer(Protocol):
+    async def send_mail(self, message: MailMessage) -> None:
+        """Send *message* from its sender mailbox (Graph sendMail)."""
+        ...
+
+
+class Store(Protocol):
+    """Durable state: requests, audit, conversation references, job claims, scheduled edits.
+
+    Transitions are compare-and-set so several bot processes can share one store safely.
+    """
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the database answers."""
+        ...
+
+    # Requests
+    async def add_request(self, request: TapRequest) -> None:
+        """Insert a new request; raise StoreConflict if its id exists."""
+        ...
+
+    async def get_request(self, request_id: str) -> TapRequest | None: ...
+
+    async def transition(
+        self,
+        request_id: str,
+        *,
+        expected: Iterable[RequestState],
+        new_state: RequestState,
+        at: datetime,
+        changes: Mapping[str, Any] | None = None,
+    ) -> TapRequest:
+        """Move a request to *new_state* if it is in one of *expected*, applying *changes*
+        (other TapRequest fields) and bumping ``version``. Raise StoreConflict otherwise.
+        Exactly one of several concurrent callers wins."""
+        ...
+
+    async def update_request(self, request_id: str, *, changes: Mapping[str, Any]) -> TapRequest:
+        """Change fields of a request without changing its state (e.g. its card reference)."""
+        ...
+
+    async def list_requests(
+        self,
+        *,
+        requester_id: str | None = None,
+        target_id: str | None = None,
+        states: Iterable[RequestState] | None = None,
+        created_since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[TapRequest]:
+        """Return matching requests, newest first."""
+        ...
+
+    async def count_requests(
+        self,
+        *,
+        requester_id: str | None = None,
+        target_id: str | None = None,
+        created_since: datetime,
+    ) -> int:
+        """Count requests created since *created_since* (for rate limits)."""
+        ...
+
+    # Audit
+    async def append_audit(self, event: AuditEvent) -> AuditEvent:
+        """Append *event* and return it with its id. Audit rows are never updated or deleted."""
+        ...
+
+    async def list_audit(
+        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
+        """Return audit events in [since, until), newest first."""
+        ...
+
+    # Conversation references
+    async def save_conversation(self, record: ConversationRecord) -> None:
+        """Insert or replace the reference stored under ``record.key``."""
+        ...
+
+    async def get_conversation(self, key: str) -> ConversationRecord | None: ...
+
+    # Exactly-once job runs
+    async def claim(self, job: str, run_key: str, owner: str, at: datetime) -> bool:
+        """Claim run *run_key* of *job* for *owner*; True for exactly one caller ever."""
+        ...
+
+    # Scheduled message edits
+    async def schedule_edit(self, edit: ScheduledEdit) -> None: ...
+
+    async def due_edits(self, now: datetime, *, limit: int = 100) -> list[ScheduledEdit]:
+        """Return edits whose due time has passed and that are not done, oldest first."""
+        ...
+
+    async def mark_edit_done(self, edit_id: str) -> bool:
+        """Mark an edit done; True only for the caller that changed it (compare-and-set)."""
+        ...

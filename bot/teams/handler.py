@@ -1,0 +1,166 @@
+"""The Teams activity handler: activity → domain call → card.
+
+Text commands route by exact first word through `TapbotHandler.commands`; card submits and
+Action.Execute invokes route by their ``verb`` through tables. Identities come only from the
+authenticated activity (`caller_of`); anything in card data is untrusted input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import (
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    ChannelAccount,
+    InvokeResponse,
+)
+
+from bot.domain.audit import Auditor
+from bot.domain.ports import Directory
+from bot.domain.requester import profile_of
+from bot.teams.identity import Caller, caller_of
+from bot.teams.proactive import ConversationReferences
+from cards.help import HelpView, help_card
+
+log = structlog.get_logger(__name__)
+
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+
+CommandHandler = Callable[[TurnContext, Caller], Awaitable[None]]
+
+COMMANDS_HELP: Sequence[tuple[str, str]] = (("help", "Show this card."),)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsDeps:
+    """What the Teams layer needs from the composition root."""
+
+    directory: Directory
+    references: ConversationReferences
+    auditor: Auditor
+    tenant_id: str
+    helpdesk_group_id: str
+
+
+class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder is untyped
+    """Turns Teams activities into domain calls and cards."""
+
+    def __init__(self, deps: TeamsDeps) -> None:
+        super().__init__()
+        self._deps = deps
+        self.commands: dict[str, CommandHandler] = {"help": self._help}
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        caller = caller_of(turn_context.activity)
+        if caller is not None and caller.tenant_id == self._deps.tenant_id:
+            await self._deps.references.remember(turn_context.activity, caller.tenant_id)
+        await super().on_turn(turn_context)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        caller = await self._authorised_caller(turn_context)
+        if caller is None:
+            return
+        text = _MENTION.sub("", turn_context.activity.text or "").strip().lower()
+        word = text.split(maxsplit=1)[0] if text else ""
+        command = self.commands.get(word)
+        if command is not None:
+            await command(turn_context, caller)
+            return
+        await self._send_help(
+            turn_context, caller, unrecognised=bool(word) or bool(turn_context.activity.value)
+        )
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        caller = await self._authorised_caller(turn_context)
+        if caller is None:
+            return
+        if turn_context.activity.conversation.conversation_type == "personal":
+            await self._send_help(turn_context, caller, welcome=True)
+
+    async def on_teams_members_added(  # the welcome goes out on installationUpdate instead
+        self,
+        teams_members_added: list[ChannelAccount],
+        team_info: Any,
+        turn_context: TurnContext,
+    ) -> None:
+        return
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        # botbuilder 4.17's own path double-serialises the response and leaves `action` a
+        # dict (teams-playground.md §4.1-4.2): read the value ourselves.
+        value = AdaptiveCardInvokeValue(**(turn_context.activity.value or {}))
+        action = value.action if isinstance(value.action, dict) else {}
+        verb = action.get("verb") if isinstance(action.get("verb"), str) else None
+        caller = await self._authorised_caller(turn_context, reply=False)
+        if caller is None:
+            return _invoke_message(403, "You can't use this card.")
+        log.info("card action with no handler", verb=verb)
+        return _invoke_message(400, "This card is out of date. Type help to start again.")
+
+    async def _authorised_caller(
+        self, turn_context: TurnContext, *, reply: bool = True
+    ) -> Caller | None:
+        """Return the caller if they may talk to this bot at all; else audit and explain."""
+        caller = caller_of(turn_context.activity)
+        if caller is not None and caller.tenant_id == self._deps.tenant_id:
+            return caller
+        reason = "no_entra_identity" if caller is None else "wrong_tenant"
+        await self._deps.auditor.record(
+            "conversation",
+            "refused",
+            actor_id=caller.user_id if caller else "unknown",
+            reason=reason,
+            detail={"tenant": caller.tenant_id if caller else ""},
+        )
+        if reply:
+            await turn_context.send_activity(
+                "Sorry, I only work for people signed in to this organisation's Microsoft Entra "
+                "tenant."
+            )
+        return None
+
+    async def _help(self, turn_context: TurnContext, caller: Caller) -> None:
+        await self._send_help(turn_context, caller)
+
+    async def _send_help(
+        self,
+        turn_context: TurnContext,
+        caller: Caller,
+        *,
+        welcome: bool = False,
+        unrecognised: bool = False,
+    ) -> None:
+        profile = await profile_of(
+            self._deps.directory,
+            caller.user_id,
+            fallback_name=caller.name,
+            helpdesk_group_id=self._deps.helpdesk_group_id,
+        )
+        view = HelpView(
+            display_name=profile.display_name,
+            direct_reports=profile.direct_reports,
+            is_helpdesk=profile.is_helpdesk,
+            role_known=profile.known,
+            commands=COMMANDS_HELP,
+            welcome=welcome,
+            unrecognised=unrecognised,
+        )
+        card = CardFactory.adaptive_card(help_card(view))
+        await turn_context.send_activity(MessageFactory.attachment(card))
+
+
+def _invoke_message(status: int, text: str) -> InvokeResponse:
+    """An Action.Execute response that shows *text* to the clicker as a message."""
+    body = AdaptiveCardInvokeResponse(
+        status_code=status, type="application/vnd.microsoft.activity.message", value=text
+    )
+    return InvokeResponse(status=200, body=body)

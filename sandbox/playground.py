@@ -1,0 +1,156 @@
+"""Start the Microsoft 365 Agents Playground as a local Teams client for one seeded person.
+
+Recipe and limits: shared/facts/teams-playground.md. The Playground binds every interface and
+silently moves to a random port when its port is taken; a tiny ``node -r`` preload forces
+127.0.0.1, and we read the real port from its "Listening on N" line and refuse a moved port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = ROOT / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
+BOT_ID = "28:tapbot-sandbox"
+BOT_NAME = "tapbot"
+
+# Makes every listen(port) without a host bind to loopback only (the Playground has no option).
+_BIND_LOOPBACK_JS = """\
+const net = require('net'); const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...a) {
+  if (typeof a[0] === 'number' || (typeof a[0] === 'string' && /^\\d+$/.test(a[0]))) {
+    if (typeof a[1] !== 'string') a.splice(1, 0, '127.0.0.1');
+  } else if (a[0] && typeof a[0] === 'object' && !a[0].path && !a[0].host) {
+    a[0] = { ...a[0], host: '127.0.0.1' };
+  }
+  return listen.apply(this, a);
+};
+"""
+_LISTENING = re.compile(r"Listening on (\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaygroundUser:
+    """A seeded person as the Playground needs them (its schema requires every field)."""
+
+    aad_object_id: str
+    name: str
+    upn: str
+
+    def as_config(self) -> dict[str, str]:
+        given, _, surname = self.name.partition(" ")
+        return {
+            "id": f"29:{self.aad_object_id}",
+            "name": self.name,
+            "userPrincipleName": self.upn,  # sic: the Playground's schema spells it so
+            "aadObjectId": self.aad_object_id,
+            "givenName": given,
+            "surname": surname or given,
+            "email": self.upn,
+        }
+
+
+def playground_config(
+    *, tenant_id: str, me: PlaygroundUser, others: list[PlaygroundUser], chat_suffix: str
+) -> dict[str, object]:
+    """The ``.m365agentsplayground.yml`` content (JSON is valid YAML) for *me* as current user."""
+    if len(others) != 5:
+        raise ValueError("the Playground's schema wants exactly 5 other users")
+    return {
+        "version": "0.1.1",
+        "tenantId": tenant_id,
+        "bot": {"id": BOT_ID, "name": BOT_NAME},
+        "currentUser": me.as_config(),
+        "users": [u.as_config() for u in others],
+        "personalChat": {"id": f"a:personal-{chat_suffix}"},
+        "groupChat": {"id": f"19:group-{chat_suffix}@thread.v2", "name": "Helpdesk chat"},
+        "team": {
+            "id": f"19:general-{chat_suffix}@thread.tacv2",
+            "name": "IT Helpdesk",
+            "aadGroupId": "5d0c8a3e-1f1b-4e57-9a7c-0b9e6a5c1d21",
+            "channels": [{"id": f"19:approvals-{chat_suffix}@thread.tacv2", "name": "Approvals"}],
+        },
+    }
+
+
+class Playground:
+    """One Playground process. `start` waits until it listens; `stop` ends it by PID."""
+
+    def __init__(self, workdir: Path, *, port: int, bot_endpoint: str, config: dict[str, object]):
+        self.workdir = workdir
+        self.port = port
+        self.bot_endpoint = bot_endpoint
+        self.config = config
+        self.process: subprocess.Popen[str] | None = None
+        self.log_path = workdir / "playground.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not CLI.is_file():
+            raise RuntimeError(f"{CLI} is missing: run `npm ci` (make install does it)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        shim = self.workdir / "bind-loopback.js"
+        shim.write_text(_BIND_LOOPBACK_JS)
+        config_path = self.workdir / ".m365agentsplayground.yml"
+        config_path.write_text(json.dumps(self.config, indent=2))
+        env = os.environ | {
+            "TEAMSAPPTESTER_BROWSER": "none",
+            "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(config_path),
+            "M365_AGENTS_PLAYGROUND_LOGFILE": str(self.workdir / "devTools.log"),
+        }
+        command = [
+            "node", "-r", str(shim), str(CLI), "start",
+            "-e", self.bot_endpoint, "-c", "msteams", "--disable-telemetry",
+            "-p", str(self.port), "--service-url", f"{self.url}/_connector",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(  # noqa: S603  # fixed command, no shell
+            command, cwd=self.workdir, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        port = _wait_for_port(self.process, self.log_path, timeout)
+        if port != self.port:
+            self.stop()
+            raise RuntimeError(f"port {self.port} is taken; the Playground moved to {port}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def _wait_for_port(process: subprocess.Popen[str], log_path: Path, timeout: float) -> int:
+    """Copy the Playground's output to *log_path* and return the port it says it listens on."""
+    found: list[int] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        with log_path.open("a") as log:
+            for line in process.stdout:
+                log.write(line)
+                log.flush()
+                match = _LISTENING.search(line)
+                if match and not found:
+                    found.append(int(match.group(1)))
+                    ready.set()
+        ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(timeout) or not found:
+        process.kill()
+        raise RuntimeError(f"the Playground did not start; see {log_path}")
+    return found[0]
