@@ -11,7 +11,6 @@ import json
 import time
 from typing import Any
 
-import jwt
 import structlog
 from aiohttp import web
 from botbuilder.core import Bot
@@ -23,7 +22,6 @@ from bot.observability import Metrics
 
 log = structlog.get_logger(__name__)
 
-_TYPE = "tapbot.activity_type"
 _KNOWN_TYPES = frozenset(
     {"message", "invoke", "conversationUpdate", "installationUpdate", "messageReaction", "typing"}
 )
@@ -34,23 +32,29 @@ def messages_route(adapter: CloudAdapter, bot: Bot, metrics: Metrics) -> Any:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        response = await _answer(request)
-        metrics.activities.labels(request.get(_TYPE, "invalid"), str(response.status)).inc()
+        kind, response = await _answer(request)
+        metrics.activities.labels(kind, str(response.status)).inc()
         metrics.turn_seconds.observe(time.perf_counter() - started)
         return response
 
-    async def _answer(request: web.Request) -> web.StreamResponse:
+    async def _answer(request: web.Request) -> tuple[str, web.StreamResponse]:
+        """Return the activity type (for metrics; "invalid" if unreadable) and the response."""
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"error": "request body too large"}, status=413)
+            return "invalid", web.json_response({"error": "request body too large"}, status=413)
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            return web.json_response({"error": "body must be a JSON activity"}, status=400)
+            body = None
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-            return web.json_response({"error": "body must be a JSON activity"}, status=400)
-        request[_TYPE] = body["type"] if body["type"] in _KNOWN_TYPES else "other"
+            return "invalid", web.json_response(
+                {"error": "body must be a JSON activity"}, status=400
+            )
+        kind = body["type"] if body["type"] in _KNOWN_TYPES else "other"
+        return kind, await _process(request, body)
+
+    async def _process(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         try:
             activity = Activity().deserialize(body)
         except Exception:  # msrest raises several unrelated types for malformed fields
@@ -81,14 +85,17 @@ def _plain(body: Any) -> Any:
 
 
 def _is_auth_failure(exc: Exception) -> bool:
-    # botbuilder lets PyJWT's errors and its own key lookup failures escape unwrapped.
-    return isinstance(exc, jwt.PyJWTError | KeyError | IndexError) and _from_auth_code(exc)
+    """True if *exc* escaped botbuilder's validation of the incoming token.
 
-
-def _from_auth_code(exc: Exception) -> bool:
+    botbuilder 4.17 lets PyJWT's errors, its own key-lookup failures and, for a missing
+    header, an AttributeError escape unwrapped; a token it cannot judge is not a valid one.
+    """
     tb = exc.__traceback__
     while tb is not None:
-        if "/botframework/connector/auth/" in tb.tb_frame.f_code.co_filename:
+        code = tb.tb_frame.f_code
+        if code.co_name == "authenticate_request" and "/botframework/connector/auth/" in (
+            code.co_filename
+        ):
             return True
         tb = tb.tb_next
     return False
