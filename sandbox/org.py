@@ -1,0 +1,201 @@
+"""The sandbox's seeded organisation, Contoso, as plain data, and `seed` to build its `Tenant`.
+
+Everything here is published sandbox data (the client secret too); none of it exists in any
+real tenant. Ids are fixed so the bot's settings, the Playground and tests can name people.
+
+    Amelia Hughes (CEO, no manager)
+    ├── Olivia Bennett (MANAGER_ID: Playground tab 1)
+    │   ├── Liam Carter, Grace Kim, Sophie Turner     ordinary members (ELIGIBLE_REPORT_IDS)
+    │   ├── Noah Patel                                 PIM-eligible Privileged Auth. Admin
+    │   ├── Harry Jones                                disabled account
+    │   ├── Zoe Adams                                  manager changed two days ago
+    │   └── Ethan Walsh, Mia Rossi, Oscar Nguyen       joiners in 3, 6 and 10 days
+    └── Robert Lang (active Global Administrator)
+        └── Daniel Okafor (SECOND_MANAGER_ID)
+            ├── Priya Shah, Tom Becker, Chloe Martin   helpdesk group (Priya: Playground tab 2)
+            └── Lucas Meyer, Ava Thompson
+    Jordan Ellis (guest, sponsored by Olivia) · Break Glass 01 (blocked group, Global Admin)
+    tapbot Notifications (the shared mailbox that sends mail)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+
+from sandbox.tenant import GLOBAL_ADMINISTRATOR, Tenant, User
+
+DOMAIN = "contoso.example"
+TENANT_ID = "4f6a9c2e-7b1d-4e8a-9c3f-2d5e8a1b7c40"
+CLIENT_ID = "0c7e2f9a-3b6d-4a1e-8f5c-9d2b4e6a8c11"
+CLIENT_SECRET = "sandbox-only~not-a-real-secret~tapbot"
+TEAMS_APP_ID = "6d8a1f3c-2e9b-4c7a-b5d4-1a3e5c7f9b22"
+HELPDESK_GROUP_ID = "a1b2c3d4-0001-4a5b-8c9d-0e1f2a3b4c01"
+BLOCKED_GROUP_ID = "a1b2c3d4-0002-4a5b-8c9d-0e1f2a3b4c02"
+EMERGENCY_GROUP_ID = "a1b2c3d4-0003-4a5b-8c9d-0e1f2a3b4c03"  # nested in the blocked group
+FINANCE_GROUP_ID = "a1b2c3d4-0004-4a5b-8c9d-0e1f2a3b4c04"
+PRIVILEGED_AUTH_ADMIN = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
+# The app's permissions, as the `roles` claim of its tokens carries them (facts §9.2).
+APP_ROLES = (
+    "User.Read.All",
+    "GroupMember.Read.All",
+    "RoleManagement.Read.Directory",
+    "AuditLog.Read.All",
+    "Policy.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "Mail.Send",
+    "TeamsAppInstallation.ReadWriteSelfForUser.All",
+)
+
+CEO_ID = "10000000-0000-4000-8000-000000000001"
+MANAGER_ID = "10000000-0000-4000-8000-000000000002"
+GLOBAL_ADMIN_ID = "10000000-0000-4000-8000-000000000003"
+SECOND_MANAGER_ID = "10000000-0000-4000-8000-000000000004"
+LIAM_ID = "10000000-0000-4000-8000-000000000011"
+GRACE_ID = "10000000-0000-4000-8000-000000000012"
+SOPHIE_ID = "10000000-0000-4000-8000-000000000013"
+PIM_ELIGIBLE_ADMIN_ID = "10000000-0000-4000-8000-000000000014"
+DISABLED_ID = "10000000-0000-4000-8000-000000000015"
+RECENT_MANAGER_CHANGE_ID = "10000000-0000-4000-8000-000000000016"
+JOINER_IDS = (
+    "10000000-0000-4000-8000-000000000021",
+    "10000000-0000-4000-8000-000000000022",
+    "10000000-0000-4000-8000-000000000023",
+)
+JOINER_DAYS = (3, 6, 10)
+HELPDESK_MEMBER_IDS = (
+    "10000000-0000-4000-8000-000000000031",
+    "10000000-0000-4000-8000-000000000032",
+    "10000000-0000-4000-8000-000000000033",
+)
+LUCAS_ID = "10000000-0000-4000-8000-000000000034"
+AVA_ID = "10000000-0000-4000-8000-000000000035"
+GUEST_ID = "10000000-0000-4000-8000-000000000041"
+BREAK_GLASS_ID = "10000000-0000-4000-8000-000000000042"
+MAILBOX_ID = "10000000-0000-4000-8000-000000000051"
+
+ELIGIBLE_REPORT_IDS = (LIAM_ID, GRACE_ID, SOPHIE_ID)
+MAILBOX_UPN = f"tapbot@{DOMAIN}"
+MANAGER_UPN = f"olivia.bennett@{DOMAIN}"
+SECOND_MANAGER_UPN = f"daniel.okafor@{DOMAIN}"
+GUEST_UPN = f"jordan.ellis_fabrikam.example#EXT#@{DOMAIN}"
+
+# id: (display name, job title, department, manager id, mobile phone, personal email)
+PEOPLE: dict[str, tuple[str, str | None, str | None, str | None, str | None, str | None]] = {
+    CEO_ID: ("Amelia Hughes", "Chief Executive Officer", "Executive", None,
+             "+447700900101", None),
+    MANAGER_ID: ("Olivia Bennett", "Head of Finance Operations", "Finance", CEO_ID,
+                 "+447700900102", None),
+    GLOBAL_ADMIN_ID: ("Robert Lang", "IT Director", "IT", CEO_ID, "+447700900103", None),
+    SECOND_MANAGER_ID: ("Daniel Okafor", "IT Service Desk Manager", "IT", GLOBAL_ADMIN_ID,
+                        "+447700900104", None),
+    LIAM_ID: ("Liam Carter", "Accounts Payable Specialist", "Finance", MANAGER_ID,
+              "+447700900111", "liam.carter.home@example.net"),
+    GRACE_ID: ("Grace Kim", "Payroll Officer", "Finance", MANAGER_ID, "+447700900112", None),
+    SOPHIE_ID: ("Sophie Turner", "Financial Analyst", "Finance", MANAGER_ID, None,
+                "sophie.turner@example.org"),
+    PIM_ELIGIBLE_ADMIN_ID: ("Noah Patel", "Finance Systems Administrator", "Finance",
+                            MANAGER_ID, "+447700900114", "noah.patel@example.net"),
+    DISABLED_ID: ("Harry Jones", "Credit Controller", "Finance", MANAGER_ID, "+447700900115",
+                  None),
+    RECENT_MANAGER_CHANGE_ID: ("Zoe Adams", "Management Accountant", "Finance", MANAGER_ID,
+                               "+447700900116", "zoe.adams@example.org"),
+    JOINER_IDS[0]: ("Ethan Walsh", "Junior Accountant", "Finance", MANAGER_ID,
+                    "+447700900121", "ethan.walsh@example.net"),
+    JOINER_IDS[1]: ("Mia Rossi", "Treasury Analyst", "Finance", MANAGER_ID, None,
+                    "mia.rossi@example.org"),
+    JOINER_IDS[2]: ("Oscar Nguyen", "Procurement Officer", "Finance", MANAGER_ID,
+                    "+447700900123", None),
+    HELPDESK_MEMBER_IDS[0]: ("Priya Shah", "Service Desk Analyst", "IT", SECOND_MANAGER_ID,
+                             "+447700900131", None),
+    HELPDESK_MEMBER_IDS[1]: ("Tom Becker", "Service Desk Analyst", "IT", SECOND_MANAGER_ID,
+                             "+447700900132", None),
+    HELPDESK_MEMBER_IDS[2]: ("Chloe Martin", "Senior Service Desk Analyst", "IT",
+                             SECOND_MANAGER_ID, None, None),
+    LUCAS_ID: ("Lucas Meyer", "Desktop Support Engineer", "IT", SECOND_MANAGER_ID,
+               "+447700900134", "lucas.meyer@example.net"),
+    AVA_ID: ("Ava Thompson", "IT Asset Coordinator", "IT", SECOND_MANAGER_ID, None, None),
+    GUEST_ID: ("Jordan Ellis (Fabrikam)", "Consultant", None, None, "+447700900141",
+               "jordan.ellis@fabrikam.example"),
+    BREAK_GLASS_ID: ("Break Glass 01", None, None, None, None, None),
+    MAILBOX_ID: ("tapbot Notifications", None, None, None, None, None),
+}  # fmt: skip
+
+
+def upn_of(user_id: str) -> str:
+    """The seeded person's user principal name."""
+    if user_id == GUEST_ID:
+        return GUEST_UPN
+    if user_id == MAILBOX_ID:
+        return MAILBOX_UPN
+    if user_id == BREAK_GLASS_ID:
+        return f"breakglass01@{DOMAIN}"
+    name = PEOPLE[user_id][0]
+    return ".".join(name.lower().split()) + f"@{DOMAIN}"
+
+
+def name_of(user_id: str) -> str:
+    return PEOPLE[user_id][0]
+
+
+def hire_date(now: datetime, days: int) -> datetime:
+    """A joiner's start: 09:00 UTC, *days* calendar days after *now*'s date."""
+    return datetime.combine(now.astimezone(UTC).date() + timedelta(days=days), time(9), UTC)
+
+
+def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenant:
+    """Build Contoso as of *now* (aware): no passes, joiners 3/6/10 days ahead, one recent
+    manager change. *clock* (default: the real clock) drives the tenant afterwards."""
+    tenant = Tenant(TENANT_ID, clock=clock) if clock else Tenant(TENANT_ID)
+    for index, (user_id, spec) in enumerate(PEOPLE.items()):
+        name, title, department, _, mobile, personal = spec
+        given, _, surname = name.partition(" ")
+        upn = upn_of(user_id)
+        tenant.add_user(
+            User(
+                id=user_id,
+                display_name=name,
+                given_name=given,
+                surname=surname,
+                user_principal_name=upn,
+                job_title=title,
+                department=department,
+                office_location="London" if department else None,
+                mail="jordan.ellis@fabrikam.example" if user_id == GUEST_ID else upn,
+                other_mails=[personal] if personal else [],
+                mobile_phone=mobile,
+                business_phones=["+442079460000"] if department else [],
+                user_type="Guest" if user_id == GUEST_ID else "Member",
+                # A shared mailbox is a user whose sign-in is blocked.
+                account_enabled=user_id not in (DISABLED_ID, MAILBOX_ID),
+                employee_hire_date=now - timedelta(days=400 + 37 * index),
+            )
+        )
+    for joiner, days in zip(JOINER_IDS, JOINER_DAYS, strict=True):
+        tenant.users[joiner].employee_hire_date = hire_date(now, days)
+    for special in (GUEST_ID, BREAK_GLASS_ID, MAILBOX_ID):
+        tenant.users[special].employee_hire_date = None
+    for user_id, spec in PEOPLE.items():
+        if spec[3] is not None and user_id != RECENT_MANAGER_CHANGE_ID:
+            tenant.managers[user_id] = spec[3]
+    # Zoe moved from Daniel to Olivia two days ago; Lucas joined Daniel's team long ago.
+    tenant.managers[RECENT_MANAGER_CHANGE_ID] = SECOND_MANAGER_ID
+    tenant.set_manager(
+        RECENT_MANAGER_CHANGE_ID, MANAGER_ID, at=now - timedelta(days=2), by=GLOBAL_ADMIN_ID
+    )
+    tenant.set_manager(LUCAS_ID, SECOND_MANAGER_ID, at=now - timedelta(days=90), by=CEO_ID)
+    tenant.sponsors[GUEST_ID] = [MANAGER_ID]
+
+    tenant.add_group(HELPDESK_GROUP_ID, "Helpdesk - TAP issuers", *HELPDESK_MEMBER_IDS)
+    tenant.add_group(EMERGENCY_GROUP_ID, "Emergency access accounts", BREAK_GLASS_ID)
+    tenant.add_group(BLOCKED_GROUP_ID, "TAP blocked accounts", EMERGENCY_GROUP_ID)
+    tenant.add_group(
+        FINANCE_GROUP_ID,
+        "Finance",
+        *(u for u, spec in PEOPLE.items() if spec[2] == "Finance"),
+    )
+    tenant.assign_role(GLOBAL_ADMIN_ID, GLOBAL_ADMINISTRATOR)
+    tenant.assign_role(BREAK_GLASS_ID, GLOBAL_ADMINISTRATOR)
+    tenant.assign_role(PIM_ELIGIBLE_ADMIN_ID, PRIVILEGED_AUTH_ADMIN, eligible=True)
+    tenant.teams_apps[TEAMS_APP_ID] = "tapbot"
+    return tenant

@@ -1,0 +1,209 @@
+"""``make run``: the whole sandbox on this machine, or the bot alone when Azure settings exist.
+
+With no ``MicrosoftAppId`` in the environment or ``.env``, it starts the fake tenant, the bot
+on 127.0.0.1:3978 (talking to the fake tenant) and two Agents Playground instances: the seeded
+manager's on 56150 and a helpdesk member's on 56151. It prints what to open and stops every
+process it started, by PID, on Ctrl-C. `Sandbox` is also what the end-to-end tests start, on
+free ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox import org
+from sandbox.playground import Playground, PlaygroundUser, playground_config
+from sandbox.stack import (
+    ROOT,
+    Process,
+    bot_environment,
+    port_is_free,
+    start_bot,
+    start_fake_tenant,
+    wait_for_http,
+)
+from sandbox.tenant import Tenant
+
+MANAGER_PLAYGROUND_PORT = 56150
+HELPDESK_PLAYGROUND_PORT = 56151
+BOT_PORT = 3978
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Where each sandbox process listens (0 for the fake tenant: any free port)."""
+
+    bot: int = BOT_PORT
+    manager_playground: int = MANAGER_PLAYGROUND_PORT
+    helpdesk_playground: int = HELPDESK_PLAYGROUND_PORT
+    tenant: int = 0
+
+
+@dataclass
+class Sandbox:
+    """The fake tenant, the bot and the two Playgrounds, started in order, stopped in reverse."""
+
+    workdir: Path
+    ports: Ports = field(default_factory=Ports)
+    with_playgrounds: bool = True
+    tenant: dict[str, Any] = field(default_factory=dict)
+    manager: PlaygroundUser | None = None
+    helpdesk: PlaygroundUser | None = None
+    _processes: list[Process] = field(default_factory=list)
+    _playgrounds: list[Playground] = field(default_factory=list)
+
+    @property
+    def bot_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.bot}"
+
+    @property
+    def playgrounds(self) -> list[Playground]:
+        return list(self._playgrounds)
+
+    def start(self) -> None:
+        """Start everything; on any failure stop what already runs and re-raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        wanted = [self.ports.bot]
+        if self.with_playgrounds:
+            wanted += [self.ports.manager_playground, self.ports.helpdesk_playground]
+        taken = [port for port in wanted if not port_is_free(port)]
+        if taken:
+            raise RuntimeError(
+                f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use; stop whatever "
+                "uses them (an earlier `make run`?) and try again"
+            )
+        logs = self.workdir / "logs"
+        process, self.tenant = start_fake_tenant(
+            self.workdir / "tenant", port=self.ports.tenant, log_dir=logs
+        )
+        self._processes.append(process)
+        database = self.workdir / "tapbot.db"
+        env = bot_environment(
+            self.tenant, port=self.ports.bot, database_url=f"sqlite+aiosqlite:///{database}"
+        )
+        bot = start_bot(env, log_dir=logs)
+        self._processes.append(bot)
+        wait_for_http(f"{self.bot_url}/healthz", timeout=60, process=bot)
+        if self.with_playgrounds:
+            self._start_playgrounds()
+
+    def _start_playgrounds(self) -> None:
+        people = seeded_people()
+        self.manager = people[org.MANAGER_ID]
+        self.helpdesk = people[org.HELPDESK_MEMBER_IDS[0]]
+        for me, port in (
+            (self.manager, self.ports.manager_playground),
+            (self.helpdesk, self.ports.helpdesk_playground),
+        ):
+            others = [p for i, p in people.items() if i in _colleagues_of(me) and p != me][:5]
+            config = playground_config(
+                tenant_id=org.TENANT_ID, me=me, others=others, chat_suffix=str(port)
+            )
+            playground = Playground(
+                self.workdir / f"playground-{port}",
+                port=port,
+                bot_endpoint=f"{self.bot_url}/api/messages",
+                config=config,
+            )
+            playground.start()
+            self._playgrounds.append(playground)
+
+    def stop(self) -> None:
+        for playground in reversed(self._playgrounds):
+            playground.stop()
+        self._playgrounds.clear()
+        for process in reversed(self._processes):
+            process.stop()
+        self._processes.clear()
+
+
+def seeded_people() -> dict[str, PlaygroundUser]:
+    """Every seeded account as the Playground needs it, by object id."""
+    tenant: Tenant = org.seed(datetime.now(UTC))
+    return {
+        user.id: PlaygroundUser(user.id, user.display_name, user.user_principal_name)
+        for user in tenant.all_users()
+    }
+
+
+def _colleagues_of(me: PlaygroundUser) -> list[str]:
+    """The five other people in a Playground: the helpdesk and the manager's first reports."""
+    tenant = org.seed(datetime.now(UTC))
+    ids = [org.MANAGER_ID, *org.HELPDESK_MEMBER_IDS]
+    ids += [user.id for user in tenant.direct_reports(org.MANAGER_ID)]
+    return [i for i in dict.fromkeys(ids) if i != me.aad_object_id]
+
+
+def _banner(sandbox: Sandbox) -> str:
+    tenant = sandbox.tenant
+    assert sandbox.manager is not None
+    assert sandbox.helpdesk is not None
+    return f"""
+tapbot sandbox is running (everything on 127.0.0.1; Ctrl-C stops it all).
+
+  Open in a browser:
+    {sandbox.playgrounds[0].url}  Teams as {sandbox.manager.name} (manager)
+    {sandbox.playgrounds[1].url}  Teams as {sandbox.helpdesk.name} (helpdesk)
+    {tenant["home_url"]}  the fake tenant: people, managers, passes
+    {tenant["outbox_url"]}  every email and SMS that "left"
+
+  Type "help" in a Playground chat to start. The bot listens on {sandbox.bot_url}/api/messages;
+  logs are in {sandbox.workdir / "logs"}.
+"""
+
+
+def production_configured(environ: dict[str, str], env_file: Path) -> bool:
+    """True when Azure settings (a Bot Framework app id) are present."""
+    if environ.get("MicrosoftAppId"):
+        return True
+    if env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "MicrosoftAppId" and value.strip().strip("'\""):
+                return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "sandbox")
+    args = parser.parse_args(argv)
+    if production_configured(dict(os.environ), ROOT / ".env"):
+        print("Azure settings found: running the bot alone (production mode).", flush=True)
+        os.execv(sys.executable, [sys.executable, "-m", "bot"])  # noqa: S606  # our own module
+    sandbox = Sandbox(args.workdir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("Starting the fake tenant, the bot and two Agents Playgrounds…", flush=True)
+    try:
+        sandbox.start()
+        print(_banner(sandbox), flush=True)
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        print(f"The sandbox could not start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping the sandbox…", flush=True)
+        sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The sandbox's real processes (fake tenant, bot, two Playgrounds) on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from sandbox.run import Ports, Sandbox
+from sandbox.stack import free_port
+from tests.e2e.playground_client import PlaygroundClient
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    workdir: Path = tmp_path_factory.mktemp("sandbox")
+    ports = Ports(bot=free_port(), manager_playground=free_port(), helpdesk_playground=free_port())
+    running = Sandbox(workdir, ports)
+    running.start()
+    yield running
+    running.stop()
+
+
+async def _client(url: str) -> AsyncIterator[PlaygroundClient]:
+    async with aiohttp.ClientSession() as http:
+        client = PlaygroundClient(url, http)
+        await client.connect()
+        client.drain()
+        yield client
+        await client.close()
+
+
+@pytest.fixture
+async def manager_chat(sandbox: Sandbox) -> AsyncIterator[PlaygroundClient]:
+    """The manager's Playground, connected, with old events forgotten."""
+    async for client in _client(sandbox.playgrounds[0].url):
+        yield client
+
+
+@pytest.fixture
+async def helpdesk_chat(sandbox: Sandbox) -> AsyncIterator[PlaygroundClient]:
+    async for client in _client(sandbox.playgrounds[1].url):
+        yield client
