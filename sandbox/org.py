@@ -73,6 +73,7 @@ AVA_ID = "10000000-0000-4000-8000-000000000035"
 GUEST_ID = "10000000-0000-4000-8000-000000000041"
 BREAK_GLASS_ID = "10000000-0000-4000-8000-000000000042"
 MAILBOX_ID = "10000000-0000-4000-8000-000000000051"
+MANAGED_IDENTITY_CLIENT_ID = "0c7e2f9a-3b6d-4a1e-8f5c-9d2b4e6a8c12"
 
 ELIGIBLE_REPORT_IDS = (LIAM_ID, GRACE_ID, SOPHIE_ID)
 MAILBOX_UPN = f"tapbot@{DOMAIN}"
@@ -198,4 +199,5 @@ def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenan
     tenant.assign_role(BREAK_GLASS_ID, GLOBAL_ADMINISTRATOR)
     tenant.assign_role(PIM_ELIGIBLE_ADMIN_ID, PRIVILEGED_AUTH_ADMIN, eligible=True)
     tenant.teams_apps[TEAMS_APP_ID] = "tapbot"
+    tenant.app_roles.update(APP_ROLES)
     return tenant

@@ -304,6 +304,7 @@ class Tenant:
         self.outbox: list[OutboxItem] = []
         self.teams_apps: dict[str, str] = {}  # teams app id -> display name
         self.installed_apps: set[tuple[str, str]] = set()  # (user id, teams app id)
+        self.app_roles: set[str] = set()  # application permissions granted to the app
         self._values: set[str] = set()
 
     def replace_state(self, other: Tenant) -> None:

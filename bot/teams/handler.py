@@ -27,6 +27,7 @@ from bot.domain.ports import Directory
 from bot.domain.requester import profile_of
 from bot.teams.identity import Caller, caller_of
 from bot.teams.proactive import ConversationReferences
+from cards.commands import COMMANDS
 from cards.help import HelpView, help_card
 
 log = structlog.get_logger(__name__)
@@ -34,8 +35,6 @@ log = structlog.get_logger(__name__)
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 
 CommandHandler = Callable[[TurnContext, Caller], Awaitable[None]]
-
-COMMANDS_HELP: Sequence[tuple[str, str]] = (("help", "Show this card."),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +149,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             direct_reports=profile.direct_reports,
             is_helpdesk=profile.is_helpdesk,
             role_known=profile.known,
-            commands=COMMANDS_HELP,
+            commands=COMMANDS,
             welcome=welcome,
             unrecognised=unrecognised,
         )

@@ -1,0 +1,94 @@
+"""Fault injection, switchable per route at run time (``POST /_sandbox/faults``).
+
+A fault names its *route*: an operation name (the aiohttp route name, e.g. ``create_pass``,
+``list_users``, ``token``; see `sandbox.graph_routes`), a path prefix starting with ``/``
+(``/v1.0/users``), or ``*`` for every route except ``/_sandbox/`` and the pages. Kinds:
+
+- ``latency``: wait *seconds*, then answer normally;
+- ``throttle``: 429 ``TooManyRequests`` with ``Retry-After: <retry_after>`` (default ``1``);
+- ``error``: *status* (default 503) with a Graph error body, and ``Retry-After`` if given;
+- ``timeout``: wait *seconds* (default 30), then carry the request out and answer (a client that
+  gave up meanwhile does not know the outcome);
+- ``drop``: carry the request out, then close the connection without an answer.
+
+*count* is how many requests the fault hits before it is spent; absent or null: until cleared.
+Faults are checked in the order they were added; the first that matches applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+KINDS = ("latency", "throttle", "error", "timeout", "drop")
+
+
+@dataclass
+class Fault:
+    route: str
+    kind: str
+    count: int | None = None
+    status: int = 503
+    retry_after: str | None = None
+    seconds: float = 0.0
+
+    def matches(self, operation: str | None, path: str) -> bool:
+        if self.route == "*":
+            return True
+        if self.route.startswith("/"):
+            return path.startswith(self.route)
+        return operation == self.route
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fault_from_json(spec: object) -> Fault:
+    """Validate a fault description; ValueError names the problem."""
+    if not isinstance(spec, dict):
+        raise ValueError("a fault is a JSON object")
+    route, kind = spec.get("route"), spec.get("kind")
+    if not isinstance(route, str) or not route:
+        raise ValueError("'route' must be an operation name, a path prefix or '*'")
+    if kind not in KINDS:
+        raise ValueError(f"'kind' must be one of {', '.join(KINDS)}")
+    count = spec.get("count")
+    if count is not None and (not isinstance(count, int) or count < 1):
+        raise ValueError("'count' must be a positive integer or null")
+    status = spec.get("status", 429 if kind == "throttle" else 503)
+    if not isinstance(status, int) or not 400 <= status <= 599:
+        raise ValueError("'status' must be an HTTP error status")
+    retry_after = spec.get("retry_after", "1" if kind == "throttle" else None)
+    if retry_after is not None:
+        retry_after = str(retry_after)
+    default_seconds = 30.0 if kind == "timeout" else 0.0
+    seconds = spec.get("seconds", default_seconds)
+    if not isinstance(seconds, int | float) or seconds < 0:
+        raise ValueError("'seconds' must be a non-negative number")
+    return Fault(route, str(kind), count, status, retry_after, float(seconds))
+
+
+class FaultBoard:
+    """The active faults."""
+
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self.hits = 0
+
+    def add(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    def clear(self) -> None:
+        self.faults.clear()
+
+    def take(self, operation: str | None, path: str) -> Fault | None:
+        """The fault that applies to this request, spending one of its count."""
+        for fault in self.faults:
+            if fault.matches(operation, path):
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+                self.hits += 1
+                return fault
+        return None
