@@ -1,1 +1,1 @@
-"""The Teams app package: manifest template, icons and the builder (`python -m appPackage.build`)."""
+"""The Teams app package: manifest template, icons and the builder (``make package``)."""

@@ -7,9 +7,12 @@ context and closed on shutdown. Tests pass in-memory twins through the keyword a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
@@ -20,12 +23,16 @@ from bot.config import Settings
 from bot.domain.audit import Auditor
 from bot.domain.clock import SystemClock
 from bot.domain.errors import StoreError
+from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.domain.workflow import ManagerRequests
 from bot.graph.wiring import build_graph_ports
 from bot.observability import Metrics
 from bot.store.sql import SqlStore, create_store, migrate
+from bot.teams.delivery import ChatDelivery
 from bot.teams.handler import TeamsDeps
 from bot.teams.proactive import ConversationReferences
+from bot.teams.request_cards import RequestCards
 from bot.teams.runtime import TeamsRuntime
 
 log = structlog.get_logger(__name__)
@@ -47,6 +54,7 @@ class Runtime:
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
+REQUESTS = web.AppKey("requests", ManagerRequests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +101,33 @@ def create_app(
             components = GraphComponents(
                 ports.directory, ports.pass_issuer, ports.mailer, ports.token_probe
             )
-        deps = TeamsDeps(
+        teams = TeamsRuntime(settings, metrics)
+        references = ConversationReferences(the_store, the_clock)
+        auditor = Auditor(the_store, the_clock)
+        timezone = ZoneInfo(settings.timezone)
+        requests = ManagerRequests(
             directory=components.directory,
-            references=ConversationReferences(the_store, the_clock),
-            auditor=Auditor(the_store, the_clock),
-            tenant_id=settings.tenant_id,
-            helpdesk_group_id=settings.helpdesk_group_id,
+            pass_issuer=components.pass_issuer,
+            delivery=ChatDelivery(
+                teams.adapter, references, app_id=settings.app_id, timezone=timezone
+            ),
+            store=the_store,
+            auditor=auditor,
+            clock=the_clock,
+            config=policy_config(settings),
+            redact_after=timedelta(minutes=settings.pass_redact_after_minutes),
         )
+        teams.serve(
+            TeamsDeps(
+                directory=components.directory,
+                references=references,
+                auditor=auditor,
+                tenant_id=settings.tenant_id,
+                helpdesk_group_id=settings.helpdesk_group_id,
+                request_cards=RequestCards(requests, timezone),
+            )
+        )
+        app[REQUESTS] = requests
         app[RUNTIME] = Runtime(
             settings=settings,
             store=the_store,
@@ -107,14 +135,22 @@ def create_app(
             pass_issuer=components.pass_issuer,
             mailer=components.mailer,
             clock=the_clock,
-            teams=TeamsRuntime(settings, deps, metrics),
+            teams=teams,
             metrics=metrics,
             graph_token_probe=components.token_probe,
         )
         log.info("tapbot started", production=settings.production, store=_engine(settings))
+        recovered = await requests.recover()
+        if recovered:
+            log.warning("requests interrupted by a restart were failed", count=recovered)
+        scheduler = asyncio.create_task(
+            _every(settings.scheduler_interval_seconds, requests.redact_due), name="scheduler"
+        )
         try:
             yield
         finally:
+            scheduler.cancel()
+            await asyncio.gather(scheduler, return_exceptions=True)
             close_auth()
             if http is not None:
                 await http.aclose()
@@ -126,6 +162,35 @@ def create_app(
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app
+
+
+def policy_config(settings: Settings) -> PolicyConfig:
+    """The domain's view of the policy knobs."""
+    return PolicyConfig(
+        allow_indirect_reports=settings.allow_indirect_reports,
+        allow_guests=settings.allow_guests,
+        privileged_role_ids=(
+            frozenset(settings.privileged_role_ids)
+            if settings.privileged_role_ids is not None
+            else PRIVILEGED_ROLE_IDS
+        ),
+        blocked_group_ids=tuple(settings.blocked_group_ids),
+        max_lifetime_minutes=settings.max_lifetime_minutes,
+        require_one_time=settings.require_one_time,
+        requests_per_requester_per_hour=settings.requests_per_requester_per_hour,
+        requests_per_target_per_day=settings.requests_per_target_per_day,
+        manager_change_window_days=settings.manager_change_window_days,
+    )
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run *job* every *seconds* until cancelled; a failed run is logged, not fatal."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:  # the next run retries; one bad run must not stop the loop
+            log.exception("scheduled job failed", job=getattr(job, "__qualname__", "job"))
 
 
 def _graph_http_client(settings: Settings) -> httpx.AsyncClient:

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     requests_per_target_per_day: int = Field(3, alias="RATE_LIMIT_PER_TARGET_DAY", ge=1)
     approval_timeout_minutes: int = Field(240, alias="APPROVAL_TIMEOUT_MINUTES", ge=5)
     pass_redact_after_minutes: int = Field(60, alias="PASS_REDACT_AFTER_MINUTES", ge=1)
+    # How often due work (pass redactions) is looked for.
+    scheduler_interval_seconds: float = Field(15.0, alias="SCHEDULER_INTERVAL_SECONDS", gt=0)
 
     # Joiner reminders
     timezone: str = Field("UTC", alias="TIMEZONE")

@@ -5,4 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-COMMANDS: Sequence[tuple[str, str]] = (("help", "What tapbot does and what you may do with it."),)
+COMMANDS: Sequence[tuple[str, str]] = (
+    ("help", "What tapbot does and what you may do with it."),
+    ("request", "Request a Temporary Access Pass for someone who reports to you."),
+)

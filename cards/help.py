@@ -76,8 +76,18 @@ def help_card(view: HelpView) -> dict[str, Any]:
             spacing=types.Spacing.MEDIUM,
         ),
     ]
-    card = AdaptiveCard.new().version(CARD_VERSION).add_items(body).create()
-    return to_plain(card)
+    card = to_plain(AdaptiveCard.new().version(CARD_VERSION).add_items(body).create())
+    if view.role_known and view.direct_reports:
+        # A plain dict: the typed builder has no Action.Execute (Universal Actions).
+        card["actions"] = [
+            {
+                "type": "Action.Execute",
+                "title": "Request a pass",
+                "verb": "request.open",
+                "data": {},
+            }
+        ]
+    return card
 
 
 def _abilities(view: HelpView) -> list[str]:

@@ -79,11 +79,15 @@ PERMISSIONS: dict[str, set[str]] = {
 
 def forbidden(operation: str) -> GraphError:
     """The workload's 403 for a token without the permission (facts §9.2)."""
-    if operation.endswith("pass") or operation.endswith("passes"):
+    if operation.endswith(("pass", "passes")):
         return GraphError(403, "accessDenied", "Request Authorization failed")
     if operation == "send_mail":
-        return GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-    return GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        return GraphError(
+            403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+        )
+    return GraphError(
+        403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+    )
 
 
 def user_item(user: User, select: Sequence[str] | None, *, typed: bool = False) -> dict[str, Any]:
@@ -141,7 +145,9 @@ class GraphRoutes:
         r.add_post(users + "/sendMail", self.send_mail, name="send_mail")
         r.add_get(apps, self.installed_apps, name="list_installed_apps")
         r.add_post(apps, self.install_app, name="install_app")
-        r.add_get(apps + "/{installation}/chat", self.installation_chat, name="get_installation_chat")
+        r.add_get(
+            apps + "/{installation}/chat", self.installation_chat, name="get_installation_chat"
+        )
         r.add_route("*", "/v1.0/me{rest:.*}", self.me, name="me")
         r.add_route("*", "/v1.0/{rest:.*}", self.unknown_segment, name="unknown")
 
@@ -242,9 +248,7 @@ class GraphRoutes:
         everyone = [u.to_json() for u in self.tenant.all_users()]
         found = self._filtered(request, everyone, users=True)
         by_id = self.tenant.users
-        return self._page(
-            request, [user_item(by_id[u["id"]], select) for u in found], "users"
-        )
+        return self._page(request, [user_item(by_id[u["id"]], select) for u in found], "users")
 
     async def get_user(self, request: web.Request) -> web.Response:
         body = {"@odata.context": self._context(request, "users/$entity")}
@@ -300,7 +304,9 @@ class GraphRoutes:
 
     async def tap_policy(self, request: web.Request) -> web.Response:
         if request.match_info["m"].casefold() != "temporaryaccesspass":
-            raise GraphError(404, "itemNotFound", "The requested method configuration is not supported here.")
+            raise GraphError(
+                404, "itemNotFound", "The requested method configuration is not supported here."
+            )
         context = self._context(request, "authenticationMethodConfigurations/$entity")
         return web.json_response({"@odata.context": context} | self.tenant.policy.to_json())
 
@@ -354,7 +360,9 @@ class GraphRoutes:
         return web.json_response({"@odata.context": self._context(request, "chats/$entity")} | chat)
 
     async def me(self, request: web.Request) -> web.Response:
-        raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        raise GraphError(
+            400, "BadRequest", "/me request is only valid with delegated authentication flow."
+        )
 
     async def unknown_segment(self, request: web.Request) -> web.Response:
         segment = request.match_info["rest"].split("/")[-1] or "v1.0"
@@ -388,7 +396,9 @@ async def _json_body(request: web.Request, *, echo: bool = False) -> dict[str, A
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload.", echo_message=echo)
+        raise GraphError(
+            400, "BadRequest", "Unable to read JSON request payload.", echo_message=echo
+        )
     return body
 
 

@@ -265,7 +265,9 @@ class _Parser:
             if not isinstance(value, str):
                 return False
             folded = value.casefold()
-            return folded.startswith(wanted) if function == "startswith" else folded.endswith(wanted)
+            return (
+                folded.startswith(wanted) if function == "startswith" else folded.endswith(wanted)
+            )
 
         return test
 

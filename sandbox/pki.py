@@ -62,7 +62,9 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
     )
 
 
-def _builder(subject: str, issuer: x509.Name, public_key: object, now: datetime) -> x509.CertificateBuilder:
+def _builder(
+    subject: str, issuer: x509.Name, public_key: object, now: datetime
+) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
         .subject_name(_name(subject))

@@ -464,7 +464,11 @@ class Tenant:
             raise bad_request(POLICY_FORBIDS)
         lifetime = body.get("lifetimeInMinutes", policy.default_lifetime)
         low, high = policy.minimum_lifetime, policy.maximum_lifetime
-        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not low <= lifetime <= high:
+        if (
+            isinstance(lifetime, bool)
+            or not isinstance(lifetime, int)
+            or not low <= lifetime <= high
+        ):
             raise bad_request(
                 f"Invalid LifetimeInMinutes specified. The valid range between {low} and {high}."
             )
@@ -604,7 +608,10 @@ class Tenant:
             item = entry.to_json(now)
             del item["temporaryAccessPass"]
             user = self.users.get(entry.user_id)
-            item |= {"userId": entry.user_id, "userPrincipalName": user and user.user_principal_name}
+            item |= {
+                "userId": entry.user_id,
+                "userPrincipalName": user and user.user_principal_name,
+            }
             summaries.append(item)
         return summaries
 

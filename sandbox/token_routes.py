@@ -191,7 +191,10 @@ class TokenRoutes:
             client_id, secret = client_id or basic[0], secret or basic[1]
         if grant != "client_credentials":
             return _aad_error(
-                400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant}'."
+                400,
+                "unsupported_grant_type",
+                70003,
+                f"The app requested an unsupported grant type '{grant}'.",
             )
         if client_id != self.client_id:
             return _aad_error(
@@ -252,8 +255,8 @@ class TokenRoutes:
             header = jwt.get_unverified_header(assertion)
         except jwt.InvalidTokenError:
             return "Client assertion is not a well-formed JWT."
-        thumbprint = header.get("x5t#S256") or header.get("x5t")
-        if thumbprint not in self._x5t:
+        thumbprint = str(header.get("x5t#S256") or header.get("x5t") or "")
+        if thumbprint.rstrip("=") not in self._x5t:
             return (
                 f"Client assertion contains an invalid signature. [Reason - The key was not "
                 f"found., Thumbprint of key used by client: '{thumbprint}']"
@@ -280,7 +283,10 @@ class TokenRoutes:
             request.headers.get("X-IDENTITY-HEADER", "").encode(), self.msi_header.encode()
         ):
             return web.json_response(
-                {"statusCode": 401, "message": "Unauthorized: X-IDENTITY-HEADER is missing or wrong."},
+                {
+                    "statusCode": 401,
+                    "message": "Unauthorized: X-IDENTITY-HEADER is missing or wrong.",
+                },
                 status=401,
             )
         resource = request.query.get("resource", "")

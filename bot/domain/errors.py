@@ -66,3 +66,12 @@ class StoreError(TapbotError):
 
 class StoreConflict(StoreError):
     """A compare-and-set found the row in another state than expected."""
+
+
+class DeliveryFailed(TapbotError):
+    """A pass could not be delivered. *reason* is a plain sentence for the requester; it never
+    contains the pass."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

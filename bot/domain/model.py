@@ -254,3 +254,15 @@ class ScheduledEdit:
 def hire_day(hire: datetime) -> date:
     """The calendar day of a hire date as Graph stores it (midnight UTC of that day)."""
     return hire.date()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """Where a delivered pass now sits, so the message can be redacted later.
+
+    *conversation_key* and *activity_id* are empty for channels that cannot be edited (SMS).
+    """
+
+    method: DeliveryMethod
+    conversation_key: str = ""
+    activity_id: str = ""

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from bot.domain.model import (
     AuditEvent,
     ConversationRecord,
+    DeliveryReceipt,
     DirectoryUser,
     IssuedPass,
     MailMessage,
@@ -205,4 +206,21 @@ class Store(Protocol):
 
     async def mark_edit_done(self, edit_id: str) -> bool:
         """Mark an edit done; True only for the caller that changed it (compare-and-set)."""
+        ...
+
+
+class PassDelivery(Protocol):
+    """Hands a freshly issued pass to the person who should have it."""
+
+    async def deliver(self, request: TapRequest, issued: IssuedPass) -> DeliveryReceipt:
+        """Deliver *issued* for *request* by ``request.delivery``; raise DeliveryFailed when it
+        cannot be delivered (the caller then deletes the pass)."""
+        ...
+
+    async def redact(self, edit: ScheduledEdit) -> None:
+        """Replace a delivered pass's message with one that no longer shows the pass."""
+        ...
+
+    async def notify(self, user_id: str, text: str) -> bool:
+        """Tell *user_id* something in their 1:1 chat; False when the bot cannot reach them."""
         ...

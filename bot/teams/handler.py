@@ -8,7 +8,7 @@ authenticated activity (`caller_of`); anything in card data is untrusted input.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,14 +27,17 @@ from bot.domain.ports import Directory
 from bot.domain.requester import profile_of
 from bot.teams.identity import Caller, caller_of
 from bot.teams.proactive import ConversationReferences
+from bot.teams.request_cards import RequestCards
 from cards.commands import COMMANDS
 from cards.help import HelpView, help_card
+from cards.request import CANCEL, OPEN, REPLACE, SUBMIT
 
 log = structlog.get_logger(__name__)
 
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 
 CommandHandler = Callable[[TurnContext, Caller], Awaitable[None]]
+CardAction = Callable[[Caller, Mapping[str, object]], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class TeamsDeps:
     auditor: Auditor
     tenant_id: str
     helpdesk_group_id: str
+    request_cards: RequestCards
 
 
 class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder is untyped
@@ -54,7 +58,14 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
     def __init__(self, deps: TeamsDeps) -> None:
         super().__init__()
         self._deps = deps
-        self.commands: dict[str, CommandHandler] = {"help": self._help}
+        self.commands: dict[str, CommandHandler] = {"help": self._help, "request": self._request}
+        cards = deps.request_cards
+        self.card_actions: dict[str, CardAction] = {
+            OPEN: lambda caller, _data: cards.form(caller),
+            SUBMIT: cards.submit,
+            REPLACE: cards.replace,
+            CANCEL: cards.cancel,
+        }
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         caller = caller_of(turn_context.activity)
@@ -102,8 +113,13 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         caller = await self._authorised_caller(turn_context, reply=False)
         if caller is None:
             return _invoke_message(403, "You can't use this card.")
-        log.info("card action with no handler", verb=verb)
-        return _invoke_message(400, "This card is out of date. Type help to start again.")
+        handler = self.card_actions.get(verb or "")
+        if handler is None:
+            log.info("card action with no handler", verb=verb)
+            return _invoke_message(400, "This card is out of date. Type help to start again.")
+        raw = action.get("data")
+        data = {k: v for k, v in raw.items() if k != "verb"} if isinstance(raw, dict) else {}
+        return _invoke_card(await handler(caller, data))
 
     async def _authorised_caller(
         self, turn_context: TurnContext, *, reply: bool = True
@@ -130,6 +146,10 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
     async def _help(self, turn_context: TurnContext, caller: Caller) -> None:
         await self._send_help(turn_context, caller)
 
+    async def _request(self, turn_context: TurnContext, caller: Caller) -> None:
+        card = await self._deps.request_cards.form(caller)
+        await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
     async def _send_help(
         self,
         turn_context: TurnContext,
@@ -155,6 +175,14 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         )
         card = CardFactory.adaptive_card(help_card(view))
         await turn_context.send_activity(MessageFactory.attachment(card))
+
+
+def _invoke_card(card: dict[str, Any]) -> InvokeResponse:
+    """An Action.Execute response that replaces the clicked card with *card*."""
+    body = AdaptiveCardInvokeResponse(
+        status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
+    )
+    return InvokeResponse(status=200, body=body)
 
 
 def _invoke_message(status: int, text: str) -> InvokeResponse:

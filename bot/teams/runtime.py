@@ -21,12 +21,16 @@ log = structlog.get_logger(__name__)
 class TeamsRuntime:
     """Everything needed to answer ``POST /api/messages`` and to send proactively."""
 
-    def __init__(self, settings: Settings, deps: TeamsDeps, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.app_id = settings.app_id
         self.adapter = CloudAdapter(bot_framework_authentication(settings))
         self.adapter.on_turn_error = self._on_turn_error
-        self.handler = TapbotHandler(deps)
-        self._handle: Any = messages_route(self.adapter, self.handler, metrics)
+        self._metrics = metrics
+        self._handle: Any = None
+
+    def serve(self, deps: TeamsDeps) -> None:
+        """Start answering activities with a handler over *deps* (call once, at start-up)."""
+        self._handle = messages_route(self.adapter, TapbotHandler(deps), self._metrics)
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         response: web.StreamResponse = await self._handle(request)

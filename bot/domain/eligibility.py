@@ -1,0 +1,176 @@
+"""Reading what the policy needs to know about a target, in one concurrent round of Graph calls.
+
+`bot.domain.policy` decides; this module only reads. Every read that does not depend on another
+runs at once (asyncio.gather), so a check costs about one Graph round trip, not seven.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
+from bot.domain.model import ManagerChange, PassInfo, RoleAssignment, TapPolicy
+from bot.domain.policy import (
+    MAX_MANAGER_CHAIN,
+    REQUESTER_WINDOW,
+    TARGET_WINDOW,
+    PolicyConfig,
+    TargetFacts,
+)
+from bot.domain.ports import Directory, PassIssuer, Store
+
+T = TypeVar("T")
+
+
+async def gather_target_facts(
+    directory: Directory,
+    pass_issuer: PassIssuer,
+    target_id: str,
+    config: PolicyConfig,
+    now: datetime,
+    *,
+    policy: TapPolicy | None = None,
+) -> TargetFacts:
+    """Read everything `check_target` and `needs_helpdesk_approval` need about *target_id*.
+
+    *target_id* should be the target's object id (audit events are matched on it). *policy* is
+    the tenant TAP policy when the caller has it cached; otherwise it is read here, alongside
+    the rest, and returned in ``facts.policy``.
+
+    Concurrently: the user, their manager (and, when indirect reports are allowed, the chain
+    above), role assignments, blocked-group membership, manager changes within the window, their
+    passes, the TAP policy and membership of its target groups, and (when guests are allowed)
+    their sponsors. Calls whose answer cannot matter are skipped: no blocked groups configured,
+    a zero window, a policy for all users with no exclusions.
+
+    A user the directory does not know gives ``TargetFacts(user=None)``; a missing manager gives
+    ``manager_id=None``. Any other DirectoryError propagates, after every call has finished.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+
+    async def manager_chain() -> tuple[str, ...]:
+        chain: list[str] = []
+        current = target_id
+        depth = MAX_MANAGER_CHAIN if config.allow_indirect_reports else 1
+        while len(chain) < depth:
+            try:
+                manager = await directory.get_manager(current)
+            except DirectoryObjectNotFound:
+                break
+            # A cycle in the directory's management chain must not loop forever.
+            if manager is None or manager.id in chain:
+                break
+            chain.append(manager.id)
+            current = manager.id
+        return tuple(chain)
+
+    async def blocked() -> set[str]:
+        if not config.blocked_group_ids:
+            return set()
+        return await directory.member_of_groups(target_id, list(config.blocked_group_ids))
+
+    async def changes() -> list[ManagerChange]:
+        if config.manager_change_window_days <= 0:
+            return []
+        since = now - timedelta(days=config.manager_change_window_days)
+        return await directory.manager_changes(target_id, since)
+
+    async def scope() -> tuple[TapPolicy, bool | None]:
+        tap_policy = policy if policy is not None else await pass_issuer.get_policy()
+        return tap_policy, await _in_policy_scope(directory, target_id, tap_policy)
+
+    async def sponsors() -> frozenset[str]:
+        if not config.allow_guests:
+            return frozenset()
+        return frozenset(s.id for s in await directory.list_sponsors(target_id))
+
+    user_t = asyncio.ensure_future(_settle(directory.get_user(target_id)))
+    chain_t = asyncio.ensure_future(_settle(manager_chain()))
+    roles_t = asyncio.ensure_future(_settle(directory.list_role_assignments(target_id)))
+    blocked_t = asyncio.ensure_future(_settle(blocked()))
+    changes_t = asyncio.ensure_future(_settle(changes()))
+    passes_t = asyncio.ensure_future(_settle(pass_issuer.list_passes(target_id)))
+    scope_t = asyncio.ensure_future(_settle(scope()))
+    sponsors_t = asyncio.ensure_future(_settle(sponsors()))
+    await asyncio.gather(
+        user_t, chain_t, roles_t, blocked_t, changes_t, passes_t, scope_t, sponsors_t
+    )
+
+    found = user_t.result()
+    scoped = scope_t.result()
+    read_policy = None if isinstance(scoped, DirectoryError) else scoped[0]
+    if isinstance(found, DirectoryObjectNotFound):
+        # The other reads failed or answered for nobody; none of it means anything.
+        return TargetFacts(user=None, policy=read_policy)
+    if isinstance(found, DirectoryError):
+        raise found
+    chain = _ok(chain_t.result())
+    roles: list[RoleAssignment] = _ok(roles_t.result())
+    member_of: set[str] = _ok(blocked_t.result())
+    recent: list[ManagerChange] = _ok(changes_t.result())
+    passes: list[PassInfo] = _ok(passes_t.result())
+    tap_policy, in_scope = _ok(scoped)
+    sponsor_ids = _ok(sponsors_t.result())
+    return TargetFacts(
+        user=found,
+        manager_id=chain[0] if chain else None,
+        manager_chain=chain,
+        role_assignments=tuple(roles),
+        blocked_groups=frozenset(member_of),
+        in_policy_scope=in_scope,
+        manager_changes=tuple(recent),
+        passes=tuple(passes),
+        sponsor_ids=sponsor_ids,
+        policy=tap_policy,
+    )
+
+
+async def _in_policy_scope(directory: Directory, user_id: str, policy: TapPolicy) -> bool | None:
+    """Tell whether the TAP policy targets *user_id*: included (all users or a member of an
+    included group) and not a member of an excluded group. Entra refuses to create a pass for
+    anyone else ("Converged UserCredentialPolicy does not allow ...")."""
+    include = () if policy.all_users else policy.include_group_ids
+    groups = _unique((*include, *policy.exclude_group_ids))
+    if not groups:
+        return policy.all_users
+    member_of = await directory.member_of_groups(user_id, groups)
+    included = policy.all_users or bool(member_of & set(include))
+    return included and not member_of & set(policy.exclude_group_ids)
+
+
+async def recent_request_counts(
+    store: Store, *, requester_id: str, target_id: str, now: datetime
+) -> tuple[int, int]:
+    """Return (requests by *requester_id* in the last hour, requests for *target_id* in the last
+    day), read concurrently, for `check_rate_limits`."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    by_requester, for_target = await asyncio.gather(
+        store.count_requests(requester_id=requester_id, created_since=now - REQUESTER_WINDOW),
+        store.count_requests(target_id=target_id, created_since=now - TARGET_WINDOW),
+    )
+    return by_requester, for_target
+
+
+async def _settle(call: Awaitable[T]) -> T | DirectoryError:
+    # Hold a directory failure as a value so every call finishes before we decide what it
+    # means: a missing user explains the other calls' 404s, and no task is left unawaited.
+    try:
+        return await call
+    except DirectoryError as exc:
+        return exc
+
+
+def _ok(result: T | DirectoryError) -> T:
+    """The value of a settled call, or its failure raised again."""
+    if isinstance(result, DirectoryError):
+        raise result
+    return result
+
+
+def _unique(ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(ids))

@@ -1,0 +1,650 @@
+"""The rules tapbot enforces before it issues a pass (PRODUCT.md, "Rules the bot enforces").
+
+Pure functions over values: no I/O, no clock. Callers read the facts (`bot.domain.eligibility`),
+then ask these functions, at request time and again right before issuing. Each check answers
+``None`` (allowed) or the one `Refusal` that explains why not; `message` turns a refusal into a
+sentence for the person who asked. Every datetime given or returned is timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.domain.model import (
+    DirectoryUser,
+    ManagerChange,
+    PassInfo,
+    RoleAssignment,
+    RoleAssignmentKind,
+    TapPolicy,
+)
+
+# Microsoft Entra built-in roles carrying the PRIVILEGED label, by role template id (the same in
+# every tenant; for built-in roles it is also the roleDefinitionId of an assignment). Source:
+# Microsoft Learn, "Microsoft Entra built-in roles" (MicrosoftDocs/entra-docs,
+# docs/identity/role-based-access-control/permissions-reference.md, "All roles" table, revision
+# dated 2026-01-20), and "Privileged roles and permissions in Microsoft Entra ID".
+# Exchange Administrator and SharePoint Administrator are not labelled PRIVILEGED by Microsoft but
+# are on CISA's SCuBA "highly privileged roles" list (ScubaGear baselines/aad.md); a pass for them
+# hands over every mailbox or site, so the safe default includes them too.
+PRIVILEGED_ROLES: Mapping[str, str] = {
+    "db506228-d27e-4b7d-95e5-295956d6615f": "Agent ID Administrator",
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+    "cf1c38e5-3621-4004-a7cb-879624dced7c": "Application Developer",
+    "ecb2c6bf-0ab6-418e-bd87-7986f8d63bbe": "Attribute Provisioning Administrator",
+    "422218e4-db15-4ef9-bbe0-8afb41546d79": "Attribute Provisioning Reader",
+    "c4e39bd9-1100-46d3-8c65-fb160da0071f": "Authentication Administrator",
+    "25a516ed-2fa0-40ea-a2d0-12923a21473a": "Authentication Extensibility Administrator",
+    "aaf43236-0c0d-4d5f-883a-6955382ac081": "B2C IEF Keyset Administrator",
+    "158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+    "7698a772-787b-4ac8-901f-60d6b08affd2": "Cloud Device Administrator",
+    "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9": "Conditional Access Administrator",
+    "9360feb5-f418-4baa-8175-e2a00bac4301": "Directory Writers",
+    "8329153b-31d0-4727-b945-745eb3bc5f31": "Domain Name Administrator",
+    "be2f45a1-457d-42af-a067-6ec1fa63bc45": "External Identity Provider Administrator",
+    "62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+    "f2ef992c-3afb-46b9-b7cf-a126ee74c451": "Global Reader",
+    "729827e3-9c14-49f7-bb1b-9608f156bbb8": "Helpdesk Administrator",
+    "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2": "Hybrid Identity Administrator",
+    "3a2c62db-5318-420d-8d74-23affee5d9d5": "Intune Administrator",
+    "59d46f88-662b-457b-bceb-5c3809e5908f": "Lifecycle Workflows Administrator",
+    "4ba39ca4-527c-499a-b93d-d9b492c50246": "Partner Tier1 Support",
+    "e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8": "Partner Tier2 Support",
+    "966707d0-3269-4727-9be2-8c3a10f19b9d": "Password Administrator",
+    "7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+    "194ae4cb-b126-40b2-bd5b-6091b380977d": "Security Administrator",
+    "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f": "Security Operator",
+    "5d6b6bb7-de71-4623-b4af-96380a352509": "Security Reader",
+    "fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
+    # CISA SCuBA additions (see above)
+    "29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
+    "f28a1f50-f6e7-4571-818b-6a12f2af6b6c": "SharePoint Administrator",
+}
+PRIVILEGED_ROLE_IDS: frozenset[str] = frozenset(PRIVILEGED_ROLES)
+
+# Graph's own bounds on lifetimeInMinutes: "between 10 and 43200 inclusive (equivalent to 30
+# days)" (temporaryAccessPassAuthenticationMethod resource page).
+GRAPH_MIN_LIFETIME_MINUTES = 10
+GRAPH_MAX_LIFETIME_MINUTES = 43200
+
+# Lengths people pick from on the card; the tenant policy and the organisation's limit clip them.
+FRIENDLY_LIFETIMES: tuple[int, ...] = (
+    10, 15, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 10080, 20160, 43200,
+)  # fmt: skip
+
+# A start time this far in the past is "now": the card was filled in a minute ago, and clocks
+# between Teams, the bot and Graph disagree by seconds.
+START_SKEW = timedelta(minutes=5)
+# The windows the rate limits count requests in.
+REQUESTER_WINDOW = timedelta(hours=1)
+TARGET_WINDOW = timedelta(days=1)
+DEFAULT_MAX_JUSTIFICATION_LENGTH = 500
+# How far up the management chain indirect reports are looked for; a loop or a very deep chain
+# stops here.
+MAX_MANAGER_CHAIN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    """The organisation's own limits, stricter than or equal to the tenant TAP policy.
+
+    The composition root builds it from Settings; the defaults match Settings' defaults.
+    *max_start_days_ahead* is ours: Graph documents no upper bound on ``startDateTime``, but a
+    pass waiting weeks to start is a pass at risk of leaking before it is needed.
+    """
+
+    allow_indirect_reports: bool = False
+    allow_guests: bool = False
+    privileged_role_ids: frozenset[str] = PRIVILEGED_ROLE_IDS
+    blocked_group_ids: tuple[str, ...] = ()
+    max_lifetime_minutes: int = 480
+    require_one_time: bool = False
+    requests_per_requester_per_hour: int = 10
+    requests_per_target_per_day: int = 3
+    manager_change_window_days: int = 14
+    max_start_days_ahead: int = 30
+    require_justification: bool = True
+    max_justification_length: int = DEFAULT_MAX_JUSTIFICATION_LENGTH
+
+    def __post_init__(self) -> None:
+        problems = []
+        if (
+            not GRAPH_MIN_LIFETIME_MINUTES
+            <= self.max_lifetime_minutes
+            <= (GRAPH_MAX_LIFETIME_MINUTES)
+        ):
+            problems.append("max_lifetime_minutes must be within 10..43200")
+        if self.requests_per_requester_per_hour < 1 or self.requests_per_target_per_day < 1:
+            problems.append("rate limits must be at least 1")
+        if self.manager_change_window_days < 0 or self.max_start_days_ahead < 0:
+            problems.append("day counts must not be negative")
+        if self.max_justification_length < 1:
+            problems.append("max_justification_length must be at least 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class Refusal(enum.StrEnum):
+    """Why tapbot will not issue a pass. The value is the code written to the audit trail."""
+
+    # Who may ask for whom
+    TARGET_NOT_FOUND = "target_not_found"
+    SELF = "self"
+    NO_MANAGER = "no_manager"
+    NOT_DIRECT_REPORT = "not_direct_report"
+    NOT_SPONSOR = "not_sponsor"
+    # Who may never get a pass from the bot
+    DISABLED = "disabled"
+    GUEST = "guest"
+    PRIVILEGED_ROLE = "privileged_role"
+    PRIVILEGED_ROLE_ELIGIBLE = "privileged_role_eligible"
+    BLOCKED_GROUP = "blocked_group"
+    NOT_IN_POLICY_SCOPE = "not_in_policy_scope"
+    # The pass itself
+    TAP_POLICY_DISABLED = "tap_policy_disabled"
+    NO_ALLOWED_LIFETIME = "no_allowed_lifetime"
+    LIFETIME_OUT_OF_RANGE = "lifetime_out_of_range"
+    ONE_TIME_REQUIRED = "one_time_required"
+    START_IN_PAST = "start_in_past"
+    START_TOO_FAR = "start_too_far"
+    # How often
+    RATE_LIMIT_REQUESTER = "rate_limit_requester"
+    RATE_LIMIT_TARGET = "rate_limit_target"
+    # Not a refusal of the person, a change of route: the request needs the helpdesk's approval
+    NEEDS_HELPDESK_APPROVAL = "needs_helpdesk_approval"
+    # Acting on a request
+    NOT_YOUR_REQUEST = "not_your_request"
+    # The card's input
+    INVALID_INPUT = "invalid_input"
+    JUSTIFICATION_MISSING = "justification_missing"
+    JUSTIFICATION_TOO_LONG = "justification_too_long"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFacts:
+    """What the directory says about the person a pass is asked for, read at one moment.
+
+    *user* is None when the directory has no such user (then every other field is empty).
+    *manager_chain* holds the manager's id first, then theirs, upwards; it is read beyond the
+    first entry only when indirect reports are allowed. *sponsor_ids* is read only when guests
+    are allowed. *in_policy_scope* is None when it could not be told (Graph then decides at
+    creation). *policy* is the tenant TAP policy read alongside, when it was.
+    """
+
+    user: DirectoryUser | None
+    manager_id: str | None = None
+    manager_chain: tuple[str, ...] = ()
+    role_assignments: tuple[RoleAssignment, ...] = ()
+    blocked_groups: frozenset[str] = frozenset()
+    in_policy_scope: bool | None = None
+    manager_changes: tuple[ManagerChange, ...] = ()
+    passes: tuple[PassInfo, ...] = ()
+    sponsor_ids: frozenset[str] = frozenset()
+    policy: TapPolicy | None = field(default=None, compare=False)
+
+    @property
+    def display_name(self) -> str | None:
+        return self.user.display_name if self.user else None
+
+
+def privileged_assignment(
+    facts: TargetFacts, config: PolicyConfig, kind: RoleAssignmentKind
+) -> RoleAssignment | None:
+    """Return the first of the target's role assignments of *kind* that is privileged.
+
+    Any scope counts: an administrator of one administrative unit can still reset the
+    credentials of the people in it, so a pass for them is helpdesk business too.
+    """
+    for assignment in facts.role_assignments:
+        if assignment.kind is kind and assignment.role_definition_id in config.privileged_role_ids:
+            return assignment
+    return None
+
+
+def check_target(
+    requester_id: str,
+    facts: TargetFacts,
+    config: PolicyConfig,
+    *,
+    via_helpdesk: bool = False,
+) -> Refusal | None:
+    """Tell whether *requester_id* may ask for a pass for the target described by *facts*.
+
+    Checks run in this order and the first that fails is the answer:
+
+    1. the target exists (TARGET_NOT_FOUND);
+    2. it is not the requester (SELF);
+    3. on the manager path (*via_helpdesk* False) the requester may act for the target: for a
+       guest, guests must be allowed (GUEST) and the requester must be a sponsor (NOT_SPONSOR);
+       for a member, the target must have a manager (NO_MANAGER) who is the requester, or is
+       below the requester when indirect reports are allowed (NOT_DIRECT_REPORT);
+    4. the account is enabled (DISABLED);
+    5. guests only when allowed (GUEST; reached on the helpdesk path);
+    6. no active privileged role (PRIVILEGED_ROLE), then no PIM-eligible one
+       (PRIVILEGED_ROLE_ELIGIBLE);
+    7. no blocked group (BLOCKED_GROUP);
+    8. inside the tenant TAP policy's targets (NOT_IN_POLICY_SCOPE; unknown passes).
+
+    The relationship comes before the target's own state so a manager never learns anything
+    about someone who is not theirs (whether they are disabled, an administrator, protected);
+    active roles come before eligible ones because they are the more specific reason.
+    """
+    user = facts.user
+    if user is None:
+        return Refusal.TARGET_NOT_FOUND
+    if user.id == requester_id:
+        return Refusal.SELF
+    if not via_helpdesk:
+        refusal = _relationship(requester_id, user, facts, config)
+        if refusal is not None:
+            return refusal
+    if not user.account_enabled:
+        return Refusal.DISABLED
+    if user.is_guest and not config.allow_guests:
+        return Refusal.GUEST
+    if privileged_assignment(facts, config, RoleAssignmentKind.ACTIVE) is not None:
+        return Refusal.PRIVILEGED_ROLE
+    if privileged_assignment(facts, config, RoleAssignmentKind.ELIGIBLE) is not None:
+        return Refusal.PRIVILEGED_ROLE_ELIGIBLE
+    if facts.blocked_groups & set(config.blocked_group_ids):
+        return Refusal.BLOCKED_GROUP
+    if facts.in_policy_scope is False:
+        return Refusal.NOT_IN_POLICY_SCOPE
+    return None
+
+
+def _relationship(
+    requester_id: str, user: DirectoryUser, facts: TargetFacts, config: PolicyConfig
+) -> Refusal | None:
+    if user.is_guest:
+        # PRODUCT.md: guests only when enabled, and then only by their sponsor or the helpdesk.
+        if not config.allow_guests:
+            return Refusal.GUEST
+        return None if requester_id in facts.sponsor_ids else Refusal.NOT_SPONSOR
+    if facts.manager_id is None:
+        return Refusal.NO_MANAGER
+    if facts.manager_id == requester_id:
+        return None
+    if config.allow_indirect_reports and requester_id in facts.manager_chain:
+        return None
+    return Refusal.NOT_DIRECT_REPORT
+
+
+def needs_helpdesk_approval(
+    facts: TargetFacts, config: PolicyConfig, now: datetime
+) -> ManagerChange | None:
+    """Return the newest manager change within the window before *now*, or None.
+
+    A recent "Set user manager" event means whoever controls that attribute might be the one
+    asking, so a manager's request then needs helpdesk approval; the returned change names the
+    previous manager for the approval card. Events that set the same manager again are not
+    changes. A first assignment (no previous manager) counts: it is exactly what someone who
+    controls the attribute would do to a person without a manager.
+    """
+    _aware(now, "now")
+    if config.manager_change_window_days <= 0:
+        return None
+    since = now - timedelta(days=config.manager_change_window_days)
+    recent = [
+        change
+        for change in facts.manager_changes
+        if since <= change.changed_at <= now and change.old_manager_id != change.new_manager_id
+    ]
+    return max(recent, key=lambda change: change.changed_at, default=None)
+
+
+def lifetime_bounds(policy: TapPolicy, config: PolicyConfig) -> tuple[int, int] | None:
+    """Return the (shortest, longest) lifetime in minutes both the tenant policy and the
+    organisation allow, or None when no lifetime satisfies both."""
+    low = max(policy.minimum_lifetime_minutes, GRAPH_MIN_LIFETIME_MINUTES)
+    high = min(
+        policy.maximum_lifetime_minutes, config.max_lifetime_minutes, GRAPH_MAX_LIFETIME_MINUTES
+    )
+    return (low, high) if low <= high else None
+
+
+def allowed_lifetimes(policy: TapPolicy, config: PolicyConfig) -> list[int]:
+    """Return the lifetimes, in minutes and ascending, to offer on the request card.
+
+    The friendly lengths inside `lifetime_bounds`, plus the policy's default when it is inside,
+    plus the longest allowed lifetime (so the list is never empty while any lifetime is
+    allowed). Empty when `lifetime_bounds` is None.
+    """
+    bounds = lifetime_bounds(policy, config)
+    if bounds is None:
+        return []
+    low, high = bounds
+    choices = {minutes for minutes in FRIENDLY_LIFETIMES if low <= minutes <= high}
+    choices.add(high)
+    if low <= policy.default_lifetime_minutes <= high:
+        choices.add(policy.default_lifetime_minutes)
+    return sorted(choices)
+
+
+def default_lifetime(policy: TapPolicy, config: PolicyConfig) -> int:
+    """Return the lifetime the card preselects: always one of `allowed_lifetimes`.
+
+    The policy's default when allowed, else the allowed choice nearest to it (the shorter on a
+    tie). Raise ValueError when no lifetime is allowed (`check_policy` says so first).
+    """
+    choices = allowed_lifetimes(policy, config)
+    if not choices:
+        raise ValueError("no lifetime satisfies both the tenant policy and the organisation")
+    wanted = policy.default_lifetime_minutes
+    return min(choices, key=lambda minutes: (abs(minutes - wanted), minutes))
+
+
+def one_time_forced(policy: TapPolicy, config: PolicyConfig) -> bool:
+    """True when every pass must be one-time: the tenant policy or the organisation says so."""
+    return policy.is_usable_once or config.require_one_time
+
+
+def check_policy(policy: TapPolicy, config: PolicyConfig) -> Refusal | None:
+    """Tell whether any pass can be issued at all under *policy* and *config*."""
+    if not policy.enabled:
+        return Refusal.TAP_POLICY_DISABLED
+    if lifetime_bounds(policy, config) is None:
+        return Refusal.NO_ALLOWED_LIFETIME
+    return None
+
+
+def check_pass_parameters(
+    *,
+    lifetime_minutes: int,
+    is_usable_once: bool,
+    start_at: datetime | None,
+    policy: TapPolicy,
+    config: PolicyConfig,
+    now: datetime,
+) -> Refusal | None:
+    """Tell whether a pass with these parameters may be issued at *now*.
+
+    Any whole number of minutes within `lifetime_bounds` is accepted, not only the card's
+    choices. *start_at* None means "now". A start up to `START_SKEW` in the past is accepted
+    (the card took a moment to fill in) and so is one exactly *max_start_days_ahead* days ahead.
+    A timezone-naive *start_at* is untrusted input gone wrong: INVALID_INPUT.
+    """
+    _aware(now, "now")
+    refusal = check_policy(policy, config)
+    if refusal is not None:
+        return refusal
+    bounds = lifetime_bounds(policy, config)
+    assert bounds is not None  # check_policy refused otherwise
+    low, high = bounds
+    if isinstance(lifetime_minutes, bool) or not isinstance(lifetime_minutes, int):
+        return Refusal.INVALID_INPUT
+    if not low <= lifetime_minutes <= high:
+        return Refusal.LIFETIME_OUT_OF_RANGE
+    if one_time_forced(policy, config) and not is_usable_once:
+        return Refusal.ONE_TIME_REQUIRED
+    if start_at is not None:
+        if start_at.tzinfo is None or start_at.utcoffset() is None:
+            return Refusal.INVALID_INPUT
+        if start_at < now - START_SKEW:
+            return Refusal.START_IN_PAST
+        if start_at > now + timedelta(days=config.max_start_days_ahead):
+            return Refusal.START_TOO_FAR
+    return None
+
+
+def check_rate_limits(
+    *, by_requester_last_hour: int, for_target_last_day: int, config: PolicyConfig
+) -> Refusal | None:
+    """Tell whether one more request is allowed.
+
+    The counts are of requests already recorded in the windows (`REQUESTER_WINDOW`,
+    `TARGET_WINDOW`), not counting the one being checked; a limit of N allows N requests.
+    The requester's limit is checked first.
+    """
+    if by_requester_last_hour >= config.requests_per_requester_per_hour:
+        return Refusal.RATE_LIMIT_REQUESTER
+    if for_target_last_day >= config.requests_per_target_per_day:
+        return Refusal.RATE_LIMIT_TARGET
+    return None
+
+
+def check_justification(text: str | None, config: PolicyConfig) -> Refusal | None:
+    """Tell whether a justification is acceptable (surrounding spaces do not count)."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return Refusal.JUSTIFICATION_MISSING if config.require_justification else None
+    if len(stripped) > config.max_justification_length:
+        return Refusal.JUSTIFICATION_TOO_LONG
+    return None
+
+
+def pass_is_live(info: PassInfo, now: datetime) -> bool:
+    """True while a pass can still be used or will become usable: not expired, not used up.
+
+    A pass that has not started yet (a joiner's day-one pass) is live; so is one the policy
+    currently disables, since it works again when the policy changes.
+    """
+    _aware(now, "now")
+    if info.usability_reason in ("Expired", "OneTimeUsed"):
+        return False
+    return info.ends_at > now
+
+
+def existing_pass_needs_confirmation(passes: Sequence[PassInfo], now: datetime) -> PassInfo | None:
+    """Return the live pass a new one would replace (the one ending last), or None.
+
+    Entra keeps one pass per user and creating another deletes it, so the requester must
+    confirm before tapbot replaces a live pass; expired or used ones go without asking.
+    """
+    live = [info for info in passes if pass_is_live(info, now)]
+    return max(live, key=lambda info: info.ends_at, default=None)
+
+
+# Words for people
+
+
+def describe_minutes(minutes: int) -> str:
+    """Say a lifetime the way people do: "45 minutes", "1 hour", "1.5 hours", "3 days"."""
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return f"{days} day" if days == 1 else f"{days} days"
+    if minutes >= 60 and minutes % 30 == 0:
+        hours = minutes / 60
+        if hours == 1:
+            return "1 hour"
+        return f"{hours:g} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def role_name(role_id: str) -> str | None:
+    """The name of a built-in privileged role, or None for one this module does not know."""
+    return PRIVILEGED_ROLES.get(role_id)
+
+
+def message(refusal: Refusal, **facts: object) -> str:
+    """Return a plain-English sentence for *refusal*, saying what to do next.
+
+    Optional facts, used when given: ``name`` (the target's display name), ``role`` (a role's
+    name), ``minimum`` and ``maximum`` (minutes), ``limit`` (a count), ``days``. Without them
+    the sentence stays general. It never names groups, ids or internal errors.
+    """
+    name = _text(facts.get("name")) or "This person"
+    role = _text(facts.get("role"))
+    helpdesk = "Ask the helpdesk if they still need one."
+    match refusal:
+        case Refusal.TARGET_NOT_FOUND:
+            return (
+                "I couldn't find that person in the directory. Pick them again from the list, "
+                "or ask the helpdesk if they are new."
+            )
+        case Refusal.SELF:
+            return (
+                "You can't request a pass for yourself. Ask your manager or the helpdesk for one."
+            )
+        case Refusal.NO_MANAGER:
+            return (
+                f"{name} has no manager in the directory, so only the helpdesk can request a "
+                "pass for them."
+            )
+        case Refusal.NOT_DIRECT_REPORT:
+            return (
+                f"{name} doesn't report to you in the directory, so you can't request a pass "
+                "for them. Ask their manager or the helpdesk."
+            )
+        case Refusal.NOT_SPONSOR:
+            return (
+                f"{name} is a guest and you are not one of their sponsors, so you can't request "
+                "a pass for them. Ask their sponsor or the helpdesk."
+            )
+        case Refusal.DISABLED:
+            return (
+                f"{name}'s account is disabled, so a pass would not let them sign in. Ask the "
+                "helpdesk to check the account first."
+            )
+        case Refusal.GUEST:
+            return (
+                f"{name} is a guest, and this bot doesn't issue passes to guests. Ask their "
+                "sponsor to contact the helpdesk."
+            )
+        case Refusal.PRIVILEGED_ROLE:
+            held = f"an administrator role ({role})" if role else "an administrator role"
+            return (
+                f"{name} holds {held}, a privileged role, so a pass must come from the "
+                "helpdesk, not this bot."
+            )
+        case Refusal.PRIVILEGED_ROLE_ELIGIBLE:
+            held = f"a privileged role, {role}" if role else "a privileged role"
+            return (
+                f"{name} can be made an administrator ({held}) through Privileged Identity "
+                "Management, so a pass must come from the helpdesk, not this bot."
+            )
+        case Refusal.BLOCKED_GROUP:
+            return (
+                f"{name}'s account is protected by your organisation (for example an emergency "
+                f"or administrator account), so this bot can't issue it a pass. {helpdesk}"
+            )
+        case Refusal.NOT_IN_POLICY_SCOPE:
+            return (
+                f"Your organisation's Temporary Access Pass policy doesn't cover {name}, so a "
+                f"pass would not work for them. {helpdesk}"
+            )
+        case Refusal.TAP_POLICY_DISABLED:
+            return (
+                "Temporary Access Passes are switched off for your organisation, so none can be "
+                "issued. Ask your IT administrators to turn them on."
+            )
+        case Refusal.NO_ALLOWED_LIFETIME:
+            return (
+                "Your organisation's pass settings leave no pass length that can be used, so "
+                "none can be issued. Ask your IT administrators to check the tapbot and "
+                "Temporary Access Pass settings."
+            )
+        case Refusal.LIFETIME_OUT_OF_RANGE:
+            low, high = facts.get("minimum"), facts.get("maximum")
+            if isinstance(low, int) and isinstance(high, int):
+                span = f"between {describe_minutes(low)} and {describe_minutes(high)}"
+                return f"A pass must last {span}. Pick one of the lengths offered and try again."
+            return "That pass length isn't allowed. Pick one of the lengths offered and try again."
+        case Refusal.ONE_TIME_REQUIRED:
+            return (
+                "Your organisation only allows one-time passes. Choose one-time use and try again."
+            )
+        case Refusal.START_IN_PAST:
+            return "The start time has already passed. Choose now or a later time and try again."
+        case Refusal.START_TOO_FAR:
+            days = facts.get("days")
+            if isinstance(days, int):
+                return (
+                    f"A pass can start at most {days} days ahead. Choose an earlier start; you "
+                    "can request another pass closer to the day."
+                )
+            return "That start time is too far ahead. Choose an earlier start and try again."
+        case Refusal.RATE_LIMIT_REQUESTER:
+            limit = facts.get("limit")
+            made = f"{limit} requests" if isinstance(limit, int) else "as many requests as allowed"
+            return (
+                f"You've made {made} in the last hour. Please wait a while before asking again, "
+                "or ask the helpdesk if it is urgent."
+            )
+        case Refusal.RATE_LIMIT_TARGET:
+            limit = facts.get("limit")
+            had = f"{limit} pass requests" if isinstance(limit, int) else "as many requests"
+            return (
+                f"{name} has already had {had} in the last day. If they still can't sign in, "
+                "ask the helpdesk to help them directly."
+            )
+        case Refusal.NEEDS_HELPDESK_APPROVAL:
+            return (
+                f"{name}'s manager was changed in the directory recently, so a pass for them "
+                "needs the helpdesk's approval first. Ask the helpdesk to request it."
+            )
+        case Refusal.NOT_YOUR_REQUEST:
+            return (
+                "That request isn't yours, or it no longer exists, so you can't change it. "
+                'Type "status" to see your requests.'
+            )
+        case Refusal.INVALID_INPUT:
+            return "Part of the request wasn't valid. Open a new request card and try again."
+        case Refusal.JUSTIFICATION_MISSING:
+            return "Please say why the pass is needed, then submit again."
+        case Refusal.JUSTIFICATION_TOO_LONG:
+            limit = facts.get("limit")
+            most = f"{limit} characters" if isinstance(limit, int) else "a few sentences"
+            return f"The reason is too long. Keep it to {most} and submit again."
+
+
+def refusal_message(
+    refusal: Refusal,
+    facts: TargetFacts | None = None,
+    config: PolicyConfig | None = None,
+    *,
+    policy: TapPolicy | None = None,
+) -> str:
+    """`message` for *refusal*, filled in from what the caller has.
+
+    *facts* gives the target's name and, for the privileged-role refusals, the role's name;
+    *config* gives the organisation's limits; *policy* (else ``facts.policy``) the tenant's
+    lifetime range. Whatever is missing leaves the sentence general, never wrong.
+    """
+    effective = config or PolicyConfig()
+    role: str | None = None
+    if facts is not None and refusal in (
+        Refusal.PRIVILEGED_ROLE,
+        Refusal.PRIVILEGED_ROLE_ELIGIBLE,
+    ):
+        kind = (
+            RoleAssignmentKind.ACTIVE
+            if refusal is Refusal.PRIVILEGED_ROLE
+            else RoleAssignmentKind.ELIGIBLE
+        )
+        held = privileged_assignment(facts, effective, kind)
+        role = role_name(held.role_definition_id) if held else None
+    tap_policy = policy if policy is not None else (facts.policy if facts else None)
+    minimum = maximum = limit = days = None
+    # Without the organisation's settings its limits are unknown: the sentence stays general.
+    if config is not None:
+        bounds = lifetime_bounds(tap_policy, config) if tap_policy is not None else None
+        minimum, maximum = bounds if bounds is not None else (None, None)
+        days = config.max_start_days_ahead
+        limit = {
+            Refusal.RATE_LIMIT_REQUESTER: config.requests_per_requester_per_hour,
+            Refusal.RATE_LIMIT_TARGET: config.requests_per_target_per_day,
+            Refusal.JUSTIFICATION_TOO_LONG: config.max_justification_length,
+        }.get(refusal)
+    return message(
+        refusal,
+        name=facts.display_name if facts else None,
+        role=role,
+        minimum=minimum,
+        maximum=maximum,
+        limit=limit,
+        days=days,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _aware(moment: datetime, what: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime")

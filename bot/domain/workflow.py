@@ -1,0 +1,618 @@
+"""The manager request flow: checks, the request lifecycle, issuing and delivering a pass.
+
+Lifecycle (PRODUCT.md): ``draft → approved → issuing → delivered``, ending instead in
+``cancelled`` or ``failed``. Every transition is a compare-and-set in the store, so a double
+click, a retried invoke or two bot instances produce one pass. The rules are checked when the
+form is submitted and again right before the pass is created, because the directory can change
+in between. The pass value lives only between `PassIssuer.create_pass` and
+`PassDelivery.deliver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from bot.domain.audit import Auditor
+from bot.domain.eligibility import gather_target_facts
+from bot.domain.errors import (
+    DeliveryFailed,
+    DirectoryAccessDenied,
+    DirectoryError,
+    DirectoryObjectNotFound,
+    DirectoryRejected,
+    DirectoryThrottled,
+    DirectoryUnavailable,
+    StoreConflict,
+)
+from bot.domain.model import (
+    DirectoryUser,
+    PassInfo,
+    RequestState,
+    ScheduledEdit,
+    TapPolicy,
+    TapRequest,
+)
+from bot.domain.policy import (
+    PolicyConfig,
+    Refusal,
+    TargetFacts,
+    allowed_lifetimes,
+    check_pass_parameters,
+    check_rate_limits,
+    check_target,
+    default_lifetime,
+    existing_pass_needs_confirmation,
+    needs_helpdesk_approval,
+    one_time_forced,
+    refusal_message,
+)
+from bot.domain.ports import Clock, Directory, PassDelivery, PassIssuer, Store
+from bot.domain.request_form import RequestForm
+
+# Request ids derive from (requester, form id): the same card submitted twice is one request.
+_REQUEST_NAMESPACE = uuid.UUID("0b7f2f1e-8d1c-4a55-9a39-5d3e2f6f4c11")
+REDACT_KIND = "redact_pass"
+_ISSUABLE = (RequestState.APPROVED,)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The request was refused; *text* says why in the requester's words."""
+
+    reason: Refusal
+    text: str
+    request: TapRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmReplace:
+    """The target already has a pass; the requester must confirm replacing it."""
+
+    request: TapRequest
+    existing: PassInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """The pass was created and delivered."""
+
+    request: TapRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Something outside the rules went wrong; nothing valid was left behind."""
+
+    request: TapRequest | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """The request was already handled (a double click or retry): here is where it stands."""
+
+    request: TapRequest
+
+
+Outcome = Refused | ConfirmReplace | Issued | Failed | Unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOption:
+    """One direct report on the request card; *refusal* says why they cannot get a pass."""
+
+    user: DirectoryUser
+    refusal: Refusal | None
+    refusal_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFormData:
+    """What the request card offers this requester right now."""
+
+    targets: Sequence[TargetOption]
+    lifetimes: Sequence[int]
+    default_lifetime: int
+    one_time_forced: bool
+    policy_enabled: bool
+
+
+def request_id_for(requester_id: str, form_id: str) -> str:
+    return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{requester_id}:{form_id}"))
+
+
+def directory_failure_text(error: DirectoryError) -> str:
+    """Plain words for a directory failure, always saying that nothing was issued."""
+    if isinstance(error, DirectoryThrottled):
+        return (
+            "Microsoft Entra is busy right now and asked me to slow down. No pass was issued; "
+            "please try again in a minute."
+        )
+    if isinstance(error, DirectoryAccessDenied):
+        return (
+            "Microsoft Entra refused me permission for this. No pass was issued; please tell "
+            "your IT team (tapbot's Graph permissions need checking)."
+        )
+    if isinstance(error, DirectoryObjectNotFound):
+        return "That person no longer exists in the directory. No pass was issued."
+    if isinstance(error, DirectoryRejected):
+        return f"Microsoft Entra refused the pass: {error}. No pass was issued."
+    return (
+        "I couldn't reach Microsoft Entra just now. No pass was issued; please try again in a "
+        "few minutes."
+    )
+
+
+class ManagerRequests:
+    """Flow 1: a manager requests a pass for a direct report, delivered in Teams chat."""
+
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        pass_issuer: PassIssuer,
+        delivery: PassDelivery,
+        store: Store,
+        auditor: Auditor,
+        clock: Clock,
+        config: PolicyConfig,
+        redact_after: timedelta,
+    ) -> None:
+        self._directory = directory
+        self._issuer = pass_issuer
+        self._delivery = delivery
+        self._store = store
+        self._audit = auditor
+        self._clock = clock
+        self._config = config
+        self._redact_after = redact_after
+
+    async def form_data(self, requester_id: str) -> RequestFormData:
+        """The requester's direct reports, each marked eligible or not, and the policy's
+        choices. Raise DirectoryError when the directory cannot be read."""
+        reports, policy = await asyncio.gather(
+            self._directory.list_direct_reports(requester_id), self._issuer.get_policy()
+        )
+        now = self._clock.now()
+        limit = asyncio.Semaphore(8)
+
+        async def option(user: DirectoryUser) -> TargetOption:
+            async with limit:
+                facts = await gather_target_facts(
+                    self._directory, self._issuer, user.id, self._config, now, policy=policy
+                )
+            refusal = check_target(requester_id, facts, self._config)
+            text = refusal_message(refusal, facts) if refusal else ""
+            return TargetOption(user, refusal, text)
+
+        options = await asyncio.gather(*(option(user) for user in reports))
+        ordered = sorted(options, key=lambda o: (o.refusal is not None, o.user.display_name))
+        return RequestFormData(
+            targets=ordered,
+            lifetimes=allowed_lifetimes(policy, self._config),
+            default_lifetime=default_lifetime(policy, self._config),
+            one_time_forced=one_time_forced(policy, self._config),
+            policy_enabled=policy.enabled,
+        )
+
+    async def refuse_input(self, requester_id: str, field: str, problem: str) -> Refused:
+        """Refuse a malformed or tampered submission and audit it."""
+        await self._audit.record(
+            "request",
+            "refused",
+            actor_id=requester_id,
+            reason=Refusal.INVALID_INPUT,
+            detail={"field": field, "problem": problem},
+        )
+        return Refused(Refusal.INVALID_INPUT, refusal_message(Refusal.INVALID_INPUT, None))
+
+    async def submit(self, requester_id: str, requester_name: str, form: RequestForm) -> Outcome:
+        """Check *form* from *requester_id* (from the authenticated activity) and, when every
+        rule holds, issue and deliver the pass. Never raises for a directory failure."""
+        request_id = request_id_for(requester_id, form.form_id)
+        known = await self._store.get_request(request_id)
+        if known is not None:
+            return Unchanged(known)
+        try:
+            checked = await self._check(requester_id, form_target=form.target_id, form=form)
+        except DirectoryError as error:
+            return await self._directory_failed(None, requester_id, form.target_id, error)
+        if isinstance(checked, Refused):
+            await self._refused(checked, requester_id, form.target_id, request_id)
+            return checked
+        facts, _policy = checked
+        assert facts.user is not None  # check_target refuses a missing user
+        now = self._clock.now()
+        existing = existing_pass_needs_confirmation(facts.passes, now)
+        request = TapRequest(
+            id=request_id,
+            requester_id=requester_id,
+            requester_name=requester_name,
+            target_id=facts.user.id,
+            target_name=facts.user.display_name,
+            lifetime_minutes=form.lifetime_minutes,
+            is_usable_once=form.is_usable_once,
+            start_at=form.start_at,
+            delivery=form.delivery,
+            justification=form.justification,
+            state=RequestState.DRAFT if existing else RequestState.APPROVED,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            await self._store.add_request(request)
+        except StoreConflict:
+            stored = await self._store.get_request(request_id)
+            assert stored is not None
+            return Unchanged(stored)
+        await self._audit.record(
+            "request",
+            "created",
+            actor_id=requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            detail={
+                "lifetime_minutes": str(request.lifetime_minutes),
+                "one_time": str(request.is_usable_once).lower(),
+                "delivery": request.delivery,
+                "start": request.start_at.isoformat() if request.start_at else "now",
+            },
+        )
+        if existing is not None:
+            await self._audit.record(
+                "request",
+                "confirmation_asked",
+                actor_id=requester_id,
+                target_id=request.target_id,
+                request_id=request.id,
+                reason="existing_pass",
+            )
+            return ConfirmReplace(request, existing)
+        return await self._issue(request)
+
+    async def confirm_replace(self, requester_id: str, request_id: str) -> Outcome:
+        """The requester confirmed replacing the target's existing pass: issue."""
+        request = await self._own_request(requester_id, request_id)
+        if isinstance(request, Refused):
+            return request
+        try:
+            approved = await self._store.transition(
+                request.id,
+                expected=(RequestState.DRAFT,),
+                new_state=RequestState.APPROVED,
+                at=self._clock.now(),
+                changes={"replace_existing": True},
+            )
+        except StoreConflict:
+            return Unchanged(await self._current(request.id))
+        return await self._issue(approved)
+
+    async def cancel(self, requester_id: str, request_id: str) -> Outcome:
+        """The requester chose not to replace the existing pass."""
+        request = await self._own_request(requester_id, request_id)
+        if isinstance(request, Refused):
+            return request
+        try:
+            cancelled = await self._store.transition(
+                request.id,
+                expected=(RequestState.DRAFT,),
+                new_state=RequestState.CANCELLED,
+                at=self._clock.now(),
+                changes={"reason": "cancelled_by_requester"},
+            )
+        except StoreConflict:
+            return Unchanged(await self._current(request.id))
+        await self._audit.record(
+            "request", "cancelled", actor_id=requester_id, request_id=request.id
+        )
+        return Unchanged(cancelled)
+
+    async def redact(self, edit: ScheduledEdit) -> None:
+        """Remove a delivered pass from its chat message (exactly once per edit)."""
+        await self._delivery.redact(edit)
+        if await self._store.mark_edit_done(edit.id):
+            await self._audit.record(
+                "delivery",
+                "redacted",
+                actor_id="tapbot",
+                request_id=str(edit.payload.get("request_id", "")) or None,
+            )
+
+    async def redact_due(self) -> int:
+        """Redact every pass message whose time has come; return how many."""
+        edits = await self._store.due_edits(self._clock.now())
+        for edit in edits:
+            await self.redact(edit)
+        return len(edits)
+
+    async def recover(self) -> int:
+        """After a crash: fail requests left in ``issuing`` or ``approved``, delete any pass
+        they created (it was never delivered), and tell the requesters. Return how many."""
+        stuck = await self._store.list_requests(
+            states=(RequestState.ISSUING, RequestState.APPROVED), limit=1000
+        )
+        for request in stuck:
+            if request.pass_id:
+                await self._delete_quietly(request)
+            try:
+                failed = await self._store.transition(
+                    request.id,
+                    expected=(request.state,),
+                    new_state=RequestState.FAILED,
+                    at=self._clock.now(),
+                    changes={"reason": "interrupted"},
+                )
+            except StoreConflict:
+                continue  # another instance moved it on
+            await self._audit.record(
+                "request",
+                "failed",
+                actor_id="tapbot",
+                target_id=failed.target_id,
+                request_id=failed.id,
+                reason="interrupted",
+            )
+            await self._delivery.notify(
+                failed.requester_id,
+                f"Your pass request for {failed.target_name} was interrupted by a restart "
+                "before the pass reached you. No pass from it is valid; please request again.",
+            )
+        return len(stuck)
+
+    # Internals
+
+    async def _check(
+        self, requester_id: str, *, form_target: str, form: RequestForm | TapRequest
+    ) -> Refused | tuple[TargetFacts, TapPolicy]:
+        """Run every rule for *form* concurrently; return the refusal or the facts."""
+        now = self._clock.now()
+        policy = await self._issuer.get_policy()
+        facts, by_requester, for_target = await asyncio.gather(
+            gather_target_facts(
+                self._directory, self._issuer, form_target, self._config, now, policy=policy
+            ),
+            self._store.count_requests(
+                requester_id=requester_id, created_since=now - timedelta(hours=1)
+            ),
+            self._store.count_requests(
+                target_id=form_target, created_since=now - timedelta(days=1)
+            ),
+        )
+        refusal = (
+            check_target(requester_id, facts, self._config)
+            or check_pass_parameters(
+                lifetime_minutes=form.lifetime_minutes,
+                is_usable_once=form.is_usable_once,
+                start_at=form.start_at,
+                policy=policy,
+                config=self._config,
+                now=now,
+            )
+            or (
+                Refusal.NEEDS_HELPDESK_APPROVAL
+                if needs_helpdesk_approval(facts, self._config, now)
+                else None
+            )
+        )
+        if refusal is None and isinstance(form, RequestForm):
+            refusal = check_rate_limits(
+                by_requester_last_hour=by_requester,
+                for_target_last_day=for_target,
+                config=self._config,
+            )
+        if refusal is not None:
+            return Refused(refusal, refusal_message(refusal, facts))
+        return facts, policy
+
+    async def _issue(self, request: TapRequest) -> Outcome:
+        try:
+            request = await self._store.transition(
+                request.id,
+                expected=_ISSUABLE,
+                new_state=RequestState.ISSUING,
+                at=self._clock.now(),
+            )
+        except StoreConflict:
+            return Unchanged(await self._current(request.id))
+        try:
+            checked = await self._check(
+                request.requester_id, form_target=request.target_id, form=request
+            )
+        except DirectoryError as error:
+            return await self._directory_failed(
+                request, request.requester_id, request.target_id, error
+            )
+        if isinstance(checked, Refused):
+            await self._refused(checked, request.requester_id, request.target_id, request.id)
+            failed = await self._fail(request, checked.reason)
+            return Refused(checked.reason, checked.text, failed)
+        facts, _ = checked
+        if not request.replace_existing and existing_pass_needs_confirmation(
+            facts.passes, self._clock.now()
+        ):
+            await self._fail(request, "existing_pass_appeared")
+            return Failed(
+                request,
+                f"{request.target_name} got another pass while I was working on yours. Nothing "
+                "was replaced; send the request again if you still want a new pass.",
+            )
+        return await self._create_and_deliver(request)
+
+    async def _create_and_deliver(self, request: TapRequest) -> Outcome:
+        try:
+            issued = await self._issuer.create_pass(
+                request.target_id,
+                lifetime_minutes=request.lifetime_minutes,
+                is_usable_once=request.is_usable_once,
+                start_at=request.start_at,
+            )
+        except DirectoryError as error:
+            if isinstance(error, DirectoryUnavailable):
+                # A timeout or 5xx may hide a pass that was created: never leave it valid.
+                await self._delete_created_since(request)
+            return await self._directory_failed(
+                request, request.requester_id, request.target_id, error
+            )
+        info = issued.info
+        request = await self._store.update_request(
+            request.id, changes={"pass_id": info.id, "pass_ends_at": info.ends_at}
+        )
+        await self._audit.record(
+            "pass",
+            "issued",
+            actor_id=request.requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            detail={"pass_id": info.id, "ends_at": info.ends_at.isoformat()},
+        )
+        try:
+            receipt = await self._delivery.deliver(request, issued)
+        except DeliveryFailed as failure:
+            del issued
+            await self._delete_quietly(request)
+            failed = await self._fail(request, "delivery_failed", detail=failure.reason)
+            return Failed(
+                failed,
+                f"I created the pass but could not deliver it ({failure.reason}), so I deleted "
+                "it again. No pass is valid; please try again.",
+            )
+        del issued
+        delivered = await self._store.transition(
+            request.id,
+            expected=(RequestState.ISSUING,),
+            new_state=RequestState.DELIVERED,
+            at=self._clock.now(),
+        )
+        await self._audit.record(
+            "delivery",
+            "delivered",
+            actor_id=request.requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            detail={"method": receipt.method},
+        )
+        if receipt.activity_id:
+            due = min(info.ends_at, self._clock.now() + self._redact_after)
+            await self._store.schedule_edit(
+                ScheduledEdit(
+                    id=f"redact:{request.id}",
+                    due_at=due,
+                    conversation_key=receipt.conversation_key,
+                    activity_id=receipt.activity_id,
+                    kind=REDACT_KIND,
+                    payload={
+                        "request_id": request.id,
+                        "target_name": request.target_name,
+                        "ends_at": info.ends_at.isoformat(),
+                    },
+                )
+            )
+        return Issued(delivered)
+
+    async def _own_request(self, requester_id: str, request_id: str) -> TapRequest | Refused:
+        request = await self._store.get_request(request_id)
+        if request is None or request.requester_id != requester_id:
+            refused = Refused(
+                Refusal.NOT_YOUR_REQUEST, refusal_message(Refusal.NOT_YOUR_REQUEST, None)
+            )
+            await self._refused(refused, requester_id, None, request_id)
+            return refused
+        return request
+
+    async def _current(self, request_id: str) -> TapRequest:
+        request = await self._store.get_request(request_id)
+        assert request is not None  # requests are never deleted
+        return request
+
+    async def _fail(self, request: TapRequest, reason: str, *, detail: str = "") -> TapRequest:
+        failed = await self._store.transition(
+            request.id,
+            expected=(RequestState.ISSUING, RequestState.APPROVED),
+            new_state=RequestState.FAILED,
+            at=self._clock.now(),
+            changes={"reason": reason},
+        )
+        await self._audit.record(
+            "request",
+            "failed",
+            actor_id=request.requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            reason=reason,
+            detail={"why": detail} if detail else None,
+        )
+        return failed
+
+    async def _refused(
+        self, refused: Refused, requester_id: str, target_id: str | None, request_id: str | None
+    ) -> None:
+        await self._audit.record(
+            "request",
+            "refused",
+            actor_id=requester_id,
+            target_id=target_id,
+            request_id=request_id,
+            reason=refused.reason,
+        )
+
+    async def _directory_failed(
+        self,
+        request: TapRequest | None,
+        requester_id: str,
+        target_id: str,
+        error: DirectoryError,
+    ) -> Failed:
+        text = directory_failure_text(error)
+        if request is None:
+            await self._audit.record(
+                "request",
+                "failed",
+                actor_id=requester_id,
+                target_id=target_id,
+                reason="directory_error",
+                detail={"code": error.code, "status": str(error.status)},
+            )
+            return Failed(None, text)
+        failed = await self._fail(request, "directory_error", detail=error.code or "")
+        return Failed(failed, text)
+
+    async def _delete_created_since(self, request: TapRequest) -> None:
+        """Delete the target's passes created since *request* started issuing."""
+        since = request.updated_at - timedelta(minutes=1)
+        try:
+            passes = await self._issuer.list_passes(request.target_id)
+        except DirectoryError:
+            passes = []
+        for info in passes:
+            if info.created_at is None or info.created_at >= since:
+                await self._delete_quietly(replace(request, pass_id=info.id))
+
+    async def _delete_quietly(self, request: TapRequest) -> None:
+        if not request.pass_id:
+            return
+        try:
+            await self._issuer.delete_pass(request.target_id, request.pass_id)
+        except DirectoryObjectNotFound:
+            return
+        except DirectoryError as error:
+            await self._audit.record(
+                "pass",
+                "delete_failed",
+                actor_id="tapbot",
+                target_id=request.target_id,
+                request_id=request.id,
+                detail={"code": error.code, "pass_id": request.pass_id},
+            )
+            return
+        await self._audit.record(
+            "pass",
+            "deleted",
+            actor_id="tapbot",
+            target_id=request.target_id,
+            request_id=request.id,
+            detail={"pass_id": request.pass_id},
+        )

@@ -1,0 +1,263 @@
+"""The request card and the cards that replace it: confirmation, outcome, delivered pass.
+
+Built as plain dicts (Adaptive Card 1.5); tests validate each against the schema and Teams'
+28 KB limit. Every name from the directory goes through `plain`. The card's inputs are only a
+convenience for the person: the bot re-checks everything it receives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cards import CARD_VERSION, plain
+
+SUBMIT = "request.submit"
+OPEN = "request.open"
+REPLACE = "request.replace"
+CANCEL = "request.cancel"
+JUSTIFICATION_MAX = 500
+_MAX_LIFETIME_LABEL_DAYS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TargetChoice:
+    """A direct report in the target list; *not_eligible* is a short reason, or empty."""
+
+    user_id: str
+    name: str
+    job_title: str = ""
+    not_eligible: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFormView:
+    """What the request card shows: the choices of this requester, at this moment."""
+
+    form_id: str
+    targets: Sequence[TargetChoice]
+    lifetimes: Sequence[int]
+    default_lifetime: int
+    one_time_forced: bool
+    deliveries: Sequence[tuple[str, str]]
+    timezone: str
+    notice: str = ""
+
+
+def lifetime_label(minutes: int) -> str:
+    if minutes % 1440 == 0 and minutes // 1440 >= 1:
+        days = minutes // 1440
+        return f"{days} day" if days == 1 else f"{days} days"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour" if hours == 1 else f"{hours} hours"
+    return f"{minutes} minutes"
+
+
+def when(moment: datetime, timezone: ZoneInfo) -> str:
+    """A moment as people read it: ``Mon 23 Nov 14:30 (Europe/London)``."""
+    local = moment.astimezone(timezone)
+    return f"{local:%a} {local.day} {local:%b %H:%M} ({timezone.key})"
+
+
+def _text(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+def _card(
+    body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    card: dict[str, Any] = {"type": "AdaptiveCard", "version": CARD_VERSION, "body": body}
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def _execute(title: str, verb: str, data: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {"type": "Action.Execute", "title": title, "verb": verb, "data": data, **extra}
+
+
+def request_form_card(view: RequestFormView) -> dict[str, Any]:
+    """The form a manager fills to request a pass for one of their direct reports."""
+    body: list[dict[str, Any]] = [
+        _text("Request a Temporary Access Pass", size="Medium", weight="Bolder"),
+    ]
+    if view.notice:
+        body.append(_text(plain(view.notice), color="Attention"))
+    if not view.targets:
+        body.append(
+            _text(
+                "You have no direct reports in the directory, so there is no one to "
+                "request a pass for."
+            )
+        )
+        return _card(body)
+    choices = []
+    for target in view.targets:
+        label = target.name + (f", {target.job_title}" if target.job_title else "")
+        if target.not_eligible:
+            label += f" (not eligible: {target.not_eligible})"
+        choices.append({"title": label, "value": target.user_id})
+    eligible = [t for t in view.targets if not t.not_eligible]
+    body += [
+        {
+            "type": "Input.ChoiceSet",
+            "id": "target",
+            "label": "For whom",
+            "isRequired": True,
+            "errorMessage": "Choose the person who needs the pass.",
+            "choices": choices,
+            **({"value": eligible[0].user_id} if len(eligible) == 1 else {}),
+        },
+        {
+            "type": "Input.ChoiceSet",
+            "id": "lifetime",
+            "label": "Valid for",
+            "isRequired": True,
+            "value": str(view.default_lifetime),
+            "choices": [{"title": lifetime_label(m), "value": str(m)} for m in view.lifetimes],
+        },
+        {
+            "type": "Input.Toggle",
+            "id": "one_time",
+            "title": (
+                "One-time use (required by your organisation)"
+                if view.one_time_forced
+                else "One-time use (the pass stops working after the first sign-in)"
+            ),
+            "value": "true",
+            "valueOn": "true",
+            "valueOff": "false",
+        },
+        {
+            "type": "Input.ChoiceSet",
+            "id": "start",
+            "label": "Starts",
+            "value": "now",
+            "style": "expanded",
+            "choices": [
+                {"title": "Now", "value": "now"},
+                {"title": "At a date and time", "value": "later"},
+            ],
+        },
+        {
+            "type": "ColumnSet",
+            "columns": [
+                {
+                    "type": "Column",
+                    "width": "stretch",
+                    "items": [{"type": "Input.Date", "id": "start_date", "label": "Start date"}],
+                },
+                {
+                    "type": "Column",
+                    "width": "stretch",
+                    "items": [{"type": "Input.Time", "id": "start_time", "label": "Start time"}],
+                },
+            ],
+        },
+        _text(f"Times are in {view.timezone}.", isSubtle=True, size="Small", spacing="None"),
+        {
+            "type": "Input.ChoiceSet",
+            "id": "delivery",
+            "label": "Deliver the pass",
+            "isRequired": True,
+            "value": view.deliveries[0][0],
+            "choices": [{"title": title, "value": value} for value, title in view.deliveries],
+        },
+        {
+            "type": "Input.Text",
+            "id": "justification",
+            "label": "Why is the pass needed?",
+            "placeholder": "e.g. new starter, first day on Monday",
+            "isMultiline": True,
+            "isRequired": True,
+            "maxLength": JUSTIFICATION_MAX,
+            "errorMessage": "Say briefly why the pass is needed.",
+        },
+    ]
+    actions = [_execute("Request pass", SUBMIT, {"form_id": view.form_id}, style="positive")]
+    return _card(body, actions)
+
+
+def confirm_replace_card(*, request_id: str, target_name: str, active_until: str) -> dict[str, Any]:
+    """Ask before replacing a pass the target already has (Entra keeps one per person)."""
+    name = plain(target_name)
+    body = [
+        _text("Replace the existing pass?", size="Medium", weight="Bolder"),
+        _text(
+            f"{name} already has a Temporary Access Pass, valid until {active_until}. A new "
+            "pass replaces it: the old one stops working at once."
+        ),
+    ]
+    actions = [
+        _execute("Replace it", REPLACE, {"request_id": request_id}, style="destructive"),
+        _execute("Keep the existing pass", CANCEL, {"request_id": request_id}),
+    ]
+    return _card(body, actions)
+
+
+def outcome_card(title: str, lines: Sequence[str], *, attention: bool = False) -> dict[str, Any]:
+    """The request card's final state: issued, refused, failed or cancelled.
+
+    *lines* are composed by the bot and may contain directory names already escaped.
+    """
+    body = [
+        _text(title, size="Medium", weight="Bolder", color="Attention" if attention else "Default")
+    ]
+    body += [_text(line) for line in lines]
+    return _card(body, [_execute("Request another pass", OPEN, {})])
+
+
+def pass_card(
+    *, target_name: str, value: str, starts: str, ends: str, one_time: bool
+) -> dict[str, Any]:
+    """The delivered pass, hidden until "Show pass" is clicked. *value* is the secret."""
+    name = plain(target_name)
+    use = "It works for one sign-in only." if one_time else "It can be used until it expires."
+    body = [
+        _text(f"Temporary Access Pass for {name}", size="Medium", weight="Bolder"),
+        {
+            "type": "FactSet",
+            "facts": [
+                {"title": "Valid from", "value": starts},
+                {"title": "Valid until", "value": ends},
+                {"title": "Use", "value": "One-time" if one_time else "Multiple sign-ins"},
+            ],
+        },
+        {
+            "type": "Container",
+            "id": "pass",
+            "isVisible": False,
+            "style": "emphasis",
+            "items": [
+                _text(plain(value), fontType="Monospace", size="ExtraLarge", weight="Bolder")
+            ],
+        },
+        _text(
+            f"Give it to {name} in person or read it out on a call after you have checked "
+            f"it's really them. Don't email or forward it. {use} I will remove it from this "
+            "chat when it expires.",
+            isSubtle=True,
+        ),
+    ]
+    actions = [
+        {"type": "Action.ToggleVisibility", "title": "Show pass", "targetElements": ["pass"]}
+    ]
+    return _card(body, actions)
+
+
+def redacted_pass_card(*, target_name: str, ends: str) -> dict[str, Any]:
+    """What a delivered pass message becomes once the pass is removed from the chat."""
+    name = plain(target_name)
+    return _card(
+        [
+            _text(f"Temporary Access Pass for {name}", size="Medium", weight="Bolder"),
+            _text(
+                f"The pass (valid until {ends}) has been removed from this chat. If {name} "
+                "still needs one, request a new pass."
+            ),
+        ]
+    )
