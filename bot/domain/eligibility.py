@@ -129,7 +129,7 @@ async def gather_target_facts(
     )
 
 
-async def _in_policy_scope(directory: Directory, user_id: str, policy: TapPolicy) -> bool | None:
+async def _in_policy_scope(directory: Directory, user_id: str, policy: TapPolicy) -> bool:
     """Tell whether the TAP policy targets *user_id*: included (all users or a member of an
     included group) and not a member of an excluded group. Entra refuses to create a pass for
     anyone else ("Converged UserCredentialPolicy does not allow ...")."""

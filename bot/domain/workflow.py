@@ -37,6 +37,8 @@ from bot.domain.model import (
     TapRequest,
 )
 from bot.domain.policy import (
+    REQUESTER_WINDOW,
+    TARGET_WINDOW,
     PolicyConfig,
     Refusal,
     TargetFacts,
@@ -186,7 +188,7 @@ class ManagerRequests:
                     self._directory, self._issuer, user.id, self._config, now, policy=policy
                 )
             refusal = check_target(requester_id, facts, self._config)
-            text = refusal_message(refusal, facts) if refusal else ""
+            text = refusal_message(refusal, facts, self._config) if refusal else ""
             return TargetOption(user, refusal, text)
 
         options = await asyncio.gather(*(option(user) for user in reports))
@@ -376,11 +378,9 @@ class ManagerRequests:
                 self._directory, self._issuer, form_target, self._config, now, policy=policy
             ),
             self._store.count_requests(
-                requester_id=requester_id, created_since=now - timedelta(hours=1)
+                requester_id=requester_id, created_since=now - REQUESTER_WINDOW
             ),
-            self._store.count_requests(
-                target_id=form_target, created_since=now - timedelta(days=1)
-            ),
+            self._store.count_requests(target_id=form_target, created_since=now - TARGET_WINDOW),
         )
         refusal = (
             check_target(requester_id, facts, self._config)
@@ -405,7 +405,7 @@ class ManagerRequests:
                 config=self._config,
             )
         if refusal is not None:
-            return Refused(refusal, refusal_message(refusal, facts))
+            return Refused(refusal, refusal_message(refusal, facts, self._config, policy=policy))
         return facts, policy
 
     async def _issue(self, request: TapRequest) -> Outcome:

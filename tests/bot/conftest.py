@@ -9,10 +9,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import GraphComponents, create_app
+from bot.app import REQUESTS, GraphComponents, create_app
 from bot.config import Settings
+from bot.domain.workflow import ManagerRequests
 from tests.bot.channel import FakeChannelTokens
 from tests.bot.connector import RecordingConnector
+from tests.twins.clock import ManualClock
 from tests.twins.directory import FakeDirectory, person
 from tests.twins.store import MemoryStore
 
@@ -31,10 +33,11 @@ HELPDESK = person("Hana Desk", id="aaaaaaaa-0000-0000-0000-00000000000b")
 NOBODY = person("Nora Body", id="aaaaaaaa-0000-0000-0000-00000000000c")
 
 
-def seeded_directory() -> FakeDirectory:
-    directory = FakeDirectory()
-    for user in (MANAGER, HELPDESK, NOBODY):
+def seeded_directory(clock: ManualClock) -> FakeDirectory:
+    directory = FakeDirectory(clock)
+    for user in (MANAGER, HELPDESK):
         directory.add_user(user)
+    directory.add_user(NOBODY, manager_id=HELPDESK.id)
     for name in ("Adele Vance", "Lee Gu", "Lynne Robbins"):
         directory.add_user(person(name), manager_id=MANAGER.id)
     directory.add_group(HELPDESK_GROUP_ID, HELPDESK.id)
@@ -45,12 +48,31 @@ class BotUnderTest:
     """The running app, its twins, and the recording connector replies go to."""
 
     def __init__(
-        self, client: TestClient[Any, Any], directory: FakeDirectory, store: MemoryStore
+        self,
+        client: TestClient[Any, Any],
+        directory: FakeDirectory,
+        store: MemoryStore,
+        clock: ManualClock,
     ) -> None:
         self.client = client
         self.directory = directory
         self.store = store
+        self.clock = clock
         self.graph_healthy = True
+
+    @property
+    def requests(self) -> ManagerRequests:
+        return self.client.server.app[REQUESTS]
+
+    async def invoke(self, connector_url: str, verb: str, data: dict[str, Any], **who: Any) -> Any:
+        """Click an Action.Execute button; return the invoke response's body."""
+        value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}}
+        body = activity(
+            connector_url, type="invoke", name="adaptiveCard/action", value=value, **who
+        )
+        response = await self.post(body)
+        assert response.status == 200, await response.text()
+        return await response.json()
 
     async def post(self, body: object, *, token: str | None = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -114,7 +136,8 @@ async def start_bot() -> AsyncIterator[StartBot]:
 
     async def start(**overrides: str) -> BotUnderTest:
         settings = Settings.from_env(BASE_SETTINGS | overrides)
-        directory = seeded_directory()
+        clock = ManualClock()
+        directory = seeded_directory(clock)
         store = MemoryStore()
         holder: dict[str, BotUnderTest] = {}
 
@@ -123,11 +146,11 @@ async def start_bot() -> AsyncIterator[StartBot]:
                 raise RuntimeError("no token")
 
         graph = GraphComponents(directory, directory, directory, probe)
-        app: web.Application = create_app(settings, store=store, graph=graph)
+        app: web.Application = create_app(settings, store=store, graph=graph, clock=clock)
         client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
-        holder["bot"] = BotUnderTest(client, directory, store)
+        holder["bot"] = BotUnderTest(client, directory, store, clock)
         return holder["bot"]
 
     yield start

@@ -1,0 +1,111 @@
+"""Flow 1 over HTTP: "request" → card → Action.Execute submit → pass in chat → redaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.domain.model import RequestState
+from tests.bot.conftest import MANAGER, NOBODY, BotUnderTest, StartBot, activity
+from tests.bot.connector import RecordingConnector
+
+
+def _inputs(card: dict[str, Any]) -> dict[str, Any]:
+    return {item["id"]: item for item in card["body"] if "id" in item}
+
+
+async def _open_form(bot: BotUnderTest, connector: RecordingConnector) -> dict[str, Any]:
+    await bot.post(activity(connector.url, text="request"))
+    card: dict[str, Any] = connector.sent[-1]["attachments"][0]["content"]
+    return card
+
+
+def _submission(card: dict[str, Any], target: str, **changes: Any) -> dict[str, Any]:
+    data = dict(card["actions"][0]["data"])
+    data |= {
+        "target": target,
+        "lifetime": "60",
+        "one_time": "true",
+        "start": "now",
+        "start_date": "",
+        "start_time": "",
+        "delivery": "chat_requester",
+        "justification": "First day",
+    }
+    return data | changes
+
+
+async def test_a_manager_gets_a_pass_in_chat_and_it_is_removed_later(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    form = await _open_form(bot, connector)
+    choices = _inputs(form)["target"]["choices"]
+    assert [c["title"] for c in choices] == ["Adele Vance", "Lee Gu", "Lynne Robbins"]
+    target = choices[0]["value"]
+
+    answer = await bot.invoke(connector.url, "request.submit", _submission(form, target))
+
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Pass issued for Adele Vance" in json.dumps(answer["value"])
+    pass_message = connector.sent[-1]
+    pass_text = json.dumps(pass_message["attachments"][0]["content"])
+    assert "Temporary Access Pass for Adele Vance" in pass_text
+    live = bot.directory.pass_of(target)
+    assert live is not None
+    [request] = await bot.store.list_requests()
+    assert request.state is RequestState.DELIVERED
+
+    bot.clock.advance(minutes=61)
+    assert await bot.requests.redact_due() == 1
+    edit = connector.sent[-1]
+    assert "has been removed from this chat" in json.dumps(edit["attachments"][0]["content"])
+    assert edit["id"] == "activity-2"
+
+
+async def test_a_crafted_submit_for_someone_else_is_refused_in_words(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    form = await _open_form(bot, connector)
+    sent_before = len(connector.sent)
+    answer = await bot.invoke(connector.url, "request.submit", _submission(form, NOBODY.id))
+    text = json.dumps(answer["value"])
+    assert "No pass was requested" in text
+    assert "report" in text.lower()
+    assert bot.directory.pass_of(NOBODY.id) is None
+    assert len(connector.sent) == sent_before
+    events = await bot.store.list_audit()
+    assert events[0].outcome == "refused"
+    assert events[0].reason == "not_direct_report"
+
+
+async def test_unknown_fields_and_wrong_types_are_refused(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    form = await _open_form(bot, connector)
+    target = _inputs(form)["target"]["choices"][0]["value"]
+    for tampered in (
+        _submission(form, target, requester_id=MANAGER.id),
+        _submission(form, target, lifetime=["60"]),
+        _submission(form, target, justification="x" * 3000),
+    ):
+        answer = await bot.invoke(connector.url, "request.submit", tampered)
+        assert "No pass was requested" in json.dumps(answer["value"])
+    assert bot.directory.pass_of(target) is None
+    reasons = [e.reason for e in await bot.store.list_audit()]
+    assert reasons == ["invalid_input"] * 3
+
+
+async def test_clicking_submit_twice_issues_one_pass(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    form = await _open_form(bot, connector)
+    target = _inputs(form)["target"]["choices"][1]["value"]
+    data = _submission(form, target)
+    await bot.invoke(connector.url, "request.submit", data)
+    again = await bot.invoke(connector.url, "request.submit", data)
+    assert "Pass issued for Lee Gu" in json.dumps(again["value"])
+    assert bot.directory.called("create_pass") == 1

@@ -1,0 +1,100 @@
+"""The request card family is valid Adaptive Card 1.5, fits Teams, and hides the pass."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from cards.request import (
+    RequestFormView,
+    TargetChoice,
+    confirm_replace_card,
+    lifetime_label,
+    outcome_card,
+    pass_card,
+    redacted_pass_card,
+    request_form_card,
+    when,
+)
+from cards.validation import card_problems
+
+
+def view(targets: int = 3, **changes: object) -> RequestFormView:
+    values: dict[str, object] = {
+        "form_id": "f0000000-0000-4000-8000-000000000001",
+        "targets": [
+            TargetChoice(f"id-{n}", f"Person {n}", "Analyst", "" if n else "privileged role")
+            for n in range(targets)
+        ],
+        "lifetimes": [60, 120, 480],
+        "default_lifetime": 60,
+        "one_time_forced": False,
+        "deliveries": [("chat_requester", "To me, in this chat")],
+        "timezone": "Europe/London",
+    }
+    values.update(changes)
+    return RequestFormView(**values)  # type: ignore[arg-type]
+
+
+def test_the_form_is_valid_and_marks_ineligible_people() -> None:
+    card = request_form_card(view())
+    assert card_problems(card) == []
+    target = next(item for item in card["body"] if item.get("id") == "target")
+    assert target["choices"][0]["title"] == "Person 0, Analyst (not eligible: privileged role)"
+    assert card["actions"][0]["verb"] == "request.submit"
+    assert card["actions"][0]["data"] == {"form_id": "f0000000-0000-4000-8000-000000000001"}
+
+
+def test_a_manager_with_many_reports_still_fits_in_28_kb() -> None:
+    assert card_problems(request_form_card(view(targets=150))) == []
+
+
+def test_no_reports_means_no_form() -> None:
+    card = request_form_card(view(targets=0))
+    assert card_problems(card) == []
+    assert "actions" not in card
+
+
+def test_names_cannot_inject_markdown() -> None:
+    card = confirm_replace_card(
+        request_id="r", target_name="[click](https://evil.example)", active_until="later"
+    )
+    assert card_problems(card) == []
+    assert "[click](https" not in json.dumps(card)
+
+
+def test_the_pass_is_hidden_until_shown_and_gone_after_redaction() -> None:
+    card = pass_card(
+        target_name="Liam Carter", value="Ab3$xYz9", starts="a", ends="b", one_time=True
+    )
+    assert card_problems(card) == []
+    hidden = next(item for item in card["body"] if item.get("id") == "pass")
+    assert hidden["isVisible"] is False
+    assert card["actions"] == [
+        {"type": "Action.ToggleVisibility", "title": "Show pass", "targetElements": ["pass"]}
+    ]
+    redacted = redacted_pass_card(target_name="Liam Carter", ends="b")
+    assert card_problems(redacted) == []
+    assert "Ab3" not in json.dumps(redacted)
+
+
+def test_outcome_cards_offer_another_request() -> None:
+    card = outcome_card("No pass was requested", ["Because."], attention=True)
+    assert card_problems(card) == []
+    assert card["actions"][0]["verb"] == "request.open"
+
+
+@pytest.mark.parametrize(
+    ("minutes", "label"),
+    [(60, "1 hour"), (480, "8 hours"), (1440, "1 day"), (2880, "2 days"), (90, "90 minutes")],
+)
+def test_lifetimes_read_naturally(minutes: int, label: str) -> None:
+    assert lifetime_label(minutes) == label
+
+
+def test_times_are_shown_in_the_configured_zone() -> None:
+    moment = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+    assert when(moment, ZoneInfo("Europe/London")) == "Wed 1 Jul 09:00 (Europe/London)"

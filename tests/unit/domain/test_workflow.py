@@ -1,0 +1,315 @@
+"""Flow 1 end to end in memory: the rules, the lifecycle, and every way it can go wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.audit import Auditor
+from bot.domain.errors import DirectoryThrottled, DirectoryUnavailable
+from bot.domain.model import (
+    DeliveryMethod,
+    IssuedPass,
+    RequestState,
+    RoleAssignmentKind,
+    TapRequest,
+)
+from bot.domain.policy import PolicyConfig, Refusal
+from bot.domain.request_form import RequestForm
+from bot.domain.workflow import (
+    ConfirmReplace,
+    Failed,
+    Issued,
+    ManagerRequests,
+    Refused,
+    Unchanged,
+    request_id_for,
+)
+from tests.twins.clock import ManualClock
+from tests.twins.delivery import FakeDelivery
+from tests.twins.directory import FakeDirectory, person
+from tests.twins.store import MemoryStore
+
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+BLOCKED = "b1000000-0000-4000-8000-000000000001"
+MANAGER = person("Olivia Bennett", id="10000000-0000-4000-8000-000000000002")
+LIAM = person("Liam Carter", id="10000000-0000-4000-8000-000000000011")
+NOAH = person("Noah Patel", id="10000000-0000-4000-8000-000000000014")
+HARRY = person("Harry Jones", id="10000000-0000-4000-8000-000000000015", account_enabled=False)
+STRANGER = person("Sam Stranger", id="10000000-0000-4000-8000-000000000099")
+OTHER_MANAGER = person("Daniel Okafor", id="10000000-0000-4000-8000-000000000004")
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = ManualClock()
+        self.directory = FakeDirectory(self.clock)
+        self.store = MemoryStore()
+        self.delivery = FakeDelivery()
+        for user in (MANAGER, STRANGER, OTHER_MANAGER):
+            self.directory.add_user(user)
+        for user in (LIAM, NOAH, HARRY):
+            self.directory.add_user(user, manager_id=MANAGER.id)
+        self.directory.set_manager(
+            STRANGER.id, OTHER_MANAGER.id, at=self.clock.now() - timedelta(days=90)
+        )
+        self.directory.assign_role(NOAH.id, GLOBAL_ADMIN, RoleAssignmentKind.ELIGIBLE)
+        self.requests = ManagerRequests(
+            directory=self.directory,
+            pass_issuer=self.directory,
+            delivery=self.delivery,
+            store=self.store,
+            auditor=Auditor(self.store, self.clock),
+            clock=self.clock,
+            config=PolicyConfig(blocked_group_ids=(BLOCKED,)),
+            redact_after=timedelta(minutes=30),
+        )
+
+    def form(
+        self,
+        target: str = LIAM.id,
+        form_id: str = "f0000000-0000-4000-8000-000000000001",
+        **changes: object,
+    ) -> RequestForm:
+        values: dict[str, object] = {
+            "form_id": form_id,
+            "target_id": target,
+            "lifetime_minutes": 60,
+            "is_usable_once": True,
+            "start_at": None,
+            "delivery": DeliveryMethod.CHAT_TO_REQUESTER,
+            "justification": "New starter, first day today",
+        }
+        values.update(changes)
+        return RequestForm(**values)  # type: ignore[arg-type]
+
+    async def submit(self, **changes: object) -> object:
+        return await self.requests.submit(MANAGER.id, MANAGER.display_name, self.form(**changes))
+
+    async def audit(self) -> list[tuple[str, str, str | None]]:
+        events = await self.store.list_audit(limit=1000)
+        return [(e.action, e.outcome, e.reason) for e in reversed(events)]
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+async def test_an_eligible_report_gets_a_pass_delivered_and_its_redaction_scheduled(
+    world: World,
+) -> None:
+    outcome = await world.submit()
+    assert isinstance(outcome, Issued)
+    request = outcome.request
+    assert request.state is RequestState.DELIVERED
+    live = world.directory.pass_of(LIAM.id)
+    assert live is not None
+    assert request.pass_id == live.id
+    assert [d.to for d in world.delivery.delivered] == [MANAGER.id]
+    assert await world.audit() == [
+        ("request", "created", None),
+        ("pass", "issued", None),
+        ("delivery", "delivered", None),
+    ]
+    value = world.delivery.delivered[0].value
+    everything = json.dumps([e.detail for e in await world.store.list_audit()]) + repr(request)
+    assert value not in everything
+    edits = await world.store.due_edits(world.clock.now() + timedelta(minutes=30))
+    assert [e.activity_id for e in edits] == ["activity-1"]
+    assert edits[0].due_at == world.clock.now() + timedelta(minutes=30)  # before the pass ends
+
+
+async def test_redaction_happens_once_when_due(world: World) -> None:
+    await world.submit()
+    assert await world.requests.redact_due() == 0
+    world.clock.advance(minutes=31)
+    assert await world.requests.redact_due() == 1
+    assert await world.requests.redact_due() == 0
+    assert len(world.delivery.redacted) == 1
+    assert ("delivery", "redacted", None) in await world.audit()
+
+
+async def test_the_same_card_submitted_twice_yields_one_pass(world: World) -> None:
+    first, second = await asyncio.gather(world.submit(), world.submit())
+    third = await world.submit()
+    kinds = sorted(type(o).__name__ for o in (first, second, third))
+    assert kinds == ["Issued", "Unchanged", "Unchanged"]
+    assert world.directory.called("create_pass") == 1
+    assert len(world.delivery.delivered) == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        (STRANGER.id, Refusal.NOT_DIRECT_REPORT),
+        (MANAGER.id, Refusal.SELF),
+        (HARRY.id, Refusal.DISABLED),
+        (NOAH.id, Refusal.PRIVILEGED_ROLE_ELIGIBLE),
+        ("10000000-0000-4000-8000-0000000000ff", Refusal.TARGET_NOT_FOUND),
+    ],
+)
+async def test_targets_outside_the_rules_are_refused_audited_and_get_nothing(
+    world: World, target: str, reason: Refusal
+) -> None:
+    outcome = await world.submit(target=target)
+    assert isinstance(outcome, Refused)
+    assert outcome.reason is reason
+    assert outcome.text
+    assert world.directory.called("create_pass") == 0
+    assert await world.store.list_requests() == []
+    assert await world.audit() == [("request", "refused", reason)]
+
+
+async def test_active_admin_and_blocked_group_are_refused(world: World) -> None:
+    world.directory.assign_role(LIAM.id, GLOBAL_ADMIN)
+    assert (await world.submit()).reason is Refusal.PRIVILEGED_ROLE  # type: ignore[attr-defined]
+    world2 = World()
+    world2.directory.add_group(BLOCKED, LIAM.id)
+    assert (await world2.submit()).reason is Refusal.BLOCKED_GROUP  # type: ignore[attr-defined]
+
+
+async def test_a_lifetime_outside_the_policy_is_refused(world: World) -> None:
+    outcome = await world.submit(lifetime_minutes=100000)
+    assert isinstance(outcome, Refused)
+    assert outcome.reason is Refusal.LIFETIME_OUT_OF_RANGE
+
+
+async def test_a_recent_manager_change_needs_the_helpdesk(world: World) -> None:
+    world.directory.set_manager(LIAM.id, OTHER_MANAGER.id, at=world.clock.now() - timedelta(days=3))
+    world.directory.set_manager(LIAM.id, MANAGER.id, at=world.clock.now() - timedelta(days=2))
+    outcome = await world.submit()
+    assert isinstance(outcome, Refused)
+    assert outcome.reason is Refusal.NEEDS_HELPDESK_APPROVAL
+
+
+async def test_the_per_target_rate_limit_holds(world: World) -> None:
+    for n in range(3):
+        outcome = await world.submit(form_id=f"f0000000-0000-4000-8000-00000000000{n}")
+        assert not isinstance(outcome, Refused)
+        await world.directory.delete_pass(LIAM.id, world.directory.pass_of(LIAM.id).id)  # type: ignore[union-attr]
+    outcome = await world.submit(form_id="f0000000-0000-4000-8000-000000000009")
+    assert isinstance(outcome, Refused)
+    assert outcome.reason is Refusal.RATE_LIMIT_TARGET
+
+
+async def test_an_existing_pass_is_replaced_only_after_confirmation(world: World) -> None:
+    await world.directory.create_pass(
+        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
+    )
+    old = world.directory.pass_of(LIAM.id)
+    outcome = await world.submit()
+    assert isinstance(outcome, ConfirmReplace)
+    assert outcome.existing.id == old.id  # type: ignore[union-attr]
+    assert world.directory.pass_of(LIAM.id) == old
+    stranger_try = await world.requests.confirm_replace(STRANGER.id, outcome.request.id)
+    assert isinstance(stranger_try, Refused)
+    assert stranger_try.reason is Refusal.NOT_YOUR_REQUEST
+    first, second = await asyncio.gather(
+        world.requests.confirm_replace(MANAGER.id, outcome.request.id),
+        world.requests.confirm_replace(MANAGER.id, outcome.request.id),
+    )
+    assert sorted(type(o).__name__ for o in (first, second)) == ["Issued", "Unchanged"]
+    assert world.directory.pass_of(LIAM.id).id != old.id  # type: ignore[union-attr]
+    assert len(world.delivery.delivered) == 1
+
+
+async def test_keeping_the_existing_pass_cancels_the_request(world: World) -> None:
+    await world.directory.create_pass(
+        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
+    )
+    asked = await world.submit()
+    assert isinstance(asked, ConfirmReplace)
+    outcome = await world.requests.cancel(MANAGER.id, asked.request.id)
+    assert isinstance(outcome, Unchanged)
+    assert outcome.request.state is RequestState.CANCELLED
+    assert world.directory.called("create_pass") == 1  # only the seeding call
+
+
+async def test_rules_are_checked_again_right_before_issuing(world: World) -> None:
+    await world.directory.create_pass(
+        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
+    )
+    asked = await world.submit()
+    assert isinstance(asked, ConfirmReplace)
+    world.directory.set_manager(
+        LIAM.id, OTHER_MANAGER.id, at=world.clock.now() - timedelta(days=30)
+    )
+    outcome = await world.requests.confirm_replace(MANAGER.id, asked.request.id)
+    assert isinstance(outcome, Refused)
+    assert outcome.reason is Refusal.NOT_DIRECT_REPORT
+    assert outcome.request is not None
+    assert outcome.request.state is RequestState.FAILED
+
+
+async def test_graph_throttling_on_create_is_explained_and_leaves_nothing(world: World) -> None:
+    world.directory.fail("create_pass", DirectoryThrottled("429", retry_after=5))
+    outcome = await world.submit()
+    assert isinstance(outcome, Failed)
+    assert "busy" in outcome.text
+    assert world.directory.pass_of(LIAM.id) is None
+    requests = await world.store.list_requests()
+    assert [r.state for r in requests] == [RequestState.FAILED]
+
+
+async def test_a_pass_created_behind_a_timeout_is_deleted(world: World) -> None:
+    real_create = world.directory.create_pass
+
+    async def create_then_time_out(*args: object, **kwargs: object) -> IssuedPass:
+        await real_create(*args, **kwargs)  # type: ignore[arg-type]
+        raise DirectoryUnavailable("timed out", code="timeout")
+
+    world.directory.create_pass = create_then_time_out  # type: ignore[method-assign]
+    outcome = await world.submit()
+    assert isinstance(outcome, Failed)
+    assert world.directory.pass_of(LIAM.id) is None
+
+
+async def test_a_failed_delivery_deletes_the_pass_and_says_why(world: World) -> None:
+    world.delivery.fail_with("Teams did not accept the message")
+    outcome = await world.submit()
+    assert isinstance(outcome, Failed)
+    assert "Teams did not accept the message" in outcome.text
+    assert world.directory.pass_of(LIAM.id) is None
+    assert ("pass", "deleted", None) in await world.audit()
+    assert ("request", "failed", "delivery_failed") in await world.audit()
+
+
+async def test_recovery_deletes_an_undelivered_pass_and_tells_the_requester(world: World) -> None:
+    issued = await world.directory.create_pass(
+        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
+    )
+    now = world.clock.now()
+    stuck = TapRequest(
+        id=request_id_for(MANAGER.id, "f0000000-0000-4000-8000-0000000000aa"),
+        requester_id=MANAGER.id,
+        requester_name=MANAGER.display_name,
+        target_id=LIAM.id,
+        target_name=LIAM.display_name,
+        lifetime_minutes=60,
+        is_usable_once=True,
+        start_at=None,
+        delivery=DeliveryMethod.CHAT_TO_REQUESTER,
+        justification="x",
+        state=RequestState.ISSUING,
+        created_at=now,
+        updated_at=now,
+        pass_id=issued.info.id,
+    )
+    await world.store.add_request(stuck)
+    assert await world.requests.recover() == 1
+    assert world.directory.pass_of(LIAM.id) is None
+    assert (await world.store.get_request(stuck.id)).state is RequestState.FAILED  # type: ignore[union-attr]
+    assert [user for user, _ in world.delivery.notices] == [MANAGER.id]
+    assert await world.requests.recover() == 0
+
+
+async def test_tampered_input_is_refused_and_audited(world: World) -> None:
+    outcome = await world.requests.refuse_input(
+        MANAGER.id, "target", "is not a directory object id"
+    )
+    assert outcome.reason is Refusal.INVALID_INPUT
+    assert await world.audit() == [("request", "refused", Refusal.INVALID_INPUT)]
