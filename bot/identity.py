@@ -155,7 +155,8 @@ class StaticTokenAuth(GraphTokenAuth):
 
 
 class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout: msal's managed-identity calls set none."""
+    """A requests session with a default timeout (msal's managed-identity calls set none) and
+    a CA setting that the environment cannot override."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
@@ -163,6 +164,9 @@ class _TimeoutSession(requests.Session):
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
+        # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's own `verify`
+        # unless it is passed per request; GRAPH_CA_BUNDLE must win.
+        kwargs.setdefault("verify", self.verify)
         return super().request(*args, **kwargs)
 
 

@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.stack import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
 BOT_ID = "28:tapbot-sandbox"
@@ -88,6 +90,7 @@ class Playground:
         self.bot_endpoint = bot_endpoint
         self.config = config
         self.process: subprocess.Popen[str] | None = None
+        self._pump: threading.Thread | None = None
         self.log_path = workdir / "playground.log"
 
     @property
@@ -116,24 +119,21 @@ class Playground:
             command, cwd=self.workdir, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
-        port = _wait_for_port(self.process, self.log_path, timeout)
+        port, self._pump = _wait_for_port(self.process, self.log_path, timeout)
         if port != self.port:
             self.stop()
             raise RuntimeError(f"port {self.port} is taken; the Playground moved to {port}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.process is not None:
+            stop_process(self.process, self._pump)
 
 
-def _wait_for_port(process: subprocess.Popen[str], log_path: Path, timeout: float) -> int:
-    """Copy the Playground's output to *log_path* and return the port it says it listens on."""
+def _wait_for_port(
+    process: subprocess.Popen[str], log_path: Path, timeout: float
+) -> tuple[int, threading.Thread]:
+    """Copy the Playground's output to *log_path*; return the port it says it listens on and
+    the thread doing the copying."""
     found: list[int] = []
     ready = threading.Event()
 
@@ -149,8 +149,9 @@ def _wait_for_port(process: subprocess.Popen[str], log_path: Path, timeout: floa
                     ready.set()
         ready.set()
 
-    threading.Thread(target=pump, daemon=True).start()
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
     if not ready.wait(timeout) or not found:
-        process.kill()
+        stop_process(process, thread)
         raise RuntimeError(f"the Playground did not start; see {log_path}")
-    return found[0]
+    return found[0], thread

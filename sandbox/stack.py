@@ -46,16 +46,27 @@ class Process:
     name: str
     popen: subprocess.Popen[str]
     log_path: Path
+    pump: threading.Thread | None = None
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.popen.poll() is not None:
-            return
-        self.popen.terminate()
+        """Terminate (then kill) the process by PID and release its output pipe."""
+        stop_process(self.popen, self.pump, timeout)
+
+
+def stop_process(
+    popen: subprocess.Popen[str], pump: threading.Thread | None, timeout: float = 10.0
+) -> None:
+    if popen.poll() is None:
+        popen.terminate()
         try:
-            self.popen.wait(timeout=timeout)
+            popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=5)
+            popen.kill()
+            popen.wait(timeout=5)
+    if pump is not None:
+        pump.join(timeout=5)  # it ends at EOF, once the process is gone
+    if popen.stdout is not None and (pump is None or not pump.is_alive()):
+        popen.stdout.close()
 
 
 def spawn(
@@ -81,8 +92,9 @@ def spawn(
                 log.flush()
         got_line.set()
 
-    threading.Thread(target=pump, daemon=True).start()
-    process = Process(name, popen, log_path)
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    process = Process(name, popen, log_path, thread)
     if not first_line:
         return process, None
     if not got_line.wait(60) or not line:

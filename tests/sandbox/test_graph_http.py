@@ -58,7 +58,8 @@ async def test_get_user_by_id_or_upn_with_select_and_default_properties(
     }  # fmt: skip
     assert selected["id"] == org.MANAGER_ID
     default = (await graph.get(f"users/{org.MANAGER_ID}")).json()
-    assert "employeeHireDate" not in default and "accountEnabled" not in default
+    assert "employeeHireDate" not in default
+    assert "accountEnabled" not in default
     assert default["userPrincipalName"] == org.MANAGER_UPN
     guest = await graph.get("users/" + org.GUEST_UPN.replace("#", "%23"))
     assert guest.json()["id"] == org.GUEST_ID
@@ -91,21 +92,19 @@ async def test_hire_date_filter_needs_eventual_consistency_and_count(
     fake: FakeTenant, graph: httpx.AsyncClient
 ) -> None:
     now = datetime.now(UTC)
-    start, end = now.strftime("%Y-%m-%dT%H:%M:%SZ"), (now + timedelta(days=7)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
+    start, end = (
+        now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     url = (
-        f"users?$filter=employeeHireDate ge {start} and employeeHireDate le {end}"
-        f"&{SELECT}&$top=999"
+        f"users?$filter=employeeHireDate ge {start} and employeeHireDate le {end}&{SELECT}&$top=999"
     )
     plain = await graph.get(url)
     error = assert_graph_error(plain, 400, "Request_UnsupportedQuery")
     assert "ConsistencyLevel:eventual" in error["message"]
     header_only = await graph.get(url, headers={"ConsistencyLevel": "eventual"})
     assert_graph_error(header_only, 400, "Request_UnsupportedQuery")
-    items, _ = await collect(
-        graph, url + "&$count=true", headers={"ConsistencyLevel": "eventual"}
-    )
+    items, _ = await collect(graph, url + "&$count=true", headers={"ConsistencyLevel": "eventual"})
     assert {i["id"] for i in items} == set(org.JOINER_IDS[:2])  # 3 and 6 days ahead, not 10
     first = (await graph.get(url + "&$count=true", headers={"ConsistencyLevel": "eventual"})).json()
     assert first["@odata.count"] == 2
@@ -117,12 +116,15 @@ async def test_search_by_prefix_and_top_limits(graph: httpx.AsyncClient) -> None
     assert [i["id"] for i in items] == [org.GRACE_ID]
     assert_graph_error(await graph.get("users?$top=1000"), 400, "Request_BadRequest")
     everyone, pages = await collect(graph, "users?$select=id&$top=999")
-    assert len(everyone) == len(org.PEOPLE) and pages > 1
+    assert len(everyone) == len(org.PEOPLE)
+    assert pages > 1
 
 
 async def test_check_member_groups_is_transitive(graph: httpx.AsyncClient) -> None:
     wanted = [org.HELPDESK_GROUP_ID, org.BLOCKED_GROUP_ID]
-    glass = await graph.post(f"users/{org.BREAK_GLASS_ID}/checkMemberGroups", json={"groupIds": wanted})
+    glass = await graph.post(
+        f"users/{org.BREAK_GLASS_ID}/checkMemberGroups", json={"groupIds": wanted}
+    )
     desk = await graph.post(
         f"users/{org.HELPDESK_MEMBER_IDS[0]}/checkMemberGroups", json={"groupIds": wanted}
     )
@@ -167,7 +169,10 @@ async def test_manager_change_audit(graph: httpx.AsyncClient) -> None:
 
 
 async def test_tap_policy_has_entra_defaults(graph: httpx.AsyncClient) -> None:
-    url = "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass"
+    url = (
+        "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/"
+        "TemporaryAccessPass"
+    )
     policy = (await graph.get(url)).json()
     assert policy["state"] == "enabled"
     assert (
@@ -189,7 +194,8 @@ async def test_pass_lifecycle_value_only_on_create_and_replacement(
     assert created.status_code == 201
     first = created.json()
     assert len(first["temporaryAccessPass"]) == 8
-    assert first["isUsable"] is True and first["methodUsabilityReason"] == "EnabledByPolicy"
+    assert first["isUsable"] is True
+    assert first["methodUsabilityReason"] == "EnabledByPolicy"
     listed = (await graph.get(url)).json()["value"]
     assert [p["id"] for p in listed] == [first["id"]]
     assert listed[0]["temporaryAccessPass"] is None
@@ -199,14 +205,16 @@ async def test_pass_lifecycle_value_only_on_create_and_replacement(
 
     later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     second = (await graph.post(url, json={"startDateTime": later})).json()
-    assert second["id"] != first["id"] and second["lifetimeInMinutes"] == 60
+    assert second["id"] != first["id"]
+    assert second["lifetimeInMinutes"] == 60
     assert second["methodUsabilityReason"] == "NotYetValid"
     assert [p["id"] for p in (await graph.get(url)).json()["value"]] == [second["id"]]
 
     gone = await graph.delete(f"{url}/{first['id']}")
     assert gone.status_code == 404
     deleted = await graph.delete(f"{url}/{second['id']}")
-    assert deleted.status_code == 204 and deleted.content == b""
+    assert deleted.status_code == 204
+    assert deleted.content == b""
     assert (await graph.get(url)).json()["value"] == []
 
 
@@ -226,9 +234,10 @@ async def test_pass_rules_answer_with_graphs_errors(
     assert_graph_error(unknown, 404, "Request_ResourceNotFound")
     fake.tenant.policy.exclude_group_ids.append(org.FINANCE_GROUP_ID)
     excluded = await graph.post(url, json={})
-    assert "Converged UserCredentialPolicy" in assert_graph_error(excluded, 400, "badRequest")[
-        "message"
-    ]
+    assert (
+        "Converged UserCredentialPolicy"
+        in assert_graph_error(excluded, 400, "badRequest")["message"]
+    )
     assert fake.tenant.passes == {}
 
 
@@ -243,7 +252,8 @@ async def test_send_mail_lands_in_the_outbox(fake: FakeTenant, graph: httpx.Asyn
         "saveToSentItems": False,
     }
     sent = await graph.post(f"users/{org.MAILBOX_UPN}/sendMail", json=body)
-    assert sent.status_code == 202 and sent.content == b""
+    assert sent.status_code == 202
+    assert sent.content == b""
     [mail] = fake.tenant.outbox
     assert (mail.kind, mail.to, mail.cc, mail.subject) == (
         "email", ["liam.carter.home@example.net"], [org.MANAGER_UPN], "Your pass"

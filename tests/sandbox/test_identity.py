@@ -68,23 +68,24 @@ async def test_msal_gets_a_token_with_the_certificate(
     assert await graph_status(fake, token) == 200
 
 
-def _msal_app(fake: FakeTenant, credential: object) -> msal.ConfidentialClientApplication:
+def _msal_token(fake: FakeTenant, credential: object) -> dict:
+    """msal's own result (blocking: msal discovers the authority in its constructor)."""
     session = requests.Session()
     session.verify = str(fake.ca_cert_path)
-    return msal.ConfidentialClientApplication(
+    app = msal.ConfidentialClientApplication(
         fake.client_id,
         client_credential=credential,
         authority=fake.authority,
         http_client=session,
         instance_discovery=False,
     )
+    result: dict = app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+    session.close()
+    return result
 
 
 async def test_a_wrong_secret_is_refused_as_entra_does(fake: FakeTenant) -> None:
-    app = _msal_app(fake, "wrong")
-    result = await asyncio.to_thread(
-        app.acquire_token_for_client, scopes=["https://graph.microsoft.com/.default"]
-    )
+    result = await asyncio.to_thread(_msal_token, fake, "wrong")
     assert result["error"] == "invalid_client"
     assert result["error_description"].startswith("AADSTS7000215")
     auth = MsalClientCredentialsAuth(
@@ -103,18 +104,13 @@ async def test_an_assertion_signed_by_another_key_is_refused(fake: FakeTenant, t
 
     other = create_pki(tmp_path / "other")
     credential = ClientCertificate.from_pem_file(other.client_pem_path).as_msal_credential()
-    app = _msal_app(fake, credential)
-    result = await asyncio.to_thread(
-        app.acquire_token_for_client, scopes=["https://graph.microsoft.com/.default"]
-    )
+    result = await asyncio.to_thread(_msal_token, fake, credential)
     assert result["error"] == "invalid_client"
 
 
 async def test_token_endpoint_is_https_with_the_sandbox_ca(fake: FakeTenant) -> None:
     async with httpx.AsyncClient(verify=tls_context(fake)) as client:
-        discovery = await client.get(
-            f"{fake.authority}/v2.0/.well-known/openid-configuration"
-        )
+        discovery = await client.get(f"{fake.authority}/v2.0/.well-known/openid-configuration")
     assert discovery.json()["token_endpoint"] == f"{fake.authority}/oauth2/v2.0/token"
     async with httpx.AsyncClient() as client:  # system CAs do not know the sandbox's
         with pytest.raises(httpx.ConnectError):

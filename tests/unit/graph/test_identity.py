@@ -369,3 +369,27 @@ def test_settings_choose_the_scheme(tmp_path: Path) -> None:
     finally:
         for auth in chosen:
             auth.close()
+
+
+def test_the_configured_ca_bundle_beats_requests_ca_bundle_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import requests
+
+    from bot.identity import _TimeoutSession
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    seen: dict[str, object] = {}
+
+    def send(self: requests.Session, request: object, **kwargs: object) -> requests.Response:
+        seen.update(kwargs)
+        response = requests.Response()
+        response.status_code = 200
+        return response
+
+    monkeypatch.setattr(requests.Session, "send", send)
+    session = _TimeoutSession(5.0)
+    session.verify = "/var/sandbox/ca.pem"
+    session.get("https://127.0.0.1:1/x")
+    assert seen["verify"] == "/var/sandbox/ca.pem"
+    assert seen["timeout"] == 5.0
