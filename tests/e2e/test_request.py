@@ -1,0 +1,125 @@
+"""Flow 1 through the Agents Playground as the seeded manager, against the fake tenant's Graph."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sandbox import org
+from sandbox.run import Sandbox
+from tests.e2e.playground_client import Event, PlaygroundClient, card_of, card_text
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
+    """The fake tenant's test API, reseeded before each test."""
+    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
+        async with http.post("/_sandbox/reset") as response:
+            response.raise_for_status()
+        yield http
+
+
+async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
+    async with tenant.get("/_sandbox/passes.json") as response:
+        body = await response.json()
+    return {item["userId"]: item for item in body["value"]}
+
+
+def _has_card(event: Event) -> bool:
+    return card_of(event) is not None
+
+
+async def _open_form(chat: PlaygroundClient) -> tuple[str, dict[str, Any]]:
+    await chat.say("request")
+    event = await chat.next_message(lambda e: "Request a Temporary Access Pass" in json.dumps(e))
+    card = card_of(event)
+    assert card is not None
+    return event["message"]["messageId"], card
+
+
+def _data(card: dict[str, Any], target: str) -> dict[str, Any]:
+    return card["actions"][0]["data"] | {
+        "target": target,
+        "lifetime": "60",
+        "one_time": "true",
+        "start": "now",
+        "start_date": "",
+        "start_time": "",
+        "delivery": "chat_requester",
+        "justification": "Lost phone, needs to set up the Authenticator again",
+    }
+
+
+async def test_the_manager_gets_a_pass_for_an_eligible_report_in_chat(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
+) -> None:
+    card_id, form = await _open_form(manager_chat)
+    targets = {c["value"]: c["title"] for c in form["body"][1]["choices"]}
+    assert "Liam Carter, Accounts Payable Specialist" in targets.values()
+    assert "not eligible" in targets[org.PIM_ELIGIBLE_ADMIN_ID]
+
+    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.LIAM_ID))
+
+    assert "Pass issued for Liam Carter" in json.dumps(answer)
+    delivered = await manager_chat.next_message(lambda e: "Show pass" in json.dumps(e))
+    pass_card = card_of(delivered)
+    assert pass_card is not None
+    assert "Temporary Access Pass for Liam Carter" in card_text(pass_card)
+    live = (await _passes(tenant))[org.LIAM_ID]
+    assert live["lifetimeInMinutes"] == 60
+    assert live["isUsableOnce"] is True
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        (org.LUCAS_ID, "report"),  # a crafted submit for someone else's report
+        (org.PIM_ELIGIBLE_ADMIN_ID, "administrator"),
+        (org.DISABLED_ID, "disabled"),
+    ],
+)
+async def test_refusals_are_shown_in_words_and_nothing_is_issued(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession, target: str, words: str
+) -> None:
+    card_id, form = await _open_form(manager_chat)
+    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, target))
+    text = json.dumps(answer)
+    assert "No pass was requested" in text
+    assert words in text.lower()
+    assert target not in await _passes(tenant)
+
+
+async def test_an_active_administrator_is_refused_even_when_they_report_to_the_manager(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
+) -> None:
+    body = {"userId": org.GLOBAL_ADMIN_ID, "managerId": org.MANAGER_ID}
+    async with tenant.post("/_sandbox/manager", json=body) as response:
+        assert response.status == 204
+    card_id, form = await _open_form(manager_chat)
+    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.GLOBAL_ADMIN_ID))
+    assert "Global Administrator" in json.dumps(answer)
+    assert org.GLOBAL_ADMIN_ID not in await _passes(tenant)
+
+
+async def test_an_existing_pass_is_only_replaced_after_confirmation(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
+) -> None:
+    card_id, form = await _open_form(manager_chat)
+    await manager_chat.invoke(card_id, "request.submit", _data(form, org.GRACE_ID))
+    first = (await _passes(tenant))[org.GRACE_ID]
+
+    card_id, form = await _open_form(manager_chat)
+    asked = await manager_chat.invoke(card_id, "request.submit", _data(form, org.GRACE_ID))
+    assert "Replace the existing pass?" in json.dumps(asked)
+    assert (await _passes(tenant))[org.GRACE_ID]["id"] == first["id"]
+
+    replace = next(a for a in asked["value"]["actions"] if a["verb"] == "request.replace")
+    done = await manager_chat.invoke(card_id, "request.replace", replace["data"])
+    assert "Pass issued for Grace Kim" in json.dumps(done)
+    assert (await _passes(tenant))[org.GRACE_ID]["id"] != first["id"]
