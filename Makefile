@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck unit integration e2e bench package clean lock
+.PHONY: help install run test lint fmt typecheck unit integration e2e bench package clean lock browser
 
 help:
 	@echo "make run    start tapbot (sandbox with fake tenant + Agents Playground when no Azure settings)"
@@ -45,8 +45,15 @@ integration: install
 e2e: install
 	$(PY) -m pytest tests/e2e -q
 
-test: lint typecheck
+test: lint typecheck browser
 	$(PY) -m pytest -q
+
+# Debian's chromium for the one browser smoke test (never a browser Playwright downloads).
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; } || \
+	  echo "note: Debian's chromium could not be installed; the browser smoke test will skip"
 
 bench: install
 	$(PY) -m bench.flows

@@ -239,7 +239,7 @@ def pass_card(
         _text(
             f"Give it to {name} in person or read it out on a call after you have checked "
             f"it's really them. Don't email or forward it. {use} I will remove it from this "
-            "chat when it expires.",
+            "chat by the time it expires.",
             isSubtle=True,
         ),
     ]
