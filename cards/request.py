@@ -120,18 +120,7 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
             "value": str(view.default_lifetime),
             "choices": [{"title": lifetime_label(m), "value": str(m)} for m in view.lifetimes],
         },
-        {
-            "type": "Input.Toggle",
-            "id": "one_time",
-            "title": (
-                "One-time use (required by your organisation)"
-                if view.one_time_forced
-                else "One-time use (the pass stops working after the first sign-in)"
-            ),
-            "value": "true",
-            "valueOn": "true",
-            "valueOff": "false",
-        },
+        _one_time_input(view.one_time_forced),
         {
             "type": "Input.ChoiceSet",
             "id": "start",
@@ -178,8 +167,23 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
             "errorMessage": "Say briefly why the pass is needed.",
         },
     ]
-    actions = [_execute("Request pass", SUBMIT, {"form_id": view.form_id}, style="positive")]
+    data = {"form_id": view.form_id} | ({"one_time": "true"} if view.one_time_forced else {})
+    actions = [_execute("Request pass", SUBMIT, data, style="positive")]
     return _card(body, actions)
+
+
+def _one_time_input(forced: bool) -> dict[str, Any]:
+    if forced:
+        # No toggle to switch off: the value travels in the action's data instead.
+        return _text("The pass works for one sign-in only (your organisation requires it).")
+    return {
+        "type": "Input.Toggle",
+        "id": "one_time",
+        "title": "One-time use (the pass stops working after the first sign-in)",
+        "value": "true",
+        "valueOn": "true",
+        "valueOff": "false",
+    }
 
 
 def confirm_replace_card(*, request_id: str, target_name: str, active_until: str) -> dict[str, Any]:

@@ -25,6 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--https-port", type=int, default=0, help="HTTPS port (0: any free)")
     parser.add_argument("--state-dir", type=Path, default=Path("var/sandbox"))
     parser.add_argument("--page-size", type=int, default=3, help="items per Graph page")
+    parser.add_argument(
+        "--extra-reports", type=int, default=0, help="synthetic reports for the manager (bench)"
+    )
     return parser.parse_args(argv)
 
 
@@ -35,7 +38,7 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with run_fake_tenant(
         args.state_dir, port=args.port, https_port=args.https_port, page_size=args.page_size,
-        access_log=True,
+        extra_reports=args.extra_reports, access_log=True,
     ) as fake:  # fmt: skip
         sys.stdout.write(json.dumps(fake.ready_line()) + "\n")
         sys.stdout.flush()

@@ -201,3 +201,29 @@ def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenan
     tenant.teams_apps[TEAMS_APP_ID] = "tapbot"
     tenant.app_roles.update(APP_ROLES)
     return tenant
+
+
+def synthetic_report_id(n: int) -> str:
+    """The id of the *n*-th synthetic report (benchmarks ask for a fresh target per flow)."""
+    return f"20000000-0000-4000-8000-{n:012d}"
+
+
+def add_synthetic_reports(tenant: Tenant, count: int, now: datetime) -> None:
+    """Give the manager *count* more ordinary, eligible reports ("Bench User 0001", …)."""
+    for n in range(count):
+        name = f"Bench User {n + 1:04d}"
+        alias = f"bench.user{n + 1:04d}"
+        tenant.add_user(
+            User(
+                id=synthetic_report_id(n),
+                display_name=name,
+                given_name="Bench",
+                surname=f"User {n + 1:04d}",
+                user_principal_name=f"{alias}@{DOMAIN}",
+                job_title="Analyst",
+                department="Finance",
+                mail=f"{alias}@{DOMAIN}",
+                employee_hire_date=now - timedelta(days=365),
+            ),
+            manager_id=MANAGER_ID,
+        )

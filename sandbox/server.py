@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox import org
+from sandbox.calls import CallLog
 from sandbox.faults import Fault, FaultBoard
 from sandbox.graph_routes import PERMISSIONS, GraphRoutes, forbidden
 from sandbox.pages import Pages
@@ -119,21 +121,30 @@ class FakeTenant:
 
 
 class _Holder:
-    def __init__(self, now: datetime | None, clock: Callable[[], datetime] | None) -> None:
+    def __init__(
+        self, now: datetime | None, clock: Callable[[], datetime] | None, extra_reports: int = 0
+    ) -> None:
         self._clock = clock
-        self.tenant = org.seed(now or (clock or _now)(), clock=clock)
+        self._extra_reports = extra_reports
+        self.tenant = self._seed(now or (clock or _now)())
+
+    def _seed(self, now: datetime) -> Tenant:
+        tenant = org.seed(now, clock=self._clock)
+        org.add_synthetic_reports(tenant, self._extra_reports, now)
+        return tenant
 
     def reseed(self) -> None:
-        self.tenant.replace_state(org.seed(self.tenant.clock(), clock=self._clock))
+        self.tenant.replace_state(self._seed(self.tenant.clock()))
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _middleware(holder: _Holder, faults: FaultBoard, issuer: TokenIssuer) -> Any:
+def _middleware(holder: _Holder, faults: FaultBoard, issuer: TokenIssuer, calls: CallLog) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.monotonic()
         path = request.path
         operation = request.match_info.route.name
         fault = None
@@ -152,6 +163,8 @@ def _middleware(holder: _Holder, faults: FaultBoard, issuer: TokenIssuer) -> Any
             response = await handler(request)
         except GraphError as exc:
             response = graph_error_response(exc, request)
+        if path.startswith(_GRAPH):
+            calls.record(operation or "unknown", started, response.status)
         if fault is not None and fault.kind == "drop" and request.transport is not None:
             # Carried out, but the caller never hears back.
             request.transport.abort()
@@ -167,7 +180,9 @@ def build_app(
     tokens: TokenRoutes,
     graph: GraphRoutes,
 ) -> web.Application:
-    app = web.Application(middlewares=[_middleware(holder, faults, issuer)])
+    calls = CallLog()
+    app = web.Application(middlewares=[_middleware(holder, faults, issuer, calls)])
+    calls.add_to(app)
     tokens.add_to(app)
     SmsRoutes(lambda: holder.tenant).add_to(app)
     Pages(lambda: holder.tenant, faults, holder.reseed).add_to(app)
@@ -184,13 +199,14 @@ async def run_fake_tenant(
     now: datetime | None = None,
     clock: Callable[[], datetime] | None = None,
     page_size: int = 3,
+    extra_reports: int = 0,
     access_log: bool = False,
 ) -> AsyncIterator[FakeTenant]:
     """Serve the fake tenant on 127.0.0.1:*port* (HTTP) and *https_port* (HTTPS); 0 picks free
     ports. Certificates go to *state_dir*. *now*/*clock* fix the seed date and the tenant's
     time. Everything stops when the block exits."""
     pki = create_pki(state_dir)
-    holder = _Holder(now, clock)
+    holder = _Holder(now, clock, extra_reports)
     faults = FaultBoard()
     issuer = TokenIssuer(org.TENANT_ID)
     msi_header = secrets.token_urlsafe(24)

@@ -104,11 +104,12 @@ def spawn(
 
 
 def start_fake_tenant(
-    state_dir: Path, *, port: int = 0, log_dir: Path
+    state_dir: Path, *, port: int = 0, log_dir: Path, extra: tuple[str, ...] = ()
 ) -> tuple[Process, dict[str, Any]]:
-    """Run ``python -m sandbox`` and return it with its ready line's fields."""
+    """Run ``python -m sandbox`` (with *extra* arguments) and return it with its ready line's
+    fields."""
     command = [sys.executable, "-m", "sandbox", "--port", str(port), "--https-port", "0",
-               "--state-dir", str(state_dir)]  # fmt: skip
+               "--state-dir", str(state_dir), *extra]  # fmt: skip
     process, line = spawn("fake-tenant", command, log_dir=log_dir, env=dict(os.environ),
                           first_line=True)  # fmt: skip
     try:

@@ -580,7 +580,7 @@ def message(refusal: Refusal, **facts: object) -> str:
         case Refusal.NOT_YOUR_REQUEST:
             return (
                 "That request isn't yours, or it no longer exists, so you can't change it. "
-                'Type "status" to see your requests.'
+                'Type "request" to start a new one.'
             )
         case Refusal.INVALID_INPUT:
             return "Part of the request wasn't valid. Open a new request card and try again."

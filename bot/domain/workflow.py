@@ -187,7 +187,11 @@ class ManagerRequests:
                 facts = await gather_target_facts(
                     self._directory, self._issuer, user.id, self._config, now, policy=policy
                 )
-            refusal = check_target(requester_id, facts, self._config)
+            refusal = check_target(requester_id, facts, self._config) or (
+                Refusal.NEEDS_HELPDESK_APPROVAL
+                if needs_helpdesk_approval(facts, self._config, now)
+                else None
+            )
             text = refusal_message(refusal, facts, self._config) if refusal else ""
             return TargetOption(user, refusal, text)
 
@@ -274,7 +278,8 @@ class ManagerRequests:
                 reason="existing_pass",
             )
             return ConfirmReplace(request, existing)
-        return await self._issue(request)
+        # Every rule was checked a moment ago in this call: checking again adds only latency.
+        return await self._issue(request, just_checked=True)
 
     async def confirm_replace(self, requester_id: str, request_id: str) -> Outcome:
         """The requester confirmed replacing the target's existing pass: issue."""
@@ -408,7 +413,9 @@ class ManagerRequests:
             return Refused(refusal, refusal_message(refusal, facts, self._config, policy=policy))
         return facts, policy
 
-    async def _issue(self, request: TapRequest) -> Outcome:
+    async def _issue(self, request: TapRequest, *, just_checked: bool = False) -> Outcome:
+        """Move *request* to issuing, check the rules again unless *just_checked*, then
+        create and deliver the pass."""
         try:
             request = await self._store.transition(
                 request.id,
@@ -418,6 +425,8 @@ class ManagerRequests:
             )
         except StoreConflict:
             return Unchanged(await self._current(request.id))
+        if just_checked:
+            return await self._create_and_deliver(request)
         try:
             checked = await self._check(
                 request.requester_id, form_target=request.target_id, form=request

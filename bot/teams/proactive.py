@@ -6,7 +6,8 @@ chat with the bot) or ``channel:<channel id>``, so any bot instance can send pro
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -35,9 +36,13 @@ def conversation_key(activity: Activity) -> str | None:
 class ConversationReferences:
     """Save and use conversation references kept in the store."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, remembered: int = 10_000) -> None:
         self._store = store
         self._clock = clock
+        # What this process last saved per key: an unchanged reference is not written again
+        # (a turn would otherwise cost a database write just to repeat itself).
+        self._saved: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
+        self._remembered = remembered
 
     async def remember(self, activity: Activity, tenant_id: str) -> None:
         """Store a reference to *activity*'s conversation (personal chats and channels only)."""
@@ -45,16 +50,24 @@ class ConversationReferences:
         if key is None:
             return
         reference = TurnContext.get_conversation_reference(activity)
+        # Proactive posts start new messages; keeping the triggering message's id would only
+        # make every stored reference different from the last.
+        reference.activity_id = None
         if key.startswith("channel:") and reference.conversation is not None:
             # A channel message arrives in its thread; proactive posts go to the channel itself.
             reference.conversation.id = key.removeprefix("channel:")
+        serialised = reference.serialize()
+        if self._saved.get(key) == serialised:
+            self._saved.move_to_end(key)
+            return
         record = ConversationRecord(
-            key=key,
-            tenant_id=tenant_id,
-            reference=reference.serialize(),
-            updated_at=self._clock.now(),
+            key=key, tenant_id=tenant_id, reference=serialised, updated_at=self._clock.now()
         )
         await self._store.save_conversation(record)
+        self._saved[key] = serialised
+        self._saved.move_to_end(key)
+        if len(self._saved) > self._remembered:
+            self._saved.popitem(last=False)
 
     async def reference_for(self, key: str) -> ConversationReference | None:
         record = await self._store.get_conversation(key)

@@ -16,6 +16,7 @@ import structlog
 
 from bot.domain.errors import DirectoryError
 from bot.domain.model import DeliveryMethod, RequestState, TapRequest
+from bot.domain.policy import Refusal
 from bot.domain.request_form import InvalidForm, parse_request_form
 from bot.domain.workflow import (
     ConfirmReplace,
@@ -44,6 +45,16 @@ DELIVERIES: tuple[tuple[DeliveryMethod, str], ...] = (
     (DeliveryMethod.CHAT_TO_REQUESTER, "To me, in this chat"),
 )
 Card = dict[str, Any]
+# Short reasons for the target list; the full sentence comes if the person is chosen anyway.
+NOT_ELIGIBLE: dict[Refusal, str] = {
+    Refusal.DISABLED: "account disabled",
+    Refusal.GUEST: "guest account",
+    Refusal.PRIVILEGED_ROLE: "administrator",
+    Refusal.PRIVILEGED_ROLE_ELIGIBLE: "can become an administrator",
+    Refusal.BLOCKED_GROUP: "protected account",
+    Refusal.NOT_IN_POLICY_SCOPE: "outside the pass policy",
+    Refusal.NEEDS_HELPDESK_APPROVAL: "manager changed recently, helpdesk only",
+}
 
 
 class RequestCards:
@@ -66,7 +77,7 @@ class RequestCards:
                 option.user.id,
                 option.user.display_name,
                 option.user.job_title or "",
-                _short(option.refusal_text) if option.refusal else "",
+                NOT_ELIGIBLE.get(option.refusal, "ask the helpdesk") if option.refusal else "",
             )
             for option in data.targets
         ]
@@ -164,9 +175,3 @@ class RequestCards:
 def _request_id(data: Mapping[str, object]) -> str:
     value = data.get("request_id")
     return value if isinstance(value, str) and len(value) <= 64 else ""
-
-
-def _short(text: str) -> str:
-    """The first sentence of a refusal, for the target list."""
-    first = text.split(". ")[0].rstrip(".")
-    return first[:120]

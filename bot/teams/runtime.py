@@ -14,6 +14,7 @@ from bot.observability import Metrics
 from bot.teams.auth import bot_framework_authentication
 from bot.teams.endpoint import messages_route
 from bot.teams.handler import TapbotHandler, TeamsDeps
+from bot.teams.msrest_tuning import make_retry_policy_cheap
 
 log = structlog.get_logger(__name__)
 
@@ -22,6 +23,7 @@ class TeamsRuntime:
     """Everything needed to answer ``POST /api/messages`` and to send proactively."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        make_retry_policy_cheap()
         self.app_id = settings.app_id
         self.adapter = CloudAdapter(bot_framework_authentication(settings))
         self.adapter.on_turn_error = self._on_turn_error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.bot.conftest import HELPDESK, NOBODY, StartBot, activity
+from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, StartBot, activity
 from tests.bot.connector import RecordingConnector
 
 
@@ -95,3 +95,21 @@ async def test_metrics_count_activities_by_type_and_status(
     body = await (await bot.client.get("/metrics")).text()
     assert "tapbot_" in body
     assert 'type="message"' in body
+
+
+async def test_an_unchanged_conversation_reference_is_stored_once(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    saved: list[str] = []
+    original = bot.store.save_conversation
+
+    async def counting(record: object) -> None:
+        saved.append(record.key)  # type: ignore[attr-defined]
+        await original(record)  # type: ignore[arg-type]
+
+    bot.store.save_conversation = counting  # type: ignore[method-assign]
+    await bot.post(activity(connector.url, text="help"))
+    await bot.post(activity(connector.url, text="help", id="activity-2"))
+    await bot.post(activity(connector.url, text="help", user=HELPDESK))
+    assert saved == [f"user:{MANAGER.id}", f"user:{HELPDESK.id}"]

@@ -121,3 +121,19 @@ async def test_reset_reseeds_in_place(fake: FakeTenant, graph: httpx.AsyncClient
     assert org.GRACE_ID in tenant.users
     assert tenant.managers[org.LIAM_ID] == org.SECOND_MANAGER_ID
     assert tenant.audits[-1]["activityDisplayName"] == "Set user manager"
+
+
+async def test_graph_calls_are_logged_for_benchmarks_and_can_be_cleared(
+    fake: FakeTenant, graph: httpx.AsyncClient
+) -> None:
+    await graph.get(f"users/{org.LIAM_ID}")
+    await graph.get(f"users/{org.LIAM_ID}/manager")
+    async with httpx.AsyncClient(base_url=fake.base_url) as tools:
+        calls = (await tools.get("/_sandbox/calls.json")).json()["value"]
+        assert [(c["operation"], c["status"]) for c in calls][-2:] == [
+            ("get_user", 200),
+            ("get_manager", 200),
+        ]
+        assert all(c["ended"] >= c["started"] for c in calls)
+        assert (await tools.delete("/_sandbox/calls")).status_code == 204
+        assert (await tools.get("/_sandbox/calls.json")).json()["value"] == []

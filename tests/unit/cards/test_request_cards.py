@@ -98,3 +98,10 @@ def test_lifetimes_read_naturally(minutes: int, label: str) -> None:
 def test_times_are_shown_in_the_configured_zone() -> None:
     moment = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
     assert when(moment, ZoneInfo("Europe/London")) == "Wed 1 Jul 09:00 (Europe/London)"
+
+
+def test_a_forced_one_time_pass_offers_no_toggle_and_sends_the_flag() -> None:
+    card = request_form_card(view(one_time_forced=True))
+    assert card_problems(card) == []
+    assert "one_time" not in {item.get("id") for item in card["body"]}
+    assert card["actions"][0]["data"]["one_time"] == "true"
