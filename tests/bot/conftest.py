@@ -134,11 +134,12 @@ async def start_bot() -> AsyncIterator[StartBot]:
     """Start the app with *overrides* on top of the base settings; stopped at test end."""
     clients: list[TestClient[Any, Any]] = []
 
-    async def start(**overrides: str) -> BotUnderTest:
+    async def start(*, after: BotUnderTest | None = None, **overrides: str) -> BotUnderTest:
+        """With *after*, the new app shares that one's store, directory and clock: a restart."""
         settings = Settings.from_env(BASE_SETTINGS | overrides)
-        clock = ManualClock()
-        directory = seeded_directory(clock)
-        store = MemoryStore()
+        clock = after.clock if after else ManualClock()
+        directory = after.directory if after else seeded_directory(clock)
+        store = after.store if after else MemoryStore()
         holder: dict[str, BotUnderTest] = {}
 
         async def probe() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -109,3 +110,22 @@ async def test_clicking_submit_twice_issues_one_pass(
     again = await bot.invoke(connector.url, "request.submit", data)
     assert "Pass issued for Lee Gu" in json.dumps(again["value"])
     assert bot.directory.called("create_pass") == 1
+
+
+async def test_a_pass_is_removed_from_the_chat_after_a_restart(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    first = await start_bot()
+    form = await _open_form(first, connector)
+    target = _inputs(form)["target"]["choices"][2]["value"]
+    await first.invoke(connector.url, "request.submit", _submission(form, target))
+    await first.client.close()
+
+    first.clock.advance(minutes=61)
+    await start_bot(after=first, SCHEDULER_INTERVAL_SECONDS="0.05")
+    for _ in range(100):
+        if "has been removed" in json.dumps(connector.sent[-1]):
+            break
+        await asyncio.sleep(0.05)
+    assert "has been removed from this chat" in json.dumps(connector.sent[-1])
+    assert await first.store.due_edits(first.clock.now()) == []

@@ -123,3 +123,30 @@ async def test_an_existing_pass_is_only_replaced_after_confirmation(
     done = await manager_chat.invoke(card_id, "request.replace", replace["data"])
     assert "Pass issued for Grace Kim" in json.dumps(done)
     assert (await _passes(tenant))[org.GRACE_ID]["id"] != first["id"]
+
+
+async def _fault(tenant: aiohttp.ClientSession, **spec: object) -> None:
+    async with tenant.post("/_sandbox/faults", json=spec) as response:
+        assert response.status < 300, await response.text()
+
+
+async def test_graph_throttling_that_outlasts_the_retries_is_explained_and_issues_nothing(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
+) -> None:
+    await _fault(tenant, route="create_pass", kind="throttle", count=5, retry_after="0.05")
+    card_id, form = await _open_form(manager_chat)
+    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
+    text = json.dumps(answer)
+    assert "The pass could not be issued" in text
+    assert "busy" in text
+    assert org.SOPHIE_ID not in await _passes(tenant)
+
+
+async def test_a_short_graph_outage_is_ridden_out_by_retries(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
+) -> None:
+    await _fault(tenant, route="*", kind="error", status=503, count=2, retry_after="0.05")
+    card_id, form = await _open_form(manager_chat)
+    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
+    assert "Pass issued for Sophie Turner" in json.dumps(answer)
+    assert org.SOPHIE_ID in await _passes(tenant)
