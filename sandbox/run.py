@@ -34,17 +34,18 @@ from sandbox.tenant import Tenant
 
 MANAGER_PLAYGROUND_PORT = 56150
 HELPDESK_PLAYGROUND_PORT = 56151
+TENANT_PORT = 56152
 BOT_PORT = 3978
 
 
 @dataclass(frozen=True, slots=True)
 class Ports:
-    """Where each sandbox process listens (0 for the fake tenant: any free port)."""
+    """Where each sandbox process listens (0: any free port)."""
 
     bot: int = BOT_PORT
     manager_playground: int = MANAGER_PLAYGROUND_PORT
     helpdesk_playground: int = HELPDESK_PLAYGROUND_PORT
-    tenant: int = 0
+    tenant: int = TENANT_PORT
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Sandbox:
             raise
 
     def _start(self) -> None:
-        wanted = [self.ports.bot]
+        wanted = [port for port in (self.ports.bot, self.ports.tenant) if port]
         if self.with_playgrounds:
             wanted += [self.ports.manager_playground, self.ports.helpdesk_playground]
         taken = [port for port in wanted if not port_is_free(port)]
@@ -121,6 +122,16 @@ class Sandbox:
             )
             playground.start()
             self._playgrounds.append(playground)
+
+    def ended(self) -> str:
+        """The name of a process that has exited on its own, or empty."""
+        for process in self._processes:
+            if process.popen.poll() is not None:
+                return f"{process.name} (see {process.log_path})"
+        for playground in self._playgrounds:
+            if playground.process is not None and playground.process.poll() is not None:
+                return f"the Playground on port {playground.port} (see {playground.log_path})"
+        return ""
 
     def stop(self) -> None:
         for playground in reversed(self._playgrounds):
@@ -188,12 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(args.workdir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C must work even when started from a shell that ignores SIGINT for its children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("Starting the fake tenant, the bot and two Agents Playgrounds…", flush=True)
     try:
         sandbox.start()
         print(_banner(sandbox), flush=True)
         while not stop.wait(1.0):
-            pass
+            ended = sandbox.ended()
+            if ended:
+                print(f"{ended} stopped unexpectedly; stopping the rest.", file=sys.stderr)
+                return 1
     except KeyboardInterrupt:
         pass
     except RuntimeError as exc:

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     workdir: Path = tmp_path_factory.mktemp("sandbox")
-    ports = Ports(bot=free_port(), manager_playground=free_port(), helpdesk_playground=free_port())
+    ports = Ports(
+        bot=free_port(), manager_playground=free_port(), helpdesk_playground=free_port(), tenant=0
+    )
     running = Sandbox(workdir, ports)
     running.start()
     yield running
