@@ -16,7 +16,6 @@ import structlog
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import (
-    AdaptiveCardInvokeResponse,
     AdaptiveCardInvokeValue,
     ChannelAccount,
     InvokeResponse,
@@ -177,17 +176,21 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         await turn_context.send_activity(MessageFactory.attachment(card))
 
 
+# Invoke bodies are plain dicts: msrest cannot serialise AdaptiveCardInvokeResponse with a text
+# value (its `value` is typed as an object), which turned every message answer into a 500.
+
+
 def _invoke_card(card: dict[str, Any]) -> InvokeResponse:
     """An Action.Execute response that replaces the clicked card with *card*."""
-    body = AdaptiveCardInvokeResponse(
-        status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
-    )
+    body = {"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive", "value": card}
     return InvokeResponse(status=200, body=body)
 
 
 def _invoke_message(status: int, text: str) -> InvokeResponse:
     """An Action.Execute response that shows *text* to the clicker as a message."""
-    body = AdaptiveCardInvokeResponse(
-        status_code=status, type="application/vnd.microsoft.activity.message", value=text
-    )
+    body = {
+        "statusCode": status,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": text,
+    }
     return InvokeResponse(status=200, body=body)

@@ -129,3 +129,29 @@ async def test_a_pass_is_removed_from_the_chat_after_a_restart(
         await asyncio.sleep(0.05)
     assert "has been removed from this chat" in json.dumps(connector.sent[-1])
     assert await first.store.due_edits(first.clock.now()) == []
+
+
+async def test_the_help_cards_button_opens_the_request_card_in_place(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    await bot.post(activity(connector.url, text="help"))
+    button = connector.sent[-1]["attachments"][0]["content"]["actions"][0]
+    assert (button["type"], button["verb"]) == ("Action.Execute", "request.open")
+    answer = await bot.invoke(connector.url, button["verb"], button["data"])
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Request a Temporary Access Pass" in json.dumps(answer["value"])
+
+
+async def test_card_clicks_from_another_tenant_or_with_unknown_verbs_do_nothing(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    stranger = await bot.invoke(
+        connector.url, "request.open", {}, tenant_id="33333333-3333-3333-3333-333333333333"
+    )
+    assert stranger["type"] == "application/vnd.microsoft.activity.message"
+    assert stranger["statusCode"] == 403
+    unknown = await bot.invoke(connector.url, "request.approve_everything", {})
+    assert unknown["statusCode"] == 400
+    assert [e.reason for e in await bot.store.list_audit()] == ["wrong_tenant"]
