@@ -21,10 +21,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import Settings
 from bot.domain.audit import Auditor
+from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.errors import StoreError
 from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import ManagerRequests
 from bot.graph.wiring import build_graph_ports
 from bot.observability import Metrics
@@ -54,7 +56,7 @@ class Runtime:
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
-REQUESTS = web.AppKey("requests", ManagerRequests)
+UPKEEP = web.AppKey("upkeep", Upkeep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +107,13 @@ def create_app(
         references = ConversationReferences(the_store, the_clock)
         auditor = Auditor(the_store, the_clock)
         timezone = ZoneInfo(settings.timezone)
+        delivery = ChatDelivery(
+            teams.adapter, references, app_id=settings.app_id, timezone=timezone
+        )
         requests = ManagerRequests(
             directory=components.directory,
             pass_issuer=components.pass_issuer,
-            delivery=ChatDelivery(
-                teams.adapter, references, app_id=settings.app_id, timezone=timezone
-            ),
+            delivery=delivery,
             store=the_store,
             auditor=auditor,
             clock=the_clock,
@@ -127,7 +130,6 @@ def create_app(
                 request_cards=RequestCards(requests, timezone),
             )
         )
-        app[REQUESTS] = requests
         app[RUNTIME] = Runtime(
             settings=settings,
             store=the_store,
@@ -140,11 +142,16 @@ def create_app(
             graph_token_probe=components.token_probe,
         )
         log.info("tapbot started", production=settings.production, store=_engine(settings))
-        recovered = await requests.recover()
-        if recovered:
-            log.warning("requests interrupted by a restart were failed", count=recovered)
+        upkeep = Upkeep(
+            store=the_store,
+            delivery=delivery,
+            cleanup=PassCleanup(components.pass_issuer, auditor),
+            auditor=auditor,
+            clock=the_clock,
+        )
+        app[UPKEEP] = upkeep
         scheduler = asyncio.create_task(
-            _every(settings.scheduler_interval_seconds, requests.redact_due), name="scheduler"
+            _every(settings.scheduler_interval_seconds, upkeep.run), name="upkeep"
         )
         try:
             yield
@@ -184,13 +191,13 @@ def policy_config(settings: Settings) -> PolicyConfig:
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
-    """Run *job* every *seconds* until cancelled; a failed run is logged, not fatal."""
+    """Run *job* now and then every *seconds* until cancelled; a failed run is logged."""
     while True:
-        await asyncio.sleep(seconds)
         try:
             await job()
         except Exception:  # the next run retries; one bad run must not stop the loop
             log.exception("scheduled job failed", job=getattr(job, "__qualname__", "job"))
+        await asyncio.sleep(seconds)
 
 
 def _graph_http_client(settings: Settings) -> httpx.AsyncClient:

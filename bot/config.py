@@ -57,6 +57,9 @@ def _csv(value: object) -> object:
     return value
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 class Settings(BaseSettings):
     """Every setting tapbot reads. Build it with `Settings.from_env`, never at import time."""
 
@@ -207,6 +210,13 @@ class Settings(BaseSettings):
             problems.append(f"MicrosoftAppType={self.app_type} needs MicrosoftAppTenantId.")
         if self.app_id and self.app_type is not AppType.USER_ASSIGNED_MSI and not self.app_password:
             problems.append("MicrosoftAppId is set but MicrosoftAppPassword is empty.")
+        if not self.production and self.host not in LOOPBACK_HOSTS:
+            # Without channel authentication anyone who reaches the port could claim to be
+            # any user: that is only acceptable on this machine (the sandbox).
+            problems.append(
+                f"HOST={self.host} needs MicrosoftAppId: without it channel authentication is "
+                "off, so tapbot only listens on 127.0.0.1 or localhost."
+            )
         if not self.tenant_id:
             problems.append(
                 "GRAPH_TENANT_ID is required: the Entra tenant whose passes tapbot issues."

@@ -20,6 +20,9 @@ JUSTIFICATION_MAX = 500
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_FIELD = 2000
+_DIGITS = re.compile(r"[0-9]{1,6}")
+# Start dates are checked against the policy later; this only keeps arithmetic in range.
+_YEARS = range(2000, 2200)
 FIELDS = frozenset(
     {
         "form_id",
@@ -119,7 +122,8 @@ def _guid(data: Mapping[str, object], name: str) -> str:
 
 
 def _minutes(value: object) -> int:
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+    # ASCII digits only: str.isdigit() also accepts "²" and full-width digits.
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         return int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**6:
         return value
@@ -144,6 +148,8 @@ def _start(data: Mapping[str, object], timezone: ZoneInfo) -> datetime | None:
         day = date.fromisoformat(_text(data, "start_date"))
     except ValueError:
         raise InvalidForm("start_date", "is not a date (YYYY-MM-DD)") from None
+    if day.year not in _YEARS:
+        raise InvalidForm("start_date", "is out of range")
     clock_text = _text(data, "start_time")
     try:
         at = time.fromisoformat(clock_text)

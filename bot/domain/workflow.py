@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain.audit import Auditor
+from bot.domain.cleanup import PassCleanup
 from bot.domain.eligibility import gather_target_facts
 from bot.domain.errors import (
     DeliveryFailed,
@@ -29,6 +30,7 @@ from bot.domain.errors import (
     StoreConflict,
 )
 from bot.domain.model import (
+    DeliveryReceipt,
     DirectoryUser,
     PassInfo,
     RequestState,
@@ -54,11 +56,14 @@ from bot.domain.policy import (
 )
 from bot.domain.ports import Clock, Directory, PassDelivery, PassIssuer, Store
 from bot.domain.request_form import RequestForm
+from bot.domain.upkeep import MAYBE_CREATED, UNDELETED
 
 # Request ids derive from (requester, form id): the same card submitted twice is one request.
 _REQUEST_NAMESPACE = uuid.UUID("0b7f2f1e-8d1c-4a55-9a39-5d3e2f6f4c11")
 REDACT_KIND = "redact_pass"
 _ISSUABLE = (RequestState.APPROVED,)
+# How long "replace the existing pass?" may be answered.
+CONFIRMATION_VALID = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +147,12 @@ def directory_failure_text(error: DirectoryError) -> str:
     if isinstance(error, DirectoryObjectNotFound):
         return "That person no longer exists in the directory. No pass was issued."
     if isinstance(error, DirectoryRejected):
-        return f"Microsoft Entra refused the pass: {error}. No pass was issued."
+        # Graph's own message stays in the audit detail (its code); people get plain words.
+        return (
+            "Microsoft Entra refused to create the pass, probably because its pass policy "
+            "changed a moment ago. No pass was issued; please open a new request card, or "
+            "tell your IT team if it keeps happening."
+        )
     return (
         "I couldn't reach Microsoft Entra just now. No pass was issued; please try again in a "
         "few minutes."
@@ -172,6 +182,7 @@ class ManagerRequests:
         self._clock = clock
         self._config = config
         self._redact_after = redact_after
+        self._cleanup = PassCleanup(pass_issuer, auditor)
 
     async def form_data(self, requester_id: str) -> RequestFormData:
         """The requester's direct reports, each marked eligible or not, and the policy's
@@ -286,6 +297,16 @@ class ManagerRequests:
         request = await self._own_request(requester_id, request_id)
         if isinstance(request, Refused):
             return request
+        if request.state is RequestState.DRAFT and (
+            self._clock.now() - request.updated_at > CONFIRMATION_VALID
+        ):
+            # The question was about the pass that existed then; ask again about today's.
+            await self.cancel(requester_id, request_id, reason="confirmation_expired")
+            return Failed(
+                await self._current(request.id),
+                'That question has expired, so nothing was replaced. Type "request" to '
+                "start again.",
+            )
         try:
             approved = await self._store.transition(
                 request.id,
@@ -298,8 +319,10 @@ class ManagerRequests:
             return Unchanged(await self._current(request.id))
         return await self._issue(approved)
 
-    async def cancel(self, requester_id: str, request_id: str) -> Outcome:
-        """The requester chose not to replace the existing pass."""
+    async def cancel(
+        self, requester_id: str, request_id: str, *, reason: str = "cancelled_by_requester"
+    ) -> Outcome:
+        """The requester chose not to replace the existing pass (or the question expired)."""
         request = await self._own_request(requester_id, request_id)
         if isinstance(request, Refused):
             return request
@@ -309,66 +332,14 @@ class ManagerRequests:
                 expected=(RequestState.DRAFT,),
                 new_state=RequestState.CANCELLED,
                 at=self._clock.now(),
-                changes={"reason": "cancelled_by_requester"},
+                changes={"reason": reason},
             )
         except StoreConflict:
             return Unchanged(await self._current(request.id))
         await self._audit.record(
-            "request", "cancelled", actor_id=requester_id, request_id=request.id
+            "request", "cancelled", actor_id=requester_id, request_id=request.id, reason=reason
         )
         return Unchanged(cancelled)
-
-    async def redact(self, edit: ScheduledEdit) -> None:
-        """Remove a delivered pass from its chat message (exactly once per edit)."""
-        await self._delivery.redact(edit)
-        if await self._store.mark_edit_done(edit.id):
-            await self._audit.record(
-                "delivery",
-                "redacted",
-                actor_id="tapbot",
-                request_id=str(edit.payload.get("request_id", "")) or None,
-            )
-
-    async def redact_due(self) -> int:
-        """Redact every pass message whose time has come; return how many."""
-        edits = await self._store.due_edits(self._clock.now())
-        for edit in edits:
-            await self.redact(edit)
-        return len(edits)
-
-    async def recover(self) -> int:
-        """After a crash: fail requests left in ``issuing`` or ``approved``, delete any pass
-        they created (it was never delivered), and tell the requesters. Return how many."""
-        stuck = await self._store.list_requests(
-            states=(RequestState.ISSUING, RequestState.APPROVED), limit=1000
-        )
-        for request in stuck:
-            if request.pass_id:
-                await self._delete_quietly(request)
-            try:
-                failed = await self._store.transition(
-                    request.id,
-                    expected=(request.state,),
-                    new_state=RequestState.FAILED,
-                    at=self._clock.now(),
-                    changes={"reason": "interrupted"},
-                )
-            except StoreConflict:
-                continue  # another instance moved it on
-            await self._audit.record(
-                "request",
-                "failed",
-                actor_id="tapbot",
-                target_id=failed.target_id,
-                request_id=failed.id,
-                reason="interrupted",
-            )
-            await self._delivery.notify(
-                failed.requester_id,
-                f"Your pass request for {failed.target_name} was interrupted by a restart "
-                "before the pass reached you. No pass from it is valid; please request again.",
-            )
-        return len(stuck)
 
     # Internals
 
@@ -459,57 +430,61 @@ class ManagerRequests:
                 is_usable_once=request.is_usable_once,
                 start_at=request.start_at,
             )
+        except DirectoryUnavailable as error:
+            # A timeout or 5xx may hide a pass that was created: never leave it valid.
+            if not await self._cleanup.delete_created_since(request):
+                failed = await self._fail(request, MAYBE_CREATED, detail=error.code)
+                return Failed(
+                    failed,
+                    "Microsoft Entra stopped answering while creating the pass, so I can't "
+                    "tell whether it made one. If it did, I'll delete it as soon as Entra "
+                    "answers again: don't use any pass from this request. Please try again "
+                    "in a few minutes.",
+                )
+            return await self._directory_failed(
+                request, request.requester_id, request.target_id, error
+            )
         except DirectoryError as error:
-            if isinstance(error, DirectoryUnavailable):
-                # A timeout or 5xx may hide a pass that was created: never leave it valid.
-                await self._delete_created_since(request)
             return await self._directory_failed(
                 request, request.requester_id, request.target_id, error
             )
         info = issued.info
-        request = await self._store.update_request(
-            request.id, changes={"pass_id": info.id, "pass_ends_at": info.ends_at}
-        )
-        await self._audit.record(
-            "pass",
-            "issued",
-            actor_id=request.requester_id,
-            target_id=request.target_id,
-            request_id=request.id,
-            detail={"pass_id": info.id, "ends_at": info.ends_at.isoformat()},
-        )
         try:
-            receipt = await self._delivery.deliver(request, issued)
-        except DeliveryFailed as failure:
-            del issued
-            await self._delete_quietly(request)
-            failed = await self._fail(request, "delivery_failed", detail=failure.reason)
-            return Failed(
-                failed,
-                f"I created the pass but could not deliver it ({failure.reason}), so I deleted "
-                "it again. No pass is valid; please try again.",
+            request = await self._store.transition(
+                request.id,
+                expected=(RequestState.ISSUING,),
+                new_state=RequestState.ISSUING,
+                at=self._clock.now(),
+                changes={"pass_id": info.id, "pass_ends_at": info.ends_at},
             )
-        del issued
-        delivered = await self._store.transition(
-            request.id,
-            expected=(RequestState.ISSUING,),
-            new_state=RequestState.DELIVERED,
-            at=self._clock.now(),
-        )
-        await self._audit.record(
-            "delivery",
-            "delivered",
-            actor_id=request.requester_id,
-            target_id=request.target_id,
-            request_id=request.id,
-            detail={"method": receipt.method},
-        )
+            await self._audit.record(
+                "pass",
+                "issued",
+                actor_id=request.requester_id,
+                target_id=request.target_id,
+                request_id=request.id,
+                detail={"pass_id": info.id, "ends_at": info.ends_at.isoformat()},
+            )
+            receipt = await self._delivery.deliver(request, issued)
+        except StoreConflict:
+            return await self._undo(request, info.id, "interrupted", "it took too long")
+        except DeliveryFailed as failure:
+            return await self._undo(request, info.id, "delivery_failed", failure.reason)
+        except BaseException:
+            # Anything else between creating and delivering: the pass must not stay valid.
+            await self._cleanup.delete(request, info.id)
+            raise
+        return await self._delivered(request, info, receipt)
+
+    async def _delivered(
+        self, request: TapRequest, info: PassInfo, receipt: DeliveryReceipt
+    ) -> Outcome:
         if receipt.activity_id:
-            due = min(info.ends_at, self._clock.now() + self._redact_after)
+            # Scheduled before the request is marked delivered, so no crash can skip it.
             await self._store.schedule_edit(
                 ScheduledEdit(
                     id=f"redact:{request.id}",
-                    due_at=due,
+                    due_at=min(info.ends_at, self._clock.now() + self._redact_after),
                     conversation_key=receipt.conversation_key,
                     activity_id=receipt.activity_id,
                     kind=REDACT_KIND,
@@ -520,7 +495,43 @@ class ManagerRequests:
                     },
                 )
             )
+        try:
+            delivered = await self._store.transition(
+                request.id,
+                expected=(RequestState.ISSUING,),
+                new_state=RequestState.DELIVERED,
+                at=self._clock.now(),
+            )
+        except StoreConflict:
+            # Recovery elsewhere gave up on this request meanwhile: it must not stay valid.
+            return await self._undo(request, info.id, "interrupted", "it took too long")
+        await self._audit.record(
+            "delivery",
+            "delivered",
+            actor_id=request.requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            detail={"method": receipt.method},
+        )
         return Issued(delivered)
+
+    async def _undo(self, request: TapRequest, pass_id: str, reason: str, why: str) -> Failed:
+        """Delete a pass that could not be delivered, fail the request and say so truly."""
+        gone = await self._cleanup.delete(request, pass_id)
+        failed = await self._fail(request, reason if gone else UNDELETED, detail=why)
+        name = request.target_name
+        if gone:
+            text = (
+                f"I created the pass but could not deliver it ({why}), so I deleted it again. "
+                "No pass is valid; please try again."
+            )
+        else:
+            text = (
+                f"I created the pass but could not deliver it ({why}), and Microsoft Entra "
+                f"didn't let me delete it yet. Don't use any pass for {name} from this "
+                "request: I keep trying to delete it. Tell your IT team if it is urgent."
+            )
+        return Failed(failed, text)
 
     async def _own_request(self, requester_id: str, request_id: str) -> TapRequest | Refused:
         request = await self._store.get_request(request_id)
@@ -588,40 +599,3 @@ class ManagerRequests:
             return Failed(None, text)
         failed = await self._fail(request, "directory_error", detail=error.code or "")
         return Failed(failed, text)
-
-    async def _delete_created_since(self, request: TapRequest) -> None:
-        """Delete the target's passes created since *request* started issuing."""
-        since = request.updated_at - timedelta(minutes=1)
-        try:
-            passes = await self._issuer.list_passes(request.target_id)
-        except DirectoryError:
-            passes = []
-        for info in passes:
-            if info.created_at is None or info.created_at >= since:
-                await self._delete_quietly(replace(request, pass_id=info.id))
-
-    async def _delete_quietly(self, request: TapRequest) -> None:
-        if not request.pass_id:
-            return
-        try:
-            await self._issuer.delete_pass(request.target_id, request.pass_id)
-        except DirectoryObjectNotFound:
-            return
-        except DirectoryError as error:
-            await self._audit.record(
-                "pass",
-                "delete_failed",
-                actor_id="tapbot",
-                target_id=request.target_id,
-                request_id=request.id,
-                detail={"code": error.code, "pass_id": request.pass_id},
-            )
-            return
-        await self._audit.record(
-            "pass",
-            "deleted",
-            actor_id="tapbot",
-            target_id=request.target_id,
-            request_id=request.id,
-            detail={"pass_id": request.pass_id},
-        )

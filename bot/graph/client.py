@@ -188,7 +188,8 @@ class GraphClient:
         params = {"$filter": clause, "$orderby": "activityDateTime desc"}
         url = self._url("auditLogs", "directoryAudits", params=params)
         items = await self._collect("list manager changes", url)
-        changes = [self._parsed(parse.manager_change, item, user_id) for item in items]
+        parsed = [self._parsed(parse.manager_change, item, user_id) for item in items]
+        changes = [change for change in parsed if change is not None]
         return sorted(changes, key=lambda c: c.changed_at, reverse=True)
 
     # Temporary Access Passes

@@ -203,16 +203,20 @@ def _audit_value(raw: object) -> str | None:
     return decoded if isinstance(decoded, str) and decoded else None
 
 
-def manager_change(item: Mapping[str, Any], user_id: str) -> ManagerChange:
-    """A "Set user manager" directoryAudit as a `ManagerChange` for *user_id*.
+def manager_change(item: Mapping[str, Any], user_id: str) -> ManagerChange | None:
+    """A "Set user manager" directoryAudit as a `ManagerChange` for *user_id*, or None when
+    the event changed someone else's manager (*user_id* was the new manager in it).
 
-    Entra documents no exact shape for this event. We read the manager ids from a
+    Entra documents no exact shape for this event; it lists the user whose manager was set
+    first and the manager after. We read the manager ids from that first target's
     ``Manager.ObjectID`` modified property when present; otherwise the new manager is the
     other user among the target resources.
     """
     targets = [t for t in item.get("targetResources") or () if isinstance(t, Mapping)]
+    if not targets or str(targets[0].get("id")) != user_id:
+        return None
     old_manager = new_manager = None
-    for target in targets:
+    for target in targets[:1]:
         for prop in target.get("modifiedProperties") or ():
             if isinstance(prop, Mapping) and str(prop.get("displayName", "")).lower() in (
                 "manager.objectid",

@@ -7,8 +7,8 @@ nowhere else: not in logs, not in exceptions.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -66,6 +66,9 @@ class ChatDelivery:
             sent.append(getattr(response, "id", "") or "")
 
         await self._run(key, send, failure="Teams did not accept the message")
+        if not sent or not sent[0]:
+            # Without the message id the pass could never be removed from the chat again.
+            raise DeliveryFailed("Teams did not confirm the message")
         return DeliveryReceipt(
             DeliveryMethod.CHAT_TO_REQUESTER, conversation_key=key, activity_id=sent[0]
         )
@@ -93,13 +96,30 @@ class ChatDelivery:
             return False
         return True
 
-    async def _run(self, key: str, callback: Any, *, failure: str) -> None:
+    async def _run(
+        self, key: str, callback: Callable[[TurnContext], Awaitable[None]], *, failure: str
+    ) -> None:
+        """Run *callback* in the conversation stored under *key*; raise DeliveryFailed if it
+        cannot be reached or the callback fails."""
+        failures: list[BaseException] = []
+
+        async def guarded(turn_context: TurnContext) -> None:
+            # botbuilder hands a failing callback to on_turn_error and returns normally, so
+            # the failure is caught here, inside the turn, and raised again outside it.
+            try:
+                await callback(turn_context)
+            except Exception as exc:
+                failures.append(exc)
+
         try:
             reached = await self._references.continue_with(
-                self._adapter, self._app_id, key, callback
+                self._adapter, self._app_id, key, guarded
             )
         except Exception as exc:  # the connector's errors vary by transport; never echo them
-            log.warning("teams send failed", key=key, error_type=type(exc).__name__)
-            raise DeliveryFailed(failure) from None
+            failures.append(exc)
+            reached = True
+        if failures:
+            log.warning("teams send failed", key=key, error_type=type(failures[0]).__name__)
+            raise DeliveryFailed(failure)
         if not reached:
             raise DeliveryFailed("I have no chat with you to send it to; open a chat with me first")

@@ -113,6 +113,9 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         if caller is None:
             return _invoke_message(403, "You can't use this card.")
         handler = self.card_actions.get(verb or "")
+        if handler is not None and not _is_personal(turn_context):
+            # The card lists the requester's reports and their eligibility: not for a group.
+            return _invoke_message(400, PERSONAL_ONLY)
         if handler is None:
             log.info("card action with no handler", verb=verb)
             return _invoke_message(400, "This card is out of date. Type help to start again.")
@@ -146,6 +149,9 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         await self._send_help(turn_context, caller)
 
     async def _request(self, turn_context: TurnContext, caller: Caller) -> None:
+        if not _is_personal(turn_context):
+            await turn_context.send_activity(PERSONAL_ONLY)
+            return
         card = await self._deps.request_cards.form(caller)
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
@@ -178,6 +184,14 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
 
 # Invoke bodies are plain dicts: msrest cannot serialise AdaptiveCardInvokeResponse with a text
 # value (its `value` is typed as an object), which turned every message answer into a 500.
+
+
+PERSONAL_ONLY = "Pass requests are private: ask me in our 1:1 chat."
+
+
+def _is_personal(turn_context: TurnContext) -> bool:
+    conversation = turn_context.activity.conversation
+    return getattr(conversation, "conversation_type", None) == "personal"
 
 
 def _invoke_card(card: dict[str, Any]) -> InvokeResponse:

@@ -70,7 +70,9 @@ class RequestCards:
             data = await self._requests.form_data(caller.user_id)
         except DirectoryError as error:
             return outcome_card(
-                "I can't open the request card", [directory_failure_text(error)], attention=True
+                "I can't open the request card",
+                [plain(directory_failure_text(error))],
+                attention=True,
             )
         targets = [
             TargetChoice(
@@ -135,9 +137,9 @@ class RequestCards:
                     active_until=when(existing.ends_at, self._timezone),
                 )
             case Refused(_, text, _):
-                return outcome_card("No pass was requested", [text], attention=True)
+                return outcome_card("No pass was requested", [plain(text)], attention=True)
             case Failed(_, text):
-                return outcome_card("The pass could not be issued", [text], attention=True)
+                return outcome_card("The pass could not be issued", [plain(text)], attention=True)
             case Unchanged(request):
                 return self._where_it_stands(request)
 

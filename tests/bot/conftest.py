@@ -9,9 +9,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import REQUESTS, GraphComponents, create_app
+from bot.app import UPKEEP, GraphComponents, create_app
 from bot.config import Settings
-from bot.domain.workflow import ManagerRequests
+from bot.domain.upkeep import Upkeep
 from tests.bot.channel import FakeChannelTokens
 from tests.bot.connector import RecordingConnector
 from tests.twins.clock import ManualClock
@@ -61,8 +61,8 @@ class BotUnderTest:
         self.graph_healthy = True
 
     @property
-    def requests(self) -> ManagerRequests:
-        return self.client.server.app[REQUESTS]
+    def upkeep(self) -> Upkeep:
+        return self.client.server.app[UPKEEP]
 
     async def invoke(self, connector_url: str, verb: str, data: dict[str, Any], **who: Any) -> Any:
         """Click an Action.Execute button; return the invoke response's body."""

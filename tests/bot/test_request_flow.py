@@ -58,7 +58,7 @@ async def test_a_manager_gets_a_pass_in_chat_and_it_is_removed_later(
     assert request.state is RequestState.DELIVERED
 
     bot.clock.advance(minutes=61)
-    assert await bot.requests.redact_due() == 1
+    assert await bot.upkeep.redact_due() == 1
     edit = connector.sent[-1]
     assert "has been removed from this chat" in json.dumps(edit["attachments"][0]["content"])
     assert edit["id"] == "activity-2"
@@ -155,3 +155,23 @@ async def test_card_clicks_from_another_tenant_or_with_unknown_verbs_do_nothing(
     unknown = await bot.invoke(connector.url, "request.approve_everything", {})
     assert unknown["statusCode"] == 400
     assert [e.reason for e in await bot.store.list_audit()] == ["wrong_tenant"]
+
+
+async def test_requests_are_only_taken_in_the_personal_chat(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    in_channel = activity(connector.url, text="request")
+    in_channel["conversation"]["conversationType"] = "channel"
+    await bot.post(in_channel)
+    assert connector.sent[-1]["text"] == "Pass requests are private: ask me in our 1:1 chat."
+    click = activity(
+        connector.url,
+        type="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "request.open", "data": {}}},
+    )
+    click["conversation"]["conversationType"] = "groupChat"
+    answer = await (await bot.post(click)).json()
+    assert answer["statusCode"] == 400
+    assert "1:1 chat" in answer["value"]

@@ -232,11 +232,17 @@ class FakeDirectory:
             return []
 
         def matches(user: DirectoryUser) -> bool:
-            names = user.display_name.split()
+            # The surname, as far as this model knows it: what follows the given name in the
+            # display name ("Jordan Ellis (Fabrikam)" -> "Ellis (Fabrikam)"), else the last word.
+            given, names = user.given_name or "", user.display_name.split()
+            if given and user.display_name.startswith(given + " "):
+                surname = user.display_name[len(given) :].strip()
+            else:
+                surname = names[-1] if names else ""
             fields = [
                 user.display_name,
                 user.given_name or "",
-                names[-1] if names else "",  # the surname, as far as this model knows it
+                surname,
                 user.user_principal_name,
                 user.mail or "",
             ]
@@ -313,7 +319,8 @@ class FakeDirectory:
     async def list_passes(self, user_id: str) -> list[PassInfo]:
         await self._enter("list_passes", user_id)
         entry = self._passes.get(self._find(user_id).id)
-        return [self._info_now(entry)] if entry else []
+        # Graph's pass carries no user id: the adapter labels it with *user_id* as given.
+        return [dataclasses.replace(self._info_now(entry), user_id=user_id)] if entry else []
 
     def _targeted(self, user_id: str) -> bool:
         groups = self._groups_of(user_id)
@@ -345,7 +352,7 @@ class FakeDirectory:
         now = self.clock.now()
         info = PassInfo(
             id=str(uuid.uuid4()),
-            user_id=user.id,
+            user_id=user_id,  # as given (an id or a UPN), as the Graph adapter labels it
             created_at=now,
             start_at=start_at or now,
             lifetime_minutes=lifetime_minutes,
@@ -368,7 +375,12 @@ class FakeDirectory:
 
     async def send_mail(self, message: MailMessage) -> None:
         await self._enter("send_mail", message.sender, message.to, message.subject)
-        self._find(message.sender)
+        if self._find_or_none(message.sender) is None:
+            raise DirectoryObjectNotFound(
+                f"The requested user '{message.sender}' is invalid.",
+                code="ErrorInvalidUser",
+                status=404,
+            )
         if not message.to:
             raise DirectoryRejected(
                 "At least one recipient is required.", code="ErrorInvalidRecipients", status=400

@@ -129,7 +129,9 @@ def twin_from_tenant(tenant: Tenant, clock: ManualClock) -> FakeDirectory:
         twin.add_group(group.id, *group.members)
     for grant in tenant.roles:
         kind = RoleAssignmentKind.ELIGIBLE if grant.eligible else RoleAssignmentKind.ACTIVE
-        twin.assign_role(grant.principal_id, grant.role_definition_id, kind, grant.directory_scope_id)
+        twin.assign_role(
+            grant.principal_id, grant.role_definition_id, kind, grant.directory_scope_id
+        )
     twin.audit.extend(manager_changes(tenant))
     twin.installed_apps.update(tenant.installed_apps)
     return twin
@@ -201,6 +203,11 @@ class GraphSide(Side):
         self.tenant.set_manager(user_id, manager_id, at=at, by=by)
 
     def change_policy(self, **changes: Any) -> None:
+        policy = self.tenant.policy
+        targets = tap_policy(self.tenant)
+        all_users = changes.pop("all_users", targets.all_users)
+        groups = list(changes.pop("include_group_ids", targets.include_group_ids))
+        policy.include_group_ids = ["all_users", *groups] if all_users else groups
         names = {
             "enabled": "state",
             "default_lifetime_minutes": "default_lifetime",
@@ -208,14 +215,12 @@ class GraphSide(Side):
             "maximum_lifetime_minutes": "maximum_lifetime",
             "is_usable_once": "is_usable_once",
             "default_length": "default_length",
-            "include_group_ids": "include_group_ids",
             "exclude_group_ids": "exclude_group_ids",
         }
-        policy = self.tenant.policy
         for name, value in changes.items():
             if name == "enabled":
                 value = "enabled" if value else "disabled"
-            elif name.endswith("group_ids"):
+            elif name == "exclude_group_ids":
                 value = list(value)
             setattr(policy, names[name], value)
 

@@ -111,3 +111,11 @@ def test_repr_hides_secrets() -> None:
     s = Settings.from_env(GOOD | {"MicrosoftAppPassword": "bf-password-xyz"})
     assert "very-secret-value" not in repr(s)
     assert "bf-password-xyz" not in repr(s)
+
+
+def test_without_channel_auth_the_bot_only_listens_on_loopback() -> None:
+    with pytest.raises(ConfigError, match=r"HOST=0\.0\.0\.0 needs MicrosoftAppId"):
+        Settings.from_env(GOOD | {"HOST": "0.0.0.0"})  # noqa: S104  # the value under test
+    assert Settings.from_env(GOOD | {"HOST": "localhost"}).host == "localhost"
+    secured = GOOD | {"HOST": "0.0.0.0", "MicrosoftAppId": "a", "MicrosoftAppPassword": "p"}  # noqa: S104
+    assert Settings.from_env(secured).production

@@ -56,6 +56,10 @@ def test_a_later_start_is_read_in_the_configured_time_zone() -> None:
         ({"lifetime": "-5"}, "lifetime"),
         ({"lifetime": "1e9"}, "lifetime"),
         ({"lifetime": True}, "lifetime"),
+        ({"lifetime": "²"}, "lifetime"),
+        ({"lifetime": "\uff11\uff12\uff10"}, "lifetime"),  # full-width digits
+        ({"start": "later", "start_date": "9999-12-31", "start_time": "23:59"}, "start_date"),
+        ({"start": "later", "start_date": "0001-01-01", "start_time": "00:00"}, "start_date"),
         ({"one_time": "yes"}, "one_time"),
         ({"start": "yesterday"}, "start"),
         ({"start": "later", "start_date": "01/07/2026", "start_time": "09:00"}, "start_date"),

@@ -8,95 +8,30 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.audit import Auditor
 from bot.domain.errors import DirectoryThrottled, DirectoryUnavailable
 from bot.domain.model import (
-    DeliveryMethod,
     IssuedPass,
     RequestState,
-    RoleAssignmentKind,
-    TapRequest,
 )
-from bot.domain.policy import PolicyConfig, Refusal
-from bot.domain.request_form import RequestForm
+from bot.domain.policy import Refusal
 from bot.domain.workflow import (
     ConfirmReplace,
     Failed,
     Issued,
-    ManagerRequests,
     Refused,
     Unchanged,
-    request_id_for,
 )
-from tests.twins.clock import ManualClock
-from tests.twins.delivery import FakeDelivery
-from tests.twins.directory import FakeDirectory, person
-from tests.twins.store import MemoryStore
-
-GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
-BLOCKED = "b1000000-0000-4000-8000-000000000001"
-MANAGER = person("Olivia Bennett", id="10000000-0000-4000-8000-000000000002")
-LIAM = person("Liam Carter", id="10000000-0000-4000-8000-000000000011")
-NOAH = person("Noah Patel", id="10000000-0000-4000-8000-000000000014")
-HARRY = person("Harry Jones", id="10000000-0000-4000-8000-000000000015", account_enabled=False)
-STRANGER = person("Sam Stranger", id="10000000-0000-4000-8000-000000000099")
-OTHER_MANAGER = person("Daniel Okafor", id="10000000-0000-4000-8000-000000000004")
-
-
-class World:
-    def __init__(self) -> None:
-        self.clock = ManualClock()
-        self.directory = FakeDirectory(self.clock)
-        self.store = MemoryStore()
-        self.delivery = FakeDelivery()
-        for user in (MANAGER, STRANGER, OTHER_MANAGER):
-            self.directory.add_user(user)
-        for user in (LIAM, NOAH, HARRY):
-            self.directory.add_user(user, manager_id=MANAGER.id)
-        self.directory.set_manager(
-            STRANGER.id, OTHER_MANAGER.id, at=self.clock.now() - timedelta(days=90)
-        )
-        self.directory.assign_role(NOAH.id, GLOBAL_ADMIN, RoleAssignmentKind.ELIGIBLE)
-        self.requests = ManagerRequests(
-            directory=self.directory,
-            pass_issuer=self.directory,
-            delivery=self.delivery,
-            store=self.store,
-            auditor=Auditor(self.store, self.clock),
-            clock=self.clock,
-            config=PolicyConfig(blocked_group_ids=(BLOCKED,)),
-            redact_after=timedelta(minutes=30),
-        )
-
-    def form(
-        self,
-        target: str = LIAM.id,
-        form_id: str = "f0000000-0000-4000-8000-000000000001",
-        **changes: object,
-    ) -> RequestForm:
-        values: dict[str, object] = {
-            "form_id": form_id,
-            "target_id": target,
-            "lifetime_minutes": 60,
-            "is_usable_once": True,
-            "start_at": None,
-            "delivery": DeliveryMethod.CHAT_TO_REQUESTER,
-            "justification": "New starter, first day today",
-        }
-        values.update(changes)
-        return RequestForm(**values)  # type: ignore[arg-type]
-
-    async def submit(self, **changes: object) -> object:
-        return await self.requests.submit(MANAGER.id, MANAGER.display_name, self.form(**changes))
-
-    async def audit(self) -> list[tuple[str, str, str | None]]:
-        events = await self.store.list_audit(limit=1000)
-        return [(e.action, e.outcome, e.reason) for e in reversed(events)]
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
+from tests.unit.domain.world import (
+    BLOCKED,
+    GLOBAL_ADMIN,
+    HARRY,
+    LIAM,
+    MANAGER,
+    NOAH,
+    OTHER_MANAGER,
+    STRANGER,
+    World,
+)
 
 
 async def test_an_eligible_report_gets_a_pass_delivered_and_its_redaction_scheduled(
@@ -121,16 +56,6 @@ async def test_an_eligible_report_gets_a_pass_delivered_and_its_redaction_schedu
     edits = await world.store.due_edits(world.clock.now() + timedelta(minutes=30))
     assert [e.activity_id for e in edits] == ["activity-1"]
     assert edits[0].due_at == world.clock.now() + timedelta(minutes=30)  # before the pass ends
-
-
-async def test_redaction_happens_once_when_due(world: World) -> None:
-    await world.submit()
-    assert await world.requests.redact_due() == 0
-    world.clock.advance(minutes=31)
-    assert await world.requests.redact_due() == 1
-    assert await world.requests.redact_due() == 0
-    assert len(world.delivery.redacted) == 1
-    assert ("delivery", "redacted", None) in await world.audit()
 
 
 async def test_the_same_card_submitted_twice_yields_one_pass(world: World) -> None:
@@ -278,38 +203,83 @@ async def test_a_failed_delivery_deletes_the_pass_and_says_why(world: World) -> 
     assert ("request", "failed", "delivery_failed") in await world.audit()
 
 
-async def test_recovery_deletes_an_undelivered_pass_and_tells_the_requester(world: World) -> None:
-    issued = await world.directory.create_pass(
-        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
-    )
-    now = world.clock.now()
-    stuck = TapRequest(
-        id=request_id_for(MANAGER.id, "f0000000-0000-4000-8000-0000000000aa"),
-        requester_id=MANAGER.id,
-        requester_name=MANAGER.display_name,
-        target_id=LIAM.id,
-        target_name=LIAM.display_name,
-        lifetime_minutes=60,
-        is_usable_once=True,
-        start_at=None,
-        delivery=DeliveryMethod.CHAT_TO_REQUESTER,
-        justification="x",
-        state=RequestState.ISSUING,
-        created_at=now,
-        updated_at=now,
-        pass_id=issued.info.id,
-    )
-    await world.store.add_request(stuck)
-    assert await world.requests.recover() == 1
-    assert world.directory.pass_of(LIAM.id) is None
-    assert (await world.store.get_request(stuck.id)).state is RequestState.FAILED  # type: ignore[union-attr]
-    assert [user for user, _ in world.delivery.notices] == [MANAGER.id]
-    assert await world.requests.recover() == 0
-
-
 async def test_tampered_input_is_refused_and_audited(world: World) -> None:
     outcome = await world.requests.refuse_input(
         MANAGER.id, "target", "is not a directory object id"
     )
     assert outcome.reason is Refusal.INVALID_INPUT
     assert await world.audit() == [("request", "refused", Refusal.INVALID_INPUT)]
+
+
+async def test_an_undeletable_undelivered_pass_is_reported_truthfully(world: World) -> None:
+    world.delivery.fail_with("Teams did not accept the message")
+    world.directory.fail("delete_pass", DirectoryUnavailable("down"), times=None)
+    outcome = await world.submit()
+    assert isinstance(outcome, Failed)
+    assert "didn't let me delete it yet" in outcome.text
+    assert world.directory.pass_of(LIAM.id) is not None
+    [request] = await world.store.list_requests()
+    assert request.reason == "pass_not_deleted"
+    world.directory.heal("delete_pass")
+    assert await world.upkeep.retry_deletions() == 1
+    assert world.directory.pass_of(LIAM.id) is None
+
+
+async def test_a_create_of_unknown_outcome_is_cleaned_up_once_graph_answers(world: World) -> None:
+    real_create = world.directory.create_pass
+
+    async def create_then_time_out(*args: object, **kwargs: object) -> IssuedPass:
+        await real_create(*args, **kwargs)  # type: ignore[arg-type]
+        world.directory.fail("list_passes", DirectoryUnavailable("down"))
+        raise DirectoryUnavailable("timed out", code="timeout")
+
+    world.directory.create_pass = create_then_time_out  # type: ignore[method-assign]
+    outcome = await world.submit()
+    assert isinstance(outcome, Failed)
+    assert "can't tell whether it made one" in outcome.text
+    assert world.directory.pass_of(LIAM.id) is not None
+    assert await world.upkeep.retry_deletions() == 1
+    assert world.directory.pass_of(LIAM.id) is None
+
+
+async def test_any_error_between_create_and_delivery_deletes_the_pass(world: World) -> None:
+    async def broken(*args: object) -> object:
+        raise RuntimeError("connector exploded")
+
+    world.delivery.deliver = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await world.submit()
+    assert world.directory.pass_of(LIAM.id) is None
+
+
+async def test_a_replacement_question_expires(world: World) -> None:
+    await world.directory.create_pass(
+        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
+    )
+    asked = await world.submit()
+    assert isinstance(asked, ConfirmReplace)
+    world.clock.advance(minutes=16)
+    outcome = await world.requests.confirm_replace(MANAGER.id, asked.request.id)
+    assert isinstance(outcome, Failed)
+    assert "expired" in outcome.text
+    assert outcome.request is not None
+    assert outcome.request.state is RequestState.CANCELLED
+    assert world.directory.called("create_pass") == 1
+
+
+async def test_recovery_leaves_a_request_another_instance_is_issuing_alone(world: World) -> None:
+    entered = asyncio.Event()
+    release = asyncio.Event()
+    real_create = world.directory.create_pass
+
+    async def slow_create(*args: object, **kwargs: object) -> IssuedPass:
+        entered.set()
+        await release.wait()
+        return await real_create(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.directory.create_pass = slow_create  # type: ignore[method-assign]
+    issuing = asyncio.create_task(world.submit())
+    await entered.wait()
+    assert await world.upkeep.recover() == 0  # a second instance starting now
+    release.set()
+    assert isinstance(await issuing, Issued)
