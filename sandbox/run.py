@@ -55,6 +55,7 @@ class Sandbox:
     workdir: Path
     ports: Ports = field(default_factory=Ports)
     with_playgrounds: bool = True
+    bot_settings: dict[str, str] = field(default_factory=dict)
     tenant: dict[str, Any] = field(default_factory=dict)
     manager: PlaygroundUser | None = None
     helpdesk: PlaygroundUser | None = None
@@ -93,8 +94,11 @@ class Sandbox:
         )
         self._processes.append(process)
         database = self.workdir / "tapbot.db"
-        env = bot_environment(
-            self.tenant, port=self.ports.bot, database_url=f"sqlite+aiosqlite:///{database}"
+        env = (
+            bot_environment(
+                self.tenant, port=self.ports.bot, database_url=f"sqlite+aiosqlite:///{database}"
+            )
+            | self.bot_settings
         )
         bot = start_bot(env, log_dir=logs)
         self._processes.append(bot)

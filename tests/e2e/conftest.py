@@ -21,7 +21,15 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     ports = Ports(
         bot=free_port(), manager_playground=free_port(), helpdesk_playground=free_port(), tenant=0
     )
-    running = Sandbox(workdir, ports)
+    # Passes leave the chat after a minute (not an hour), and the many requests of this suite
+    # stay under the per-requester limit.
+    quick = {
+        "PASS_REDACT_AFTER_MINUTES": "1",
+        "SCHEDULER_INTERVAL_SECONDS": "1",
+        "RATE_LIMIT_PER_REQUESTER_HOUR": "100",
+        "RATE_LIMIT_PER_TARGET_DAY": "100",
+    }
+    running = Sandbox(workdir, ports, bot_settings=quick)
     running.start()
     yield running
     running.stop()

@@ -150,3 +150,19 @@ async def test_a_short_graph_outage_is_ridden_out_by_retries(
     answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
     assert "Pass issued for Sophie Turner" in json.dumps(answer)
     assert org.SOPHIE_ID in await _passes(tenant)
+
+
+async def test_the_pass_is_removed_from_the_chat_when_its_time_is_up(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
+) -> None:
+    card_id, form = await _open_form(manager_chat)
+    await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
+    delivered = await manager_chat.next_message(lambda e: "Show pass" in json.dumps(e))
+    message_id = delivered["message"]["messageId"]
+    # PASS_REDACT_AFTER_MINUTES=1 in this suite: the bot edits the message in place.
+    redacted = await manager_chat.next_message(
+        lambda e: e.get("action") == "updateMessage" and "has been removed" in json.dumps(e),
+        wait_seconds=90,
+    )
+    assert redacted["message"]["messageId"] == message_id
+    assert "Show pass" not in json.dumps(redacted)
