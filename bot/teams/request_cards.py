@@ -16,18 +16,18 @@ import structlog
 
 from bot.domain.errors import DirectoryError
 from bot.domain.model import DeliveryMethod, RequestState, TapRequest
-from bot.domain.policy import Refusal
-from bot.domain.request_form import InvalidForm, parse_request_form
-from bot.domain.workflow import (
+from bot.domain.outcomes import (
     ConfirmReplace,
     Failed,
     Issued,
-    ManagerRequests,
     Outcome,
     Refused,
     Unchanged,
     directory_failure_text,
 )
+from bot.domain.policy import Refusal
+from bot.domain.request_form import InvalidForm, parse_request_form
+from bot.domain.workflow import ManagerRequests
 from bot.teams.identity import Caller
 from cards import plain
 from cards.request import (

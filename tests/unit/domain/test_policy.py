@@ -32,15 +32,13 @@ from bot.domain.policy import (
     check_rate_limits,
     check_target,
     default_lifetime,
-    describe_minutes,
     existing_pass_needs_confirmation,
     lifetime_bounds,
-    message,
     needs_helpdesk_approval,
     one_time_forced,
     pass_is_live,
-    refusal_message,
 )
+from bot.domain.refusals import describe_minutes, message, refusal_message
 from tests.twins.directory import DEFAULT_POLICY, person
 
 NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)

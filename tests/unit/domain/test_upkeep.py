@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.domain.errors import DeliveryFailed, DirectoryUnavailable
 from bot.domain.model import DeliveryMethod, RequestState, ScheduledEdit, TapRequest
-from bot.domain.workflow import request_id_for
+from bot.domain.outcomes import request_id_for
 from tests.unit.domain.world import ADA, LIAM, MANAGER, World
 
 

@@ -13,14 +13,14 @@ from bot.domain.model import (
     IssuedPass,
     RequestState,
 )
-from bot.domain.policy import Refusal
-from bot.domain.workflow import (
+from bot.domain.outcomes import (
     ConfirmReplace,
     Failed,
     Issued,
     Refused,
     Unchanged,
 )
+from bot.domain.policy import Refusal
 from tests.unit.domain.world import (
     BLOCKED,
     GLOBAL_ADMIN,

@@ -1,0 +1,220 @@
+"""Refusals in words: a sentence for the person who asked, saying why and what to do next.
+
+Messages never name groups, ids or internal codes; names from the directory are passed through
+as text (the card layer escapes them).
+"""
+
+from __future__ import annotations
+
+from bot.domain.model import RoleAssignmentKind, TapPolicy
+from bot.domain.policy import (
+    PRIVILEGED_ROLES,
+    PolicyConfig,
+    Refusal,
+    TargetFacts,
+    lifetime_bounds,
+    privileged_assignment,
+)
+
+
+def describe_minutes(minutes: int) -> str:
+    """Say a lifetime the way people do: "45 minutes", "1 hour", "1.5 hours", "3 days"."""
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return f"{days} day" if days == 1 else f"{days} days"
+    if minutes >= 60 and minutes % 30 == 0:
+        hours = minutes / 60
+        if hours == 1:
+            return "1 hour"
+        return f"{hours:g} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def role_name(role_id: str) -> str | None:
+    """The name of a built-in privileged role, or None for one this module does not know."""
+    return PRIVILEGED_ROLES.get(role_id)
+
+
+def message(refusal: Refusal, **facts: object) -> str:
+    """Return a plain-English sentence for *refusal*, saying what to do next.
+
+    Optional facts, used when given: ``name`` (the target's display name), ``role`` (a role's
+    name), ``minimum`` and ``maximum`` (minutes), ``limit`` (a count), ``days``. Without them
+    the sentence stays general. It never names groups, ids or internal errors.
+    """
+    name = _text(facts.get("name")) or "This person"
+    role = _text(facts.get("role"))
+    helpdesk = "Ask the helpdesk if they still need one."
+    match refusal:
+        case Refusal.TARGET_NOT_FOUND:
+            return (
+                "I couldn't find that person in the directory. Pick them again from the list, "
+                "or ask the helpdesk if they are new."
+            )
+        case Refusal.SELF:
+            return (
+                "You can't request a pass for yourself. Ask your manager or the helpdesk for one."
+            )
+        case Refusal.NO_MANAGER:
+            return (
+                f"{name} has no manager in the directory, so only the helpdesk can request a "
+                "pass for them."
+            )
+        case Refusal.NOT_DIRECT_REPORT:
+            return (
+                f"{name} doesn't report to you in the directory, so you can't request a pass "
+                "for them. Ask their manager or the helpdesk."
+            )
+        case Refusal.NOT_SPONSOR:
+            return (
+                f"{name} is a guest and you are not one of their sponsors, so you can't request "
+                "a pass for them. Ask their sponsor or the helpdesk."
+            )
+        case Refusal.DISABLED:
+            return (
+                f"{name}'s account is disabled, so a pass would not let them sign in. Ask the "
+                "helpdesk to check the account first."
+            )
+        case Refusal.GUEST:
+            return (
+                f"{name} is a guest, and this bot doesn't issue passes to guests. Ask their "
+                "sponsor to contact the helpdesk."
+            )
+        case Refusal.PRIVILEGED_ROLE:
+            held = f"an administrator role ({role})" if role else "an administrator role"
+            return (
+                f"{name} holds {held}, a privileged role, so a pass must come from the "
+                "helpdesk, not this bot."
+            )
+        case Refusal.PRIVILEGED_ROLE_ELIGIBLE:
+            held = f"a privileged role, {role}" if role else "a privileged role"
+            return (
+                f"{name} can be made an administrator ({held}) through Privileged Identity "
+                "Management, so a pass must come from the helpdesk, not this bot."
+            )
+        case Refusal.BLOCKED_GROUP:
+            return (
+                f"{name}'s account is protected by your organisation (for example an emergency "
+                f"or administrator account), so this bot can't issue it a pass. {helpdesk}"
+            )
+        case Refusal.NOT_IN_POLICY_SCOPE:
+            return (
+                f"Your organisation's Temporary Access Pass policy doesn't cover {name}, so a "
+                f"pass would not work for them. {helpdesk}"
+            )
+        case Refusal.TAP_POLICY_DISABLED:
+            return (
+                "Temporary Access Passes are switched off for your organisation, so none can be "
+                "issued. Ask your IT administrators to turn them on."
+            )
+        case Refusal.NO_ALLOWED_LIFETIME:
+            return (
+                "Your organisation's pass settings leave no pass length that can be used, so "
+                "none can be issued. Ask your IT administrators to check the tapbot and "
+                "Temporary Access Pass settings."
+            )
+        case Refusal.LIFETIME_OUT_OF_RANGE:
+            low, high = facts.get("minimum"), facts.get("maximum")
+            if isinstance(low, int) and isinstance(high, int):
+                span = f"between {describe_minutes(low)} and {describe_minutes(high)}"
+                return f"A pass must last {span}. Pick one of the lengths offered and try again."
+            return "That pass length isn't allowed. Pick one of the lengths offered and try again."
+        case Refusal.ONE_TIME_REQUIRED:
+            return (
+                "Your organisation only allows one-time passes. Choose one-time use and try again."
+            )
+        case Refusal.START_IN_PAST:
+            return "The start time has already passed. Choose now or a later time and try again."
+        case Refusal.START_TOO_FAR:
+            days = facts.get("days")
+            if isinstance(days, int):
+                return (
+                    f"A pass can start at most {days} days ahead. Choose an earlier start; you "
+                    "can request another pass closer to the day."
+                )
+            return "That start time is too far ahead. Choose an earlier start and try again."
+        case Refusal.RATE_LIMIT_REQUESTER:
+            limit = facts.get("limit")
+            made = f"{limit} requests" if isinstance(limit, int) else "as many requests as allowed"
+            return (
+                f"You've made {made} in the last hour. Please wait a while before asking again, "
+                "or ask the helpdesk if it is urgent."
+            )
+        case Refusal.RATE_LIMIT_TARGET:
+            limit = facts.get("limit")
+            had = f"{limit} pass requests" if isinstance(limit, int) else "as many requests"
+            return (
+                f"{name} has already had {had} in the last day. If they still can't sign in, "
+                "ask the helpdesk to help them directly."
+            )
+        case Refusal.NEEDS_HELPDESK_APPROVAL:
+            return (
+                f"{name}'s manager was changed in the directory recently, so a pass for them "
+                "needs the helpdesk's approval first. Ask the helpdesk to request it."
+            )
+        case Refusal.NOT_YOUR_REQUEST:
+            return (
+                "That request isn't yours, or it no longer exists, so you can't change it. "
+                'Type "request" to start a new one.'
+            )
+        case Refusal.INVALID_INPUT:
+            return "Part of the request wasn't valid. Open a new request card and try again."
+        case Refusal.JUSTIFICATION_MISSING:
+            return "Please say why the pass is needed, then submit again."
+        case Refusal.JUSTIFICATION_TOO_LONG:
+            limit = facts.get("limit")
+            most = f"{limit} characters" if isinstance(limit, int) else "a few sentences"
+            return f"The reason is too long. Keep it to {most} and submit again."
+
+
+def refusal_message(
+    refusal: Refusal,
+    facts: TargetFacts | None = None,
+    config: PolicyConfig | None = None,
+    *,
+    policy: TapPolicy | None = None,
+) -> str:
+    """`message` for *refusal*, filled in from what the caller has.
+
+    *facts* gives the target's name and, for the privileged-role refusals, the role's name;
+    *config* gives the organisation's limits; *policy* (else ``facts.policy``) the tenant's
+    lifetime range. Whatever is missing leaves the sentence general, never wrong.
+    """
+    effective = config or PolicyConfig()
+    role: str | None = None
+    if facts is not None and refusal in (
+        Refusal.PRIVILEGED_ROLE,
+        Refusal.PRIVILEGED_ROLE_ELIGIBLE,
+    ):
+        kind = (
+            RoleAssignmentKind.ACTIVE
+            if refusal is Refusal.PRIVILEGED_ROLE
+            else RoleAssignmentKind.ELIGIBLE
+        )
+        held = privileged_assignment(facts, effective, kind)
+        role = role_name(held.role_definition_id) if held else None
+    tap_policy = policy if policy is not None else (facts.policy if facts else None)
+    minimum = maximum = limit = days = None
+    # Without the organisation's settings its limits are unknown: the sentence stays general.
+    if config is not None:
+        bounds = lifetime_bounds(tap_policy, config) if tap_policy is not None else None
+        minimum, maximum = bounds if bounds is not None else (None, None)
+        days = config.max_start_days_ahead
+        limit = {
+            Refusal.RATE_LIMIT_REQUESTER: config.requests_per_requester_per_hour,
+            Refusal.RATE_LIMIT_TARGET: config.requests_per_target_per_day,
+            Refusal.JUSTIFICATION_TOO_LONG: config.max_justification_length,
+        }.get(refusal)
+    return message(
+        refusal,
+        name=facts.display_name if facts else None,
+        role=role,
+        minimum=minimum,
+        maximum=maximum,
+        limit=limit,
+        days=days,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
