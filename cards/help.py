@@ -105,8 +105,8 @@ def _abilities(view: HelpView) -> list[str]:
         )
     if view.is_helpdesk:
         lines.append(
-            "You are in the helpdesk group: you can request a pass for any eligible user (a "
-            "second helpdesk member approves it), and approve other people's requests."
+            "You are in the helpdesk group. Requests for any user, approved by a second "
+            "helpdesk member, are not available in this version yet."
         )
     if not lines:
         lines.append(
