@@ -159,6 +159,7 @@ class Refusal(enum.StrEnum):
     NEEDS_HELPDESK_APPROVAL = "needs_helpdesk_approval"
     # Acting on a request
     NOT_YOUR_REQUEST = "not_your_request"
+    ISSUE_IN_PROGRESS = "issue_in_progress"
     # The card's input
     INVALID_INPUT = "invalid_input"
     JUSTIFICATION_MISSING = "justification_missing"

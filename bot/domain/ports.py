@@ -129,7 +129,8 @@ class Store(Protocol):
 
     # Requests
     async def add_request(self, request: TapRequest) -> None:
-        """Insert a new request; raise StoreConflict if its id exists."""
+        """Insert a new request; raise StoreConflict if its id exists, or if it is approved or
+        issuing while another request for the same target is (one pass in flight per person)."""
         ...
 
     async def get_request(self, request_id: str) -> TapRequest | None: ...
@@ -144,7 +145,8 @@ class Store(Protocol):
         changes: Mapping[str, Any] | None = None,
     ) -> TapRequest:
         """Move a request to *new_state* if it is in one of *expected*, applying *changes*
-        (other TapRequest fields) and bumping ``version``. Raise StoreConflict otherwise.
+        (other TapRequest fields) and bumping ``version``. Raise StoreConflict otherwise, or if
+        the move would make a second approved/issuing request for the same target.
         Exactly one of several concurrent callers wins."""
         ...
 

@@ -157,6 +157,11 @@ def message(refusal: Refusal, **facts: object) -> str:
                 "That request isn't yours, or it no longer exists, so you can't change it. "
                 'Type "request" to start a new one.'
             )
+        case Refusal.ISSUE_IN_PROGRESS:
+            return (
+                f"A pass for {name} is being issued right now from another request, so this "
+                "one was stopped to avoid replacing it. Check your chat in a moment."
+            )
         case Refusal.INVALID_INPUT:
             return "Part of the request wasn't valid. Open a new request card and try again."
         case Refusal.JUSTIFICATION_MISSING:

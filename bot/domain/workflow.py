@@ -59,7 +59,7 @@ from bot.domain.policy import (
     one_time_forced,
 )
 from bot.domain.ports import Clock, Directory, PassDelivery, PassIssuer, Store
-from bot.domain.refusals import refusal_message
+from bot.domain.refusals import message, refusal_message
 from bot.domain.request_form import RequestForm
 from bot.domain.upkeep import MAYBE_CREATED, UNDELETED
 
@@ -174,8 +174,11 @@ class ManagerRequests:
             await self._store.add_request(request)
         except StoreConflict:
             stored = await self._store.get_request(request_id)
-            assert stored is not None
-            return Unchanged(stored)
+            if stored is not None:
+                return Unchanged(stored)
+            return await self._in_progress(
+                requester_id, request.target_id, request.target_name, request_id
+            )
         await self._audit.record(
             "request",
             "created",
@@ -226,7 +229,12 @@ class ManagerRequests:
                 changes={"replace_existing": True},
             )
         except StoreConflict:
-            return Unchanged(await self._current(request.id))
+            current = await self._current(request.id)
+            if current.state is not RequestState.DRAFT:
+                return Unchanged(current)
+            return await self._in_progress(
+                requester_id, current.target_id, current.target_name, current.id
+            )
         return await self._issue(approved)
 
     async def cancel(
@@ -442,6 +450,17 @@ class ManagerRequests:
                 "request: I keep trying to delete it. Tell your IT team if it is urgent."
             )
         return Failed(failed, text)
+
+    async def _in_progress(
+        self, requester_id: str, target_id: str, target_name: str, request_id: str
+    ) -> Refused:
+        """Another request for the same person is approved or issuing: refuse this one."""
+        text = message(Refusal.ISSUE_IN_PROGRESS, name=target_name)
+        refused = Refused(
+            Refusal.ISSUE_IN_PROGRESS, text, await self._store.get_request(request_id)
+        )
+        await self._refused(refused, requester_id, target_id, request_id)
+        return refused
 
     async def _own_request(self, requester_id: str, request_id: str) -> TapRequest | Refused:
         request = await self._store.get_request(request_id)

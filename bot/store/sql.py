@@ -91,7 +91,10 @@ class SqlStore:
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
-            conflict = StoreConflict(f"request {request.id} already exists")
+            conflict = StoreConflict(
+                f"request {request.id} already exists, or another request for its target is "
+                "approved or issuing"
+            )
         else:
             return
         raise conflict
@@ -130,13 +133,23 @@ class SqlStore:
             .values(columns)
             .returning(*tap_requests.c)
         )
-        async with self._writer.begin() as connection:
-            row = (await connection.execute(statement)).one_or_none()
-            if row is not None:
-                return _request(row)
-            current = await connection.scalar(
-                select(tap_requests.c.state).where(tap_requests.c.id == request_id)
+        in_flight: StoreConflict | None = None
+        try:
+            async with self._writer.begin() as connection:
+                row = (await connection.execute(statement)).one_or_none()
+                if row is not None:
+                    return _request(row)
+                current = await connection.scalar(
+                    select(tap_requests.c.state).where(tap_requests.c.id == request_id)
+                )
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            in_flight = StoreConflict(
+                f"another request for the target of {request_id} is approved or issuing"
             )
+        if in_flight is not None:
+            raise in_flight
         if current is None:
             raise StoreConflict(f"request {request_id} does not exist")
         raise StoreConflict(f"request {request_id} is {current}, not {' or '.join(states)}")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -55,6 +56,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 metadata = MetaData()
+IN_FLIGHT_CLAUSE = "state IN ('approved', 'issuing')"
 
 tap_requests = Table(
     "tap_requests",
@@ -84,6 +86,15 @@ tap_requests = Table(
     Index("ix_tap_requests_target_created", "target_id", "created_at"),
     Index("ix_tap_requests_state", "state"),
     Index("ix_tap_requests_created", "created_at"),
+    # At most one request per person may be on its way to a pass: two instances, or two cards,
+    # must not each create one (Entra would silently replace the first).
+    Index(
+        "uq_tap_requests_target_in_flight",
+        "target_id",
+        unique=True,
+        sqlite_where=text(IN_FLIGHT_CLAUSE),
+        postgresql_where=text(IN_FLIGHT_CLAUSE),
+    ),
 )
 
 audit_events = Table(

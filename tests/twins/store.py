@@ -23,6 +23,8 @@ from bot.domain.model import (
 )
 from bot.store import values
 
+IN_FLIGHT = frozenset({RequestState.APPROVED, RequestState.ISSUING})
+
 
 class MemoryStore:
     """The `Store` port in memory.
@@ -59,6 +61,7 @@ class MemoryStore:
         await self._io()
         if request.id in self._requests:
             raise StoreConflict(f"request {request.id} already exists")
+        self._refuse_second_in_flight(request.id, request.target_id, request.state)
         self._requests[request.id] = request
 
     async def get_request(self, request_id: str) -> TapRequest | None:
@@ -85,6 +88,7 @@ class MemoryStore:
             raise StoreConflict(
                 f"request {request_id} is {current.state}, not {' or '.join(states)}"
             )
+        self._refuse_second_in_flight(request_id, current.target_id, RequestState(new_state))
         moved = dataclasses.replace(
             current,
             **fields,
@@ -94,6 +98,16 @@ class MemoryStore:
         )
         self._requests[request_id] = moved
         return moved
+
+    def _refuse_second_in_flight(
+        self, request_id: str, target_id: str, state: RequestState
+    ) -> None:
+        """What the SQL store's partial unique index does: one approved/issuing per target."""
+        if state not in IN_FLIGHT:
+            return
+        for other in self._requests.values():
+            if other.id != request_id and other.target_id == target_id and other.state in IN_FLIGHT:
+                raise StoreConflict(f"another request for {target_id} is approved or issuing")
 
     async def update_request(self, request_id: str, *, changes: Mapping[str, Any]) -> TapRequest:
         fields = values.changes(changes)

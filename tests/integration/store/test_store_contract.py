@@ -445,3 +445,37 @@ async def test_any_json_reference_round_trips(store: Store, reference: dict[str,
     got = await store.get_conversation("user:1")
     assert got is not None
     assert got.reference == reference
+
+
+async def test_only_one_request_per_target_may_be_approved_or_issuing(store: Store) -> None:
+    await store.add_request(request("r1", state=APPROVED))
+    with pytest.raises(StoreConflict):
+        await store.add_request(request("r2", state=APPROVED))
+    await store.add_request(request("r3"))  # pending is not in flight
+    await store.add_request(request("r4", state=APPROVED, target_id="someone-else"))
+    with pytest.raises(StoreConflict):
+        await store.transition("r3", expected=[PENDING], new_state=APPROVED, at=T0)
+    assert (await store.get_request("r3")).state is PENDING  # type: ignore[union-attr]
+    assert await store.get_request("r2") is None
+
+    await store.transition("r1", expected=[APPROVED], new_state=RequestState.ISSUING, at=T0)
+    with pytest.raises(StoreConflict):
+        await store.transition("r3", expected=[PENDING], new_state=APPROVED, at=T0)
+    await store.transition(
+        "r1", expected=[RequestState.ISSUING], new_state=RequestState.DELIVERED, at=T0
+    )
+    await store.transition("r3", expected=[PENDING], new_state=APPROVED, at=T0)
+
+
+async def test_of_two_concurrent_approvals_for_one_target_exactly_one_wins(store: Store) -> None:
+    for name in ("r1", "r2", "r3"):
+        await store.add_request(request(name))
+    results = await asyncio.gather(
+        *(
+            store.transition(name, expected=[PENDING], new_state=APPROVED, at=T0)
+            for name in ("r1", "r2", "r3")
+        ),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, StoreConflict) for r in results if isinstance(r, Exception))

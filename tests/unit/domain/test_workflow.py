@@ -283,3 +283,54 @@ async def test_recovery_leaves_a_request_another_instance_is_issuing_alone(world
     assert await world.upkeep.recover() == 0  # a second instance starting now
     release.set()
     assert isinstance(await issuing, Issued)
+
+
+async def test_two_different_cards_for_one_person_at_once_issue_one_pass(world: World) -> None:
+    entered = asyncio.Event()
+    release = asyncio.Event()
+    real_create = world.directory.create_pass
+
+    async def slow_create(*args: object, **kwargs: object) -> IssuedPass:
+        entered.set()
+        await release.wait()
+        return await real_create(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.directory.create_pass = slow_create  # type: ignore[method-assign]
+    first = asyncio.create_task(world.submit())
+    await entered.wait()
+    second = await world.submit(form_id="f0000000-0000-4000-8000-000000000002")
+    release.set()
+    assert isinstance(await first, Issued)
+    assert isinstance(second, Refused)
+    assert second.reason is Refusal.ISSUE_IN_PROGRESS
+    assert "being issued right now" in second.text
+    assert world.directory.called("create_pass") == 1
+    assert ("request", "refused", Refusal.ISSUE_IN_PROGRESS) in await world.audit()
+
+
+async def test_confirming_a_replacement_while_another_is_issuing_is_refused(world: World) -> None:
+    await world.directory.create_pass(
+        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
+    )
+    asked_a = await world.submit()
+    asked_b = await world.submit(form_id="f0000000-0000-4000-8000-000000000002")
+    assert isinstance(asked_a, ConfirmReplace)
+    assert isinstance(asked_b, ConfirmReplace)
+    entered = asyncio.Event()
+    release = asyncio.Event()
+    real_create = world.directory.create_pass
+
+    async def slow_create(*args: object, **kwargs: object) -> IssuedPass:
+        entered.set()
+        await release.wait()
+        return await real_create(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.directory.create_pass = slow_create  # type: ignore[method-assign]
+    first = asyncio.create_task(world.requests.confirm_replace(MANAGER.id, asked_a.request.id))
+    await entered.wait()
+    second = await world.requests.confirm_replace(MANAGER.id, asked_b.request.id)
+    release.set()
+    assert isinstance(await first, Issued)
+    assert isinstance(second, Refused)
+    assert second.reason is Refusal.ISSUE_IN_PROGRESS
+    assert len(world.delivery.delivered) == 1
