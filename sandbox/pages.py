@@ -20,6 +20,7 @@ from aiohttp import web
 
 from sandbox.faults import FaultBoard, fault_from_json
 from sandbox.tenant import GraphError, Tenant
+from sandbox.views import org_summary, outbox_summaries, pass_summaries
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
@@ -71,7 +72,7 @@ class Pages:
     async def home(self, request: web.Request) -> web.Response:
         tenant = self._tenant()
         now = tenant.clock()
-        summary = tenant.org_summary()
+        summary = org_summary(tenant)
         names = {u["id"]: u["displayName"] for u in summary["users"]}
 
         def person(user_id: str | None) -> str:
@@ -136,7 +137,7 @@ class Pages:
         return _page("Fake Entra tenant: Contoso", body)
 
     async def outbox(self, request: web.Request) -> web.Response:
-        items = self._tenant().outbox_summaries()
+        items = outbox_summaries(self._tenant())
         rows = [
             [
                 escape(i["at"][:19].replace("T", " ")),
@@ -158,13 +159,13 @@ class Pages:
         return _page("Outbox", body)
 
     async def org_json(self, request: web.Request) -> web.Response:
-        return web.json_response(self._tenant().org_summary())
+        return web.json_response(org_summary(self._tenant()))
 
     async def outbox_json(self, request: web.Request) -> web.Response:
-        return web.json_response({"value": self._tenant().outbox_summaries()})
+        return web.json_response({"value": outbox_summaries(self._tenant())})
 
     async def passes_json(self, request: web.Request) -> web.Response:
-        return web.json_response({"value": self._tenant().pass_summaries()})
+        return web.json_response({"value": pass_summaries(self._tenant())})
 
     async def list_faults(self, request: web.Request) -> web.Response:
         return web.json_response({"value": [f.to_json() for f in self._faults.faults]})

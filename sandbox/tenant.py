@@ -24,8 +24,8 @@ import base64
 import html
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -598,68 +598,6 @@ class Tenant:
             if uid == user.id and self.installation_id(uid, app_id) == installation_id:
                 return {"id": f"19:{app_id}_{user.id}@unq.gbl.spaces"}
         raise GraphError(404, "NotFound", "The app installation was not found.")
-
-    # Views for pages and JSON twins (never pass values)
-
-    def pass_summaries(self) -> list[dict[str, Any]]:
-        now = self.clock()
-        summaries = []
-        for entry in self.passes.values():
-            item = entry.to_json(now)
-            del item["temporaryAccessPass"]
-            user = self.users.get(entry.user_id)
-            item |= {
-                "userId": entry.user_id,
-                "userPrincipalName": user and user.user_principal_name,
-            }
-            summaries.append(item)
-        return summaries
-
-    def outbox_summaries(self) -> list[dict[str, Any]]:
-        return [
-            asdict(item)
-            | {
-                "at": graph_time(item.at),
-                "subject": self.redact(item.subject),
-                "body": self.redact(item.body),
-                "carriesPass": self.carries_pass(item.body) or self.carries_pass(item.subject),
-            }
-            for item in self.outbox
-        ]
-
-    def org_summary(self) -> dict[str, Any]:
-        def group_of(user_id: str) -> list[str]:
-            return sorted(self.groups[g].display_name for g in self.groups_of(user_id))
-
-        people = []
-        for user in self.all_users():
-            item = user.to_json()
-            item |= {
-                "managerId": self.managers.get(user.id),
-                "sponsorIds": self.sponsors.get(user.id, []),
-                "groups": group_of(user.id),
-                "activeRoles": _role_names(self.roles, user.id, eligible=False),
-                "eligibleRoles": _role_names(self.roles, user.id, eligible=True),
-            }
-            people.append(item)
-        return {
-            "tenantId": self.tenant_id,
-            "users": people,
-            "groups": [
-                {"id": g.id, "displayName": g.display_name, "members": sorted(g.members)}
-                for g in self.groups.values()
-            ],
-            "tapPolicy": self.policy.to_json(),
-            "teamsApps": [{"id": k, "displayName": v} for k, v in self.teams_apps.items()],
-        }
-
-
-def _role_names(roles: Iterable[RoleGrant], user_id: str, *, eligible: bool) -> list[str]:
-    return sorted(
-        ROLE_NAMES.get(r.role_definition_id, r.role_definition_id)
-        for r in roles
-        if r.principal_id == user_id and r.eligible == eligible
-    )
 
 
 def _audit_target(user: User, old: str | None, new: str | None) -> dict[str, Any]:
