@@ -268,16 +268,7 @@ async def test_a_replacement_question_expires(world: World) -> None:
 
 
 async def test_recovery_leaves_a_request_another_instance_is_issuing_alone(world: World) -> None:
-    entered = asyncio.Event()
-    release = asyncio.Event()
-    real_create = world.directory.create_pass
-
-    async def slow_create(*args: object, **kwargs: object) -> IssuedPass:
-        entered.set()
-        await release.wait()
-        return await real_create(*args, **kwargs)  # type: ignore[arg-type]
-
-    world.directory.create_pass = slow_create  # type: ignore[method-assign]
+    entered, release = world.hold_pass_creation()
     issuing = asyncio.create_task(world.submit())
     await entered.wait()
     assert await world.upkeep.recover() == 0  # a second instance starting now
@@ -286,16 +277,7 @@ async def test_recovery_leaves_a_request_another_instance_is_issuing_alone(world
 
 
 async def test_two_different_cards_for_one_person_at_once_issue_one_pass(world: World) -> None:
-    entered = asyncio.Event()
-    release = asyncio.Event()
-    real_create = world.directory.create_pass
-
-    async def slow_create(*args: object, **kwargs: object) -> IssuedPass:
-        entered.set()
-        await release.wait()
-        return await real_create(*args, **kwargs)  # type: ignore[arg-type]
-
-    world.directory.create_pass = slow_create  # type: ignore[method-assign]
+    entered, release = world.hold_pass_creation()
     first = asyncio.create_task(world.submit())
     await entered.wait()
     second = await world.submit(form_id="f0000000-0000-4000-8000-000000000002")
@@ -316,16 +298,7 @@ async def test_confirming_a_replacement_while_another_is_issuing_is_refused(worl
     asked_b = await world.submit(form_id="f0000000-0000-4000-8000-000000000002")
     assert isinstance(asked_a, ConfirmReplace)
     assert isinstance(asked_b, ConfirmReplace)
-    entered = asyncio.Event()
-    release = asyncio.Event()
-    real_create = world.directory.create_pass
-
-    async def slow_create(*args: object, **kwargs: object) -> IssuedPass:
-        entered.set()
-        await release.wait()
-        return await real_create(*args, **kwargs)  # type: ignore[arg-type]
-
-    world.directory.create_pass = slow_create  # type: ignore[method-assign]
+    entered, release = world.hold_pass_creation()
     first = asyncio.create_task(world.requests.confirm_replace(MANAGER.id, asked_a.request.id))
     await entered.wait()
     second = await world.requests.confirm_replace(MANAGER.id, asked_b.request.id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.domain.audit import Auditor
 from bot.domain.cleanup import PassCleanup
-from bot.domain.model import DeliveryMethod, RoleAssignmentKind
+from bot.domain.model import DeliveryMethod, IssuedPass, RoleAssignmentKind
 from bot.domain.policy import PolicyConfig
 from bot.domain.request_form import RequestForm
 from bot.domain.upkeep import Upkeep
@@ -83,3 +84,18 @@ class World:
     async def audit(self) -> list[tuple[str, str, str | None]]:
         events = await self.store.list_audit(limit=1000)
         return [(e.action, e.outcome, e.reason) for e in reversed(events)]
+
+    def hold_pass_creation(self) -> tuple[asyncio.Event, asyncio.Event]:
+        """Make create_pass wait: the first event is set when a creation starts, and the
+        creation goes on once the second is set (to interleave another caller)."""
+        entered = asyncio.Event()
+        release = asyncio.Event()
+        real_create = self.directory.create_pass
+
+        async def held(*args: object, **kwargs: object) -> IssuedPass:
+            entered.set()
+            await release.wait()
+            return await real_create(*args, **kwargs)  # type: ignore[arg-type]
+
+        self.directory.create_pass = held  # type: ignore[method-assign]
+        return entered, release
