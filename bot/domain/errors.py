@@ -8,7 +8,8 @@
     │   ├── DirectoryUnavailable       5xx, timeout or dropped connection after retries
     │   └── DirectoryRejected          400/409: Graph refused the request; carries Graph's code
     └── StoreError                     the database failed
-        └── StoreConflict              a compare-and-set lost its race
+        ├── StoreConflict              a compare-and-set lost its race
+        └── LimitReached               an atomic count-and-insert found the limit reached
 
 Adapters translate their library's exceptions into these; handlers turn them into words for
 the person. No message here ever contains a pass value.
@@ -66,6 +67,10 @@ class StoreError(TapbotError):
 
 class StoreConflict(StoreError):
     """A compare-and-set found the row in another state than expected."""
+
+
+class LimitReached(StoreError):
+    """A rate limit was reached: the count and the refused insert were one atomic step."""
 
 
 class DeliveryFailed(TapbotError):

@@ -174,13 +174,75 @@ class DeliveryMethod(enum.StrEnum):
     EMAIL = "email"
 
 
+class RequestKind(enum.StrEnum):
+    """In what capacity a request was made; it decides the relationship rule and the stages."""
+
+    MANAGER = "manager"  # for a direct report (or, for a guest, as their sponsor)
+    HELPDESK = "helpdesk"  # by a helpdesk member, for anyone eligible
+    JOINER = "joiner"  # a joiner reminder answered by the manager
+
+
+class ApproverKind(enum.StrEnum):
+    """Who may decide an approval stage."""
+
+    HELPDESK = "helpdesk"  # a member of the helpdesk group other than the requester
+    MANAGER = "manager"  # the target's manager at the time of the decision
+    GROUP = "group"  # a member of a named group
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One approval stage of a request: who may decide it and how long it may wait."""
+
+    approver: ApproverKind
+    timeout_minutes: int
+    group_id: str = ""
+
+    @property
+    def timeout(self) -> timedelta:
+        return timedelta(minutes=self.timeout_minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An approver's decision on stage *stage* (1-based). A denial always has a *reason*."""
+
+    stage: int
+    approved: bool
+    decider_id: str
+    decider_name: str
+    at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalContext:
+    """What an approver needs to know about the target, as read when the request was made.
+
+    Names are display names from the directory. *manager_changed_at* and the two names after it
+    describe a recent manager change (the reason a manager's request needs the helpdesk);
+    *existing_pass_ends_at* is set when the target already had a live pass.
+    """
+
+    target_job_title: str = ""
+    target_manager_name: str = ""
+    manager_changed_at: datetime | None = None
+    previous_manager_name: str = ""
+    manager_changed_by: str = ""
+    existing_pass_ends_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class TapRequest:
     """A request for a pass, as the store keeps it (never with the pass value).
 
     *version* grows by one on every transition; the store uses it for compare-and-set.
-    *pass_id* is Graph's id of the issued pass, so a crash between issuing and delivery can be
-    cleaned up. *card_ref* is the Teams layer's opaque reference to the requester's card.
+    *stages* is the approval plan fixed when the request was made; *stage* is the 1-based stage
+    waiting for a decision while the request is ``pending_approval`` (0 otherwise) and
+    *stage_due_at* when that stage expires; *decisions* holds every decision so far.
+    *pass_id* is Graph's id of the issued pass, and *issuing_started_at*/*issuing_ended_at*
+    bracket the pass creation, so a crash or a lost answer can be cleaned up without touching
+    any other pass. *card_ref* is the Teams layer's opaque reference to the requester's card.
     """
 
     id: str
@@ -204,6 +266,22 @@ class TapRequest:
     pass_ends_at: datetime | None = None
     reason: str | None = None
     card_ref: str | None = None
+    kind: RequestKind = RequestKind.MANAGER
+    stages: tuple[Stage, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    stage_due_at: datetime | None = None
+    context: ApprovalContext = ApprovalContext()
+    issuing_started_at: datetime | None = None
+    issuing_ended_at: datetime | None = None
+
+    @property
+    def current_stage(self) -> Stage | None:
+        """The stage waiting for a decision, or None when none is."""
+        if self.state is not RequestState.PENDING_APPROVAL or not 1 <= self.stage <= len(
+            self.stages
+        ):
+            return None
+        return self.stages[self.stage - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +314,30 @@ class ConversationRecord:
     tenant_id: str
     reference: Mapping[str, Any]
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most *limit* events since *since*."""
+
+    limit: int
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMessage:
+    """A posted copy of a request's card (the requester's, a channel's, an approver's), kept so
+    every copy can be updated when the request moves on.
+
+    *reference* is the Teams layer's serialised conversation reference, opaque here; *audience*
+    is ``requester``, ``channel`` or ``approver``.
+    """
+
+    request_id: str
+    audience: str
+    activity_id: str
+    reference: Mapping[str, Any]
+    posted_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from bot.domain.model import (
     MailMessage,
     ManagerChange,
     PassInfo,
+    RateLimit,
+    RequestMessage,
     RequestState,
     RoleAssignment,
     ScheduledEdit,
@@ -128,9 +130,15 @@ class Store(Protocol):
         ...
 
     # Requests
-    async def add_request(self, request: TapRequest) -> None:
+    async def add_request(
+        self, request: TapRequest, *, target_limit: RateLimit | None = None
+    ) -> None:
         """Insert a new request; raise StoreConflict if its id exists, or if it is approved or
-        issuing while another request for the same target is (one pass in flight per person)."""
+        issuing while another request for the same target is (one pass in flight per person).
+
+        With *target_limit*, first count the requests for the same target created since
+        ``target_limit.since`` and raise LimitReached when there are ``limit`` or more; the
+        count and the insert are one atomic step, also across processes."""
         ...
 
     async def get_request(self, request_id: str) -> TapRequest | None: ...
@@ -143,11 +151,13 @@ class Store(Protocol):
         new_state: RequestState,
         at: datetime,
         changes: Mapping[str, Any] | None = None,
+        expected_stage: int | None = None,
     ) -> TapRequest:
-        """Move a request to *new_state* if it is in one of *expected*, applying *changes*
-        (other TapRequest fields) and bumping ``version``. Raise StoreConflict otherwise, or if
-        the move would make a second approved/issuing request for the same target.
-        Exactly one of several concurrent callers wins."""
+        """Move a request to *new_state* if it is in one of *expected* (and, when given, at
+        stage *expected_stage*), applying *changes* (other TapRequest fields) and bumping
+        ``version``. Raise StoreConflict otherwise, or if the move would make a second
+        approved/issuing request for the same target. Exactly one of several concurrent callers
+        wins."""
         ...
 
     async def update_request(self, request_id: str, *, changes: Mapping[str, Any]) -> TapRequest:
@@ -161,9 +171,16 @@ class Store(Protocol):
         target_id: str | None = None,
         states: Iterable[RequestState] | None = None,
         created_since: datetime | None = None,
+        updated_before: datetime | None = None,
+        due_before: datetime | None = None,
+        reasons: Iterable[str] | None = None,
+        oldest_first: bool = False,
         limit: int = 100,
     ) -> list[TapRequest]:
-        """Return matching requests, newest first."""
+        """Return matching requests, newest first (oldest first with *oldest_first*).
+
+        *updated_before* and *due_before* select requests last moved, or whose pending stage
+        expires, at or before that moment (work that is due); *reasons* matches ``reason``."""
         ...
 
     async def count_requests(
@@ -174,6 +191,24 @@ class Store(Protocol):
         created_since: datetime,
     ) -> int:
         """Count requests created since *created_since* (for rate limits)."""
+        ...
+
+    async def add_request_message(self, message: RequestMessage) -> None:
+        """Remember a posted copy of a request's card."""
+        ...
+
+    async def list_request_messages(self, request_id: str) -> list[RequestMessage]:
+        """Return every remembered copy of *request_id*'s cards, oldest first."""
+        ...
+
+    # Rate limits
+    async def admit(self, bucket: str, key: str, *, at: datetime, limit: RateLimit) -> bool:
+        """Record one event for (*bucket*, *key*) at *at* unless ``limit.limit`` events or more
+        were recorded since ``limit.since``; True when recorded. Atomic across processes."""
+        ...
+
+    async def prune_rate_events(self, before: datetime) -> int:
+        """Forget rate-limit events older than *before*; return how many."""
         ...
 
     # Audit
@@ -193,6 +228,12 @@ class Store(Protocol):
         ...
 
     async def get_conversation(self, key: str) -> ConversationRecord | None: ...
+
+    async def list_conversations(
+        self, prefix: str, *, limit: int = 100
+    ) -> list[ConversationRecord]:
+        """Return references whose key starts with *prefix*, most recently saved first."""
+        ...
 
     # Exactly-once job runs
     async def claim(self, job: str, run_key: str, owner: str, at: datetime) -> bool:

@@ -9,22 +9,24 @@ Driver failures become StoreError with a message that never carries SQL paramete
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.domain.errors import StoreConflict, StoreError
+from bot.domain.errors import LimitReached, StoreConflict, StoreError
 from bot.domain.model import (
     AuditEvent,
     ConversationRecord,
+    RateLimit,
+    RequestMessage,
     RequestState,
     ScheduledEdit,
     TapRequest,
@@ -32,7 +34,15 @@ from bot.domain.model import (
 from bot.store import values
 from bot.store.engine import WRITE, describe, is_unique_violation, make_engine
 from bot.store.migrator import migrate
-from bot.store.tables import audit_events, conversations, job_claims, scheduled_edits, tap_requests
+from bot.store.tables import (
+    audit_events,
+    conversations,
+    job_claims,
+    rate_events,
+    request_messages,
+    scheduled_edits,
+    tap_requests,
+)
 
 __all__ = ["SqlStore", "create_store", "migrate"]
 
@@ -83,21 +93,50 @@ class SqlStore:
     # Requests
 
     @_translated
-    async def add_request(self, request: TapRequest) -> None:
+    async def add_request(
+        self, request: TapRequest, *, target_limit: RateLimit | None = None
+    ) -> None:
+        """Insert *request*; with *target_limit*, count the target's recent requests first in
+        the same transaction, under a lock on the target (see `_lock`), so parallel inserts
+        cannot both pass the count."""
         row = _request_row(values.request(request))
         try:
             async with self._writer.begin() as connection:
-                await connection.execute(insert(tap_requests).values(row))
+                if (
+                    target_limit is not None
+                    and await self._target_count(connection, request.target_id, target_limit)
+                    >= target_limit.limit
+                ):
+                    reached = True
+                else:
+                    reached = False
+                    await connection.execute(insert(tap_requests).values(row))
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
-            conflict = StoreConflict(
+            conflict: StoreError = StoreConflict(
                 f"request {request.id} already exists, or another request for its target is "
                 "approved or issuing"
             )
         else:
-            return
+            if not reached:
+                return
+            conflict = LimitReached(f"the target of request {request.id} reached its limit")
         raise conflict
+
+    async def _target_count(
+        self, connection: AsyncConnection, target_id: str, limit: RateLimit
+    ) -> int:
+        await self._lock(connection, f"target:{target_id}")
+        count = await connection.scalar(
+            select(func.count())
+            .select_from(tap_requests)
+            .where(
+                tap_requests.c.target_id == target_id,
+                tap_requests.c.created_at >= values.utc(limit.since),
+            )
+        )
+        return int(count or 0)
 
     @_translated
     async def get_request(self, request_id: str) -> TapRequest | None:
@@ -115,11 +154,12 @@ class SqlStore:
         new_state: RequestState,
         at: datetime,
         changes: Mapping[str, Any] | None = None,
+        expected_stage: int | None = None,
     ) -> TapRequest:
-        """Move the request to *new_state* if it is in one of *expected* (StoreConflict if it is
-        not, or does not exist), set ``updated_at`` to *at*, apply *changes*, bump ``version``.
-        One UPDATE decides, so exactly one of several concurrent callers wins. ValueError for
-        changes to unknown or read-only fields."""
+        """Move the request to *new_state* if it is in one of *expected* and, when given, at
+        *expected_stage* (StoreConflict if it is not, or does not exist), set ``updated_at`` to
+        *at*, apply *changes*, bump ``version``. One UPDATE decides, so exactly one of several
+        concurrent callers wins. ValueError for changes to unknown or read-only fields."""
         states = values.states(expected)
         columns = _columns(values.changes(changes or {}))
         columns |= {
@@ -127,21 +167,23 @@ class SqlStore:
             "updated_at": values.utc(at),
             "version": tap_requests.c.version + 1,
         }
-        statement = (
-            update(tap_requests)
-            .where(tap_requests.c.id == request_id, tap_requests.c.state.in_(states))
-            .values(columns)
-            .returning(*tap_requests.c)
-        )
+        where = [tap_requests.c.id == request_id, tap_requests.c.state.in_(states)]
+        if expected_stage is not None:
+            where.append(tap_requests.c.stage == expected_stage)
+        statement = update(tap_requests).where(*where).values(columns).returning(*tap_requests.c)
         in_flight: StoreConflict | None = None
         try:
             async with self._writer.begin() as connection:
                 row = (await connection.execute(statement)).one_or_none()
                 if row is not None:
                     return _request(row)
-                current = await connection.scalar(
-                    select(tap_requests.c.state).where(tap_requests.c.id == request_id)
-                )
+                found = (
+                    await connection.execute(
+                        select(tap_requests.c.state, tap_requests.c.stage).where(
+                            tap_requests.c.id == request_id
+                        )
+                    )
+                ).one_or_none()
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
@@ -150,9 +192,12 @@ class SqlStore:
             )
         if in_flight is not None:
             raise in_flight
-        if current is None:
+        if found is None:
             raise StoreConflict(f"request {request_id} does not exist")
-        raise StoreConflict(f"request {request_id} is {current}, not {' or '.join(states)}")
+        state, stage = found
+        if expected_stage is not None and state in states:
+            raise StoreConflict(f"request {request_id} is at stage {stage}, not {expected_stage}")
+        raise StoreConflict(f"request {request_id} is {state}, not {' or '.join(states)}")
 
     @_translated
     async def update_request(self, request_id: str, *, changes: Mapping[str, Any]) -> TapRequest:
@@ -185,9 +230,14 @@ class SqlStore:
         target_id: str | None = None,
         states: Iterable[RequestState] | None = None,
         created_since: datetime | None = None,
+        updated_before: datetime | None = None,
+        due_before: datetime | None = None,
+        reasons: Iterable[str] | None = None,
+        oldest_first: bool = False,
         limit: int = 100,
     ) -> list[TapRequest]:
-        """Return matching requests, newest first (ties: greater id first), at most *limit*."""
+        """Return matching requests, newest first (ties: greater id first) or oldest first,
+        at most *limit*."""
         query = select(tap_requests)
         if requester_id is not None:
             query = query.where(tap_requests.c.requester_id == requester_id)
@@ -197,7 +247,16 @@ class SqlStore:
             query = query.where(tap_requests.c.state.in_(values.states(states)))
         if created_since is not None:
             query = query.where(tap_requests.c.created_at >= values.utc(created_since))
-        query = query.order_by(tap_requests.c.created_at.desc(), tap_requests.c.id.desc())
+        if updated_before is not None:
+            query = query.where(tap_requests.c.updated_at <= values.utc(updated_before))
+        if due_before is not None:
+            query = query.where(tap_requests.c.stage_due_at <= values.utc(due_before))
+        if reasons is not None:
+            query = query.where(tap_requests.c.reason.in_([values.text(r) for r in reasons]))
+        if oldest_first:
+            query = query.order_by(tap_requests.c.created_at, tap_requests.c.id)
+        else:
+            query = query.order_by(tap_requests.c.created_at.desc(), tap_requests.c.id.desc())
         async with self._engine.connect() as connection:
             rows = await connection.execute(query.limit(values.limit(limit)))
             return [_request(row) for row in rows]
@@ -220,6 +279,77 @@ class SqlStore:
             query = query.where(tap_requests.c.target_id == target_id)
         async with self._engine.connect() as connection:
             return int(await connection.scalar(query) or 0)
+
+    @_translated
+    async def add_request_message(self, message: RequestMessage) -> None:
+        message = values.request_message(message)
+        row = {
+            "id": str(uuid.uuid4()),
+            "request_id": message.request_id,
+            "audience": message.audience,
+            "activity_id": message.activity_id,
+            "reference": message.reference,
+            "posted_at": message.posted_at,
+        }
+        async with self._writer.begin() as connection:
+            await connection.execute(insert(request_messages).values(row))
+
+    @_translated
+    async def list_request_messages(self, request_id: str) -> list[RequestMessage]:
+        query = (
+            select(request_messages)
+            .where(request_messages.c.request_id == request_id)
+            .order_by(request_messages.c.posted_at, request_messages.c.id)
+        )
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query)
+            return [
+                RequestMessage(
+                    request_id=row.request_id,
+                    audience=row.audience,
+                    activity_id=row.activity_id,
+                    reference=row.reference,
+                    posted_at=row.posted_at,
+                )
+                for row in rows
+            ]
+
+    # Rate limits
+
+    @_translated
+    async def admit(self, bucket: str, key: str, *, at: datetime, limit: RateLimit) -> bool:
+        """Count and insert in one transaction under a lock on (*bucket*, *key*)."""
+        where = (
+            rate_events.c.bucket == values.text(bucket),
+            rate_events.c.key == values.text(key),
+            rate_events.c.at >= values.utc(limit.since),
+        )
+        async with self._writer.begin() as connection:
+            await self._lock(connection, f"{bucket}:{key}")
+            count = await connection.scalar(
+                select(func.count()).select_from(rate_events).where(*where)
+            )
+            if int(count or 0) >= limit.limit:
+                return False
+            await connection.execute(
+                insert(rate_events).values(bucket=bucket, key=key, at=values.utc(at))
+            )
+        return True
+
+    @_translated
+    async def prune_rate_events(self, before: datetime) -> int:
+        statement = delete(rate_events).where(rate_events.c.at < values.utc(before))
+        async with self._writer.begin() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount or 0)
+
+    async def _lock(self, connection: AsyncConnection, key: str) -> None:
+        """Serialise writers on *key* until the transaction ends. SQLite needs nothing more:
+        a writing transaction there holds the database's one write lock (BEGIN IMMEDIATE)."""
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            )
 
     # Audit
 
@@ -283,6 +413,28 @@ class SqlStore:
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).one_or_none()
         return None if row is None else ConversationRecord(**row._asdict())
+
+    @_translated
+    async def list_conversations(
+        self, prefix: str, *, limit: int = 100
+    ) -> list[ConversationRecord]:
+        # A range on the key instead of LIKE: a prefix holding % or _ must match literally.
+        query = (
+            select(conversations)
+            .where(
+                conversations.c.key >= values.text(prefix),
+                conversations.c.key < prefix + "\U0010ffff",
+            )
+            .order_by(conversations.c.updated_at.desc(), conversations.c.key)
+            .limit(values.limit(limit))
+        )
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query)
+            return [
+                ConversationRecord(**row._asdict())
+                for row in rows
+                if str(row.key).startswith(prefix)
+            ]
 
     # Exactly-once job runs
 
@@ -353,7 +505,7 @@ class SqlStore:
 
 
 def _columns(changes: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: v.value if isinstance(v, enum.Enum) else v for name, v in changes.items()}
+    return {name: values.column(name, v) for name, v in changes.items()}
 
 
 def _request_row(request: TapRequest) -> dict[str, Any]:

@@ -82,10 +82,19 @@ tap_requests = Table(
     Column("card_ref", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("stages", JSON, nullable=False),
+    Column("decisions", JSON, nullable=False),
+    Column("context", JSON, nullable=False),
+    Column("stage_due_at", UtcDateTime, nullable=True),
+    Column("issuing_started_at", UtcDateTime, nullable=True),
+    Column("issuing_ended_at", UtcDateTime, nullable=True),
     Index("ix_tap_requests_requester_created", "requester_id", "created_at"),
     Index("ix_tap_requests_target_created", "target_id", "created_at"),
     Index("ix_tap_requests_state", "state"),
     Index("ix_tap_requests_created", "created_at"),
+    Index("ix_tap_requests_state_due", "state", "stage_due_at"),
+    Index("ix_tap_requests_state_updated", "state", "updated_at"),
     # At most one request per person may be on its way to a pass: two instances, or two cards,
     # must not each create one (Entra would silently replace the first).
     Index(
@@ -143,4 +152,27 @@ scheduled_edits = Table(
     Column("payload", JSON, nullable=False),
     Column("done", Boolean, nullable=False),
     Index("ix_scheduled_edits_pending", "done", "due_at"),
+)
+
+request_messages = Table(
+    "request_messages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("request_id", Text, nullable=False),
+    Column("audience", Text, nullable=False),
+    Column("activity_id", Text, nullable=False),
+    Column("reference", JSON, nullable=False),
+    Column("posted_at", UtcDateTime, nullable=False),
+    Index("ix_request_messages_request", "request_id"),
+)
+
+rate_events = Table(
+    "rate_events",
+    metadata,
+    Column("id", AuditId, primary_key=True, autoincrement=True),
+    Column("bucket", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_rate_events_bucket_key_at", "bucket", "key", "at"),
+    Index("ix_rate_events_at", "at"),
 )

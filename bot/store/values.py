@@ -8,17 +8,24 @@ and lone surrogates, which are not UTF-8).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.model import (
+    ApprovalContext,
+    ApproverKind,
     AuditEvent,
     ConversationRecord,
+    Decision,
     DeliveryMethod,
+    RequestKind,
+    RequestMessage,
     RequestState,
     ScheduledEdit,
+    Stage,
     TapRequest,
 )
 
@@ -26,7 +33,19 @@ from bot.domain.model import (
 # updated_at, which only `transition` moves (to its *at*).
 READ_ONLY_FIELDS = frozenset({"id", "state", "version", "created_at", "updated_at"})
 REQUEST_FIELDS = frozenset(f.name for f in dataclasses.fields(TapRequest))
-_TIME_FIELDS = frozenset({"start_at", "pass_ends_at", "created_at", "updated_at"})
+_TIME_FIELDS = frozenset(
+    {
+        "start_at",
+        "pass_ends_at",
+        "created_at",
+        "updated_at",
+        "stage_due_at",
+        "issuing_started_at",
+        "issuing_ended_at",
+    }
+)
+# Fields kept as JSON columns: the approval plan, its decisions and the approver's context.
+JSON_FIELDS = frozenset({"stages", "decisions", "context"})
 
 
 def utc(value: datetime) -> datetime:
@@ -111,6 +130,49 @@ def scheduled_edit(value: ScheduledEdit) -> ScheduledEdit:
     return dataclasses.replace(value, due_at=utc(value.due_at), payload=json_copy(value.payload))
 
 
+def request_message(value: RequestMessage) -> RequestMessage:
+    """Return *value* checked, with ``reference`` a JSON-shaped copy."""
+    for item in (value.request_id, value.audience, value.activity_id):
+        text(item)
+    return dataclasses.replace(
+        value, reference=json_copy(value.reference), posted_at=utc(value.posted_at)
+    )
+
+
+def column(name: str, value: Any) -> Any:
+    """Return a request field's value as its column holds it (JSON-shaped for `JSON_FIELDS`)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if name == "stages":
+        return [
+            {
+                "approver": s.approver.value,
+                "timeout_minutes": s.timeout_minutes,
+                "group_id": s.group_id,
+            }
+            for s in value
+        ]
+    if name == "decisions":
+        return [
+            {
+                "stage": d.stage,
+                "approved": d.approved,
+                "decider_id": d.decider_id,
+                "decider_name": d.decider_name,
+                "at": utc(d.at).isoformat(),
+                "reason": d.reason,
+            }
+            for d in value
+        ]
+    if name == "context":
+        return {
+            f.name: (v.isoformat() if isinstance(v, datetime) else v)
+            for f in dataclasses.fields(ApprovalContext)
+            if (v := getattr(value, f.name)) not in (None, "")
+        }
+    return value
+
+
 def json_copy(value: Mapping[str, Any]) -> dict[str, Any]:
     """Return *value* as it comes back from a JSON column; raise ValueError if it is not JSON."""
     try:
@@ -127,6 +189,14 @@ def _is_text(value: object) -> bool:
 def _field(name: str, value: Any) -> Any:
     if name in _TIME_FIELDS:
         return optional_utc(value)
+    if name == "kind":
+        return RequestKind(value)
+    if name == "stages":
+        return tuple(_stage(item) for item in value)
+    if name == "decisions":
+        return tuple(_decision(item) for item in value)
+    if name == "context":
+        return _context(value)
     if name == "delivery":
         return DeliveryMethod(value)
     if name == "state":
@@ -134,3 +204,44 @@ def _field(name: str, value: Any) -> Any:
     if isinstance(value, str):
         return text(value)
     return value
+
+
+def _stage(item: Stage | Mapping[str, Any]) -> Stage:
+    if isinstance(item, Stage):
+        return dataclasses.replace(item, approver=ApproverKind(item.approver))
+    return Stage(
+        approver=ApproverKind(item["approver"]),
+        timeout_minutes=int(item["timeout_minutes"]),
+        group_id=text(str(item.get("group_id") or "")),
+    )
+
+
+def _decision(item: Decision | Mapping[str, Any]) -> Decision:
+    if isinstance(item, Decision):
+        for part in (item.decider_id, item.decider_name, item.reason):
+            text(part)
+        return dataclasses.replace(item, at=utc(item.at))
+    return Decision(
+        stage=int(item["stage"]),
+        approved=bool(item["approved"]),
+        decider_id=text(str(item["decider_id"])),
+        decider_name=text(str(item["decider_name"])),
+        at=utc(datetime.fromisoformat(str(item["at"]))),
+        reason=text(str(item.get("reason") or "")),
+    )
+
+
+def _context(item: ApprovalContext | Mapping[str, Any]) -> ApprovalContext:
+    if isinstance(item, Mapping):
+        fields = {f.name for f in dataclasses.fields(ApprovalContext)}
+        item = ApprovalContext(**{k: v for k, v in item.items() if k in fields})
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(ApprovalContext):
+        value = getattr(item, f.name)
+        if f.name.endswith("_at"):
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            values[f.name] = optional_utc(value)
+        else:
+            values[f.name] = text(str(value or ""))
+    return ApprovalContext(**values)

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.domain.errors import StoreConflict, StoreError
+from bot.domain.errors import LimitReached, StoreConflict, StoreError
 from bot.domain.model import (
     AuditEvent,
     ConversationRecord,
+    RateLimit,
+    RequestMessage,
     RequestState,
     ScheduledEdit,
     TapRequest,
@@ -42,6 +44,8 @@ class MemoryStore:
         self._conversations: dict[str, ConversationRecord] = {}
         self._claims: dict[tuple[str, str], tuple[str, datetime]] = {}
         self._edits: dict[str, ScheduledEdit] = {}
+        self._messages: list[RequestMessage] = []
+        self._rate_events: list[tuple[str, str, datetime]] = []
 
     async def close(self) -> None:
         """Do nothing: there is nothing to release. Present so tests can close any store."""
@@ -56,12 +60,23 @@ class MemoryStore:
 
     # Requests
 
-    async def add_request(self, request: TapRequest) -> None:
+    async def add_request(
+        self, request: TapRequest, *, target_limit: RateLimit | None = None
+    ) -> None:
         request = values.request(request)
+        since = values.utc(target_limit.since) if target_limit else None
         await self._io()
         if request.id in self._requests:
             raise StoreConflict(f"request {request.id} already exists")
         self._refuse_second_in_flight(request.id, request.target_id, request.state)
+        if target_limit is not None:
+            count = sum(
+                1
+                for r in self._requests.values()
+                if r.target_id == request.target_id and since is not None and r.created_at >= since
+            )
+            if count >= target_limit.limit:
+                raise LimitReached(f"the target of request {request.id} reached its limit")
         self._requests[request.id] = request
 
     async def get_request(self, request_id: str) -> TapRequest | None:
@@ -76,6 +91,7 @@ class MemoryStore:
         new_state: RequestState,
         at: datetime,
         changes: Mapping[str, Any] | None = None,
+        expected_stage: int | None = None,
     ) -> TapRequest:
         states = values.states(expected)
         fields = values.changes(changes or {})
@@ -87,6 +103,10 @@ class MemoryStore:
         if current.state.value not in states:
             raise StoreConflict(
                 f"request {request_id} is {current.state}, not {' or '.join(states)}"
+            )
+        if expected_stage is not None and current.stage != expected_stage:
+            raise StoreConflict(
+                f"request {request_id} is at stage {current.stage}, not {expected_stage}"
             )
         self._refuse_second_in_flight(request_id, current.target_id, RequestState(new_state))
         moved = dataclasses.replace(
@@ -126,10 +146,17 @@ class MemoryStore:
         target_id: str | None = None,
         states: Iterable[RequestState] | None = None,
         created_since: datetime | None = None,
+        updated_before: datetime | None = None,
+        due_before: datetime | None = None,
+        reasons: Iterable[str] | None = None,
+        oldest_first: bool = False,
         limit: int = 100,
     ) -> list[TapRequest]:
         wanted = None if states is None else set(values.states(states))
         since = values.optional_utc(created_since)
+        updated = values.optional_utc(updated_before)
+        due = values.optional_utc(due_before)
+        why = None if reasons is None else {values.text(r) for r in reasons}
         limit = values.limit(limit)
         await self._io()
         found = [
@@ -139,8 +166,11 @@ class MemoryStore:
             and (target_id is None or r.target_id == target_id)
             and (wanted is None or r.state.value in wanted)
             and (since is None or r.created_at >= since)
+            and (updated is None or r.updated_at <= updated)
+            and (due is None or (r.stage_due_at is not None and r.stage_due_at <= due))
+            and (why is None or r.reason in why)
         ]
-        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=not oldest_first)
         return found[:limit]
 
     async def count_requests(
@@ -159,6 +189,36 @@ class MemoryStore:
             and (requester_id is None or r.requester_id == requester_id)
             and (target_id is None or r.target_id == target_id)
         )
+
+    async def add_request_message(self, message: RequestMessage) -> None:
+        message = values.request_message(message)
+        await self._io()
+        self._messages.append(message)
+
+    async def list_request_messages(self, request_id: str) -> list[RequestMessage]:
+        await self._io()
+        found = [m for m in self._messages if m.request_id == request_id]
+        return [dataclasses.replace(m, reference=values.json_copy(m.reference)) for m in found]
+
+    # Rate limits
+
+    async def admit(self, bucket: str, key: str, *, at: datetime, limit: RateLimit) -> bool:
+        at = values.utc(at)
+        since = values.utc(limit.since)
+        await self._io()
+        count = sum(1 for b, k, t in self._rate_events if b == bucket and k == key and t >= since)
+        if count >= limit.limit:
+            return False
+        self._rate_events.append((bucket, key, at))
+        return True
+
+    async def prune_rate_events(self, before: datetime) -> int:
+        before = values.utc(before)
+        await self._io()
+        kept = [event for event in self._rate_events if event[2] >= before]
+        pruned = len(self._rate_events) - len(kept)
+        self._rate_events = kept
+        return pruned
 
     # Audit
 
@@ -197,6 +257,18 @@ class MemoryStore:
         if record is None:
             return None
         return dataclasses.replace(record, reference=values.json_copy(record.reference))
+
+    async def list_conversations(
+        self, prefix: str, *, limit: int = 100
+    ) -> list[ConversationRecord]:
+        limit = values.limit(limit)
+        await self._io()
+        found = [r for key, r in self._conversations.items() if key.startswith(prefix)]
+        found.sort(key=lambda r: r.key)
+        found.sort(key=lambda r: r.updated_at, reverse=True)
+        return [
+            dataclasses.replace(r, reference=values.json_copy(r.reference)) for r in found[:limit]
+        ]
 
     # Exactly-once job runs
 
