@@ -1,26 +1,18 @@
 """Adaptive Card builders: pure functions from a view-model to a card dict (schema 1.5).
 
-Cards are built with ``adaptive-cards-py``'s typed models and returned as plain JSON-ready
-dicts. Text that came from the directory or a person is untrusted: builders pass it through
-`plain` so it cannot carry Markdown links or formatting into the card.
+Cards are built as plain JSON-ready dicts (or with ``adaptive-cards-py``'s typed models, then
+`to_plain`). Text that came from the directory or a person is untrusted and must be read
+exactly: it goes into RichTextBlock TextRuns through `cards.text`, never into Markdown.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Final, Literal
 
 from adaptive_cards.card import AdaptiveCard
 
 CARD_VERSION: Final[Literal["1.5"]] = "1.5"
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~])")
-
-
-def plain(text: str) -> str:
-    """Escape *text* so Teams renders it literally (no Markdown, no links)."""
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def to_plain(card: AdaptiveCard) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from adaptive_cards import types
-from adaptive_cards.card import AdaptiveCard, Fact, FactSet, TextBlock
+from adaptive_cards.card import AdaptiveCard, Fact, FactSet, RichTextBlock, TextBlock, TextRun
 
-from cards import CARD_VERSION, plain, to_plain
+from cards import CARD_VERSION, to_plain
+from cards.text import name
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,8 @@ class HelpView:
 
 def help_card(view: HelpView) -> dict[str, Any]:
     """Build the help card for *view*."""
-    first_name = plain(view.display_name.split(" ")[0]) if view.display_name else "there"
+    first_name = name(view.display_name).text.split(" ")[0] if view.display_name else ""
+    first_name = first_name or "there"
     if view.welcome:
         opening = f"Hello {first_name}, I'm tapbot."
     elif view.unrecognised:
@@ -40,8 +42,11 @@ def help_card(view: HelpView) -> dict[str, Any]:
         opening = f"Hello {first_name}, here is what I can do."
 
     body: list[Any] = [
-        TextBlock(
-            text=opening, size=types.FontSize.MEDIUM, weight=types.FontWeight.BOLDER, wrap=True
+        # The opening holds a name from the directory: a TextRun, never read as Markdown.
+        RichTextBlock(
+            inlines=[
+                TextRun(text=opening, size=types.FontSize.MEDIUM, weight=types.FontWeight.BOLDER)
+            ]
         ),
         TextBlock(
             text=(

@@ -1,8 +1,9 @@
 """The request card and the cards that replace it: confirmation, outcome, delivered pass.
 
 Built as plain dicts (Adaptive Card 1.5); tests validate each against the schema and Teams'
-28 KB limit. Every name from the directory goes through `plain`. The card's inputs are only a
-convenience for the person: the bot re-checks everything it receives.
+28 KB limit. Names from the directory, reasons people typed and the pass are shown literally in
+RichTextBlock TextRuns (`cards.text`). The card's inputs are only a convenience for the person:
+the bot re-checks everything it receives.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cards import CARD_VERSION, plain
+from cards import CARD_VERSION
+from cards.text import Part, name, rich, sentence, text, typed
 
 SUBMIT = "request.submit"
 OPEN = "request.open"
@@ -63,10 +65,6 @@ def when(moment: datetime, timezone: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M} ({timezone.key})"
 
 
-def _text(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
-
-
 def _card(
     body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -83,13 +81,13 @@ def _execute(title: str, verb: str, data: dict[str, str], **extra: Any) -> dict[
 def request_form_card(view: RequestFormView) -> dict[str, Any]:
     """The form a manager fills to request a pass for one of their direct reports."""
     body: list[dict[str, Any]] = [
-        _text("Request a Temporary Access Pass", size="Medium", weight="Bolder"),
+        text("Request a Temporary Access Pass", size="Medium", weight="Bolder"),
     ]
     if view.notice:
-        body.append(_text(plain(view.notice), color="Attention"))
+        body.append(rich(view.notice, color="Attention"))
     if not view.targets:
         body.append(
-            _text(
+            text(
                 "You have no direct reports in the directory, so there is no one to "
                 "request a pass for."
             )
@@ -97,7 +95,10 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
         return _card(body)
     choices = []
     for target in view.targets:
-        label = target.name + (f", {target.job_title}" if target.job_title else "")
+        # `name` keeps each title on one line, without control characters.
+        label = name(target.name).text
+        if target.job_title:
+            label += f", {name(target.job_title).text}"
         if target.not_eligible:
             label += f" (not eligible: {target.not_eligible})"
         choices.append({"title": label, "value": target.user_id})
@@ -147,7 +148,7 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
                 },
             ],
         },
-        _text(f"Times are in {view.timezone}.", isSubtle=True, size="Small", spacing="None"),
+        text(f"Times are in {view.timezone}.", isSubtle=True, size="Small", spacing="None"),
         {
             "type": "Input.ChoiceSet",
             "id": "delivery",
@@ -175,7 +176,7 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
 def _one_time_input(forced: bool) -> dict[str, Any]:
     if forced:
         # No toggle to switch off: the value travels in the action's data instead.
-        return _text("The pass works for one sign-in only (your organisation requires it).")
+        return text("The pass works for one sign-in only (your organisation requires it).")
     return {
         "type": "Input.Toggle",
         "id": "one_time",
@@ -188,12 +189,14 @@ def _one_time_input(forced: bool) -> dict[str, Any]:
 
 def confirm_replace_card(*, request_id: str, target_name: str, active_until: str) -> dict[str, Any]:
     """Ask before replacing a pass the target already has (Entra keeps one per person)."""
-    name = plain(target_name)
     body = [
-        _text("Replace the existing pass?", size="Medium", weight="Bolder"),
-        _text(
-            f"{name} already has a Temporary Access Pass, valid until {active_until}. A new "
-            "pass replaces it: the old one stops working at once."
+        text("Replace the existing pass?", size="Medium", weight="Bolder"),
+        rich(
+            sentence(
+                name(target_name),
+                f" already has a Temporary Access Pass, valid until {active_until}. A new pass "
+                "replaces it: the old one stops working at once.",
+            )
         ),
     ]
     actions = [
@@ -203,26 +206,28 @@ def confirm_replace_card(*, request_id: str, target_name: str, active_until: str
     return _card(body, actions)
 
 
-def outcome_card(title: str, lines: Sequence[str], *, attention: bool = False) -> dict[str, Any]:
+def outcome_card(title: Part, lines: Sequence[Part], *, attention: bool = False) -> dict[str, Any]:
     """The request card's final state: issued, refused, failed or cancelled.
 
-    *lines* are composed by the bot and may contain directory names already escaped.
+    *title* and *lines* are shown literally (no Markdown), so they may hold directory names
+    and text people typed as they are.
     """
     body = [
-        _text(title, size="Medium", weight="Bolder", color="Attention" if attention else "Default")
+        rich(title, size="Medium", weight="Bolder", color="Attention" if attention else "Default")
     ]
-    body += [_text(line) for line in lines]
+    body += [rich(line) for line in lines]
     return _card(body, [_execute("Request another pass", OPEN, {})])
 
 
 def pass_card(
     *, target_name: str, value: str, starts: str, ends: str, one_time: bool
 ) -> dict[str, Any]:
-    """The delivered pass, hidden until "Show pass" is clicked. *value* is the secret."""
-    name = plain(target_name)
+    """The delivered pass, hidden until "Show pass" is clicked. *value* is the secret; it is
+    the only text of its TextRun, in monospace, exactly as Entra made it."""
+    person = name(target_name)
     use = "It works for one sign-in only." if one_time else "It can be used until it expires."
     body = [
-        _text(f"Temporary Access Pass for {name}", size="Medium", weight="Bolder"),
+        rich(sentence("Temporary Access Pass for ", person), size="Medium", weight="Bolder"),
         {
             "type": "FactSet",
             "facts": [
@@ -236,15 +241,17 @@ def pass_card(
             "id": "pass",
             "isVisible": False,
             "style": "emphasis",
-            "items": [
-                _text(plain(value), fontType="Monospace", size="ExtraLarge", weight="Bolder")
-            ],
+            "items": [rich(typed(value), size="ExtraLarge", weight="Bolder")],
         },
-        _text(
-            f"Give it to {name} in person or read it out on a call after you have checked "
-            f"it's really them. Don't email or forward it. {use} I will remove it from this "
-            "chat by the time it expires.",
-            isSubtle=True,
+        rich(
+            sentence(
+                "Give it to ",
+                person,
+                " in person or read it out on a call after you have checked it's really them. "
+                f"Don't email or forward it. {use} I will remove it from this chat by the time "
+                "it expires.",
+            ),
+            subtle=True,
         ),
     ]
     actions = [
@@ -255,13 +262,16 @@ def pass_card(
 
 def redacted_pass_card(*, target_name: str, ends: str) -> dict[str, Any]:
     """What a delivered pass message becomes once the pass is removed from the chat."""
-    name = plain(target_name)
+    person = name(target_name)
     return _card(
         [
-            _text(f"Temporary Access Pass for {name}", size="Medium", weight="Bolder"),
-            _text(
-                f"The pass (valid until {ends}) has been removed from this chat. If {name} "
-                "still needs one, request a new pass."
+            rich(sentence("Temporary Access Pass for ", person), size="Medium", weight="Bolder"),
+            rich(
+                sentence(
+                    f"The pass (valid until {ends}) has been removed from this chat. If ",
+                    person,
+                    " still needs one, request a new pass.",
+                )
             ),
         ]
     )

@@ -29,7 +29,6 @@ from bot.domain.policy import Refusal
 from bot.domain.request_form import InvalidForm, parse_request_form
 from bot.domain.workflow import ManagerRequests
 from bot.teams.identity import Caller
-from cards import plain
 from cards.request import (
     RequestFormView,
     TargetChoice,
@@ -71,7 +70,7 @@ class RequestCards:
         except DirectoryError as error:
             return outcome_card(
                 "I can't open the request card",
-                [plain(directory_failure_text(error))],
+                [directory_failure_text(error)],
                 attention=True,
             )
         targets = [
@@ -137,26 +136,26 @@ class RequestCards:
                     active_until=when(existing.ends_at, self._timezone),
                 )
             case Refused(_, text, _):
-                return outcome_card("No pass was requested", [plain(text)], attention=True)
+                return outcome_card("No pass was requested", [text], attention=True)
             case Failed(_, text):
-                return outcome_card("The pass could not be issued", [plain(text)], attention=True)
+                return outcome_card("The pass could not be issued", [text], attention=True)
             case Unchanged(request):
                 return self._where_it_stands(request)
 
     def _issued(self, request: TapRequest) -> Card:
-        name = plain(request.target_name)
+        name = request.target_name
         until = when(request.pass_ends_at, self._timezone) if request.pass_ends_at else ""
         return outcome_card(
             f"Pass issued for {name}",
             [
                 f"I've sent the pass to you in this chat (valid until {until}). Hand it to "
                 f"{name} in person or on a call, once you are sure it's them.",
-                f"Reason given: {plain(request.justification)}",
+                f"Reason given: {request.justification}",
             ],
         )
 
     def _where_it_stands(self, request: TapRequest) -> Card:
-        name = plain(request.target_name)
+        name = request.target_name
         if request.state is RequestState.DELIVERED:
             return self._issued(request)
         if request.state is RequestState.CANCELLED:

@@ -48,7 +48,7 @@ POLICY_FORBIDS = (
     "method. AuthMethodType [TemporaryAccessPass]."
 )
 GUEST_FORBIDDEN = "Temporary Access Pass cannot be added to an external guest user."
-_PASS_ALPHABET = string.ascii_letters + string.digits + "+!#$%&*"
+PASS_ALPHABET = string.ascii_letters + string.digits + "+!#$%&*"
 
 
 def person(
@@ -361,7 +361,7 @@ class FakeDirectory:
         )
         # Entra keeps one pass per user: a new one replaces the old, valid or not.
         entry = self._passes[user.id] = _Pass(info)
-        value = "".join(secrets.choice(_PASS_ALPHABET) for _ in range(policy.default_length))
+        value = "".join(secrets.choice(PASS_ALPHABET) for _ in range(policy.default_length))
         return IssuedPass(info=self._info_now(entry), secret=PassSecret(value))
 
     async def delete_pass(self, user_id: str, pass_id: str) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from cards import plain
 from cards.help import HelpView, help_card
+from cards.text import readable_text
 from cards.validation import card_problems
 
 COMMANDS = (("help", "Show this card."),)
@@ -48,10 +48,13 @@ def test_unrecognised_text_gets_help_not_silence() -> None:
     assert card_problems(card) == []
 
 
-def test_names_from_the_directory_cannot_inject_markdown() -> None:
-    card = help_card(HelpView("[click](https://evil.example) Bob", 0, False, True, COMMANDS))
-    assert "[click](https" not in _text(card)
-    assert plain("[x](y)") == "\\[x\\]\\(y\\)"
+def test_the_greeting_shows_the_name_literally_in_a_text_run() -> None:
+    card = help_card(HelpView("*Ann*_Lee Smith", 0, False, True, COMMANDS))
+    assert card_problems(card) == []
+    opening = card["body"][0]
+    assert opening["type"] == "RichTextBlock"
+    assert opening["inlines"][0]["text"] == "Hello *Ann*_Lee, here is what I can do."
+    assert "\\" not in readable_text(card)
 
 
 def test_card_validation_reports_schema_and_size_problems() -> None:

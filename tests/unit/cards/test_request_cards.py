@@ -19,7 +19,10 @@ from cards.request import (
     request_form_card,
     when,
 )
+from cards.text import readable_text
 from cards.validation import card_problems
+from sandbox.tenant import PASS_ALPHABET as TENANT_PASS_ALPHABET
+from tests.twins.directory import PASS_ALPHABET as TWIN_PASS_ALPHABET
 
 
 def view(targets: int = 3, **changes: object) -> RequestFormView:
@@ -58,12 +61,65 @@ def test_no_reports_means_no_form() -> None:
     assert "actions" not in card
 
 
-def test_names_cannot_inject_markdown() -> None:
-    card = confirm_replace_card(
-        request_id="r", target_name="[click](https://evil.example)", active_until="later"
-    )
+def _text_runs(card: object) -> list[dict[str, object]]:
+    return [n for n in _walk(card) if isinstance(n, dict) and n.get("type") == "TextRun"]
+
+
+def _text_blocks(card: object) -> list[str]:
+    return [
+        str(node["text"])
+        for node in _walk(card)
+        if isinstance(node, dict) and node.get("type") == "TextBlock"
+    ]
+
+
+def _walk(node: object) -> list[object]:
+    nodes = [node]
+    if isinstance(node, dict):
+        for value in node.values():
+            nodes += _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            nodes += _walk(item)
+    return nodes
+
+
+HOSTILE_NAME = "[click](https://evil.example) **Bob** _x_ \\. <b>hi</b>"
+
+
+def test_names_are_shown_literally_in_text_runs_never_in_markdown() -> None:
+    card = confirm_replace_card(request_id="r", target_name=HOSTILE_NAME, active_until="later")
     assert card_problems(card) == []
-    assert "[click](https" not in json.dumps(card)
+    assert all(HOSTILE_NAME not in block for block in _text_blocks(card))
+    runs = [str(run["text"]) for run in _text_runs(card)]
+    assert any(run.startswith(HOSTILE_NAME + " already has") for run in runs)
+
+
+def test_ordinary_sentences_are_not_escaped() -> None:
+    card = outcome_card("Done.", ["It's valid until 1 Jul (Europe/London)."])
+    assert card_problems(card) == []
+    assert "\\" not in readable_text(card)
+    assert "It's valid until 1 Jul (Europe/London)." in readable_text(card)
+
+
+def test_a_name_cannot_add_lines_or_reverse_the_sentence() -> None:
+    card = redacted_pass_card(target_name="Eve\n\u202eLiam  Carter\u0007", ends="b")
+    assert "Temporary Access Pass for Eve Liam Carter" in readable_text(card)
+
+
+@pytest.mark.parametrize(
+    "alphabet", [TENANT_PASS_ALPHABET, TWIN_PASS_ALPHABET], ids=["tenant", "twin"]
+)
+def test_a_pass_with_every_character_of_the_alphabet_is_shown_exactly(alphabet: str) -> None:
+    value = alphabet + "." + "\\"  # and the two characters Markdown escaping used to add
+    card = pass_card(target_name="Liam Carter", value=value, starts="a", ends="b", one_time=True)
+    assert card_problems(card) == []
+    hidden = next(item for item in card["body"] if item.get("id") == "pass")
+    (block,) = hidden["items"]
+    assert block["type"] == "RichTextBlock"
+    assert [run["text"] for run in block["inlines"]] == [value]
+    assert block["inlines"][0]["fontType"] == "Monospace"
+    assert all(value not in text for text in _text_blocks(card))
 
 
 def test_the_pass_is_hidden_until_shown_and_gone_after_redaction() -> None:
