@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,18 +20,26 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.config import Settings
+from bot.config import ApprovalMode, Settings, parse_stage
+from bot.domain.approvals import ApprovalPolicy
 from bot.domain.audit import Auditor
+from bot.domain.checks import RequestChecks
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.errors import StoreError
+from bot.domain.issuing import PassIssuing
+from bot.domain.membership import GroupMembership
+from bot.domain.model import ApproverKind, Stage
+from bot.domain.offers import RequestOffers
 from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
 from bot.domain.upkeep import Upkeep
-from bot.domain.workflow import ManagerRequests
+from bot.domain.workflow import RequestService
 from bot.graph.wiring import build_graph_ports
 from bot.observability import Metrics
 from bot.store.sql import SqlStore, create_store, migrate
+from bot.teams.approval_cards import ApprovalCards
+from bot.teams.board import TeamsBoard
 from bot.teams.delivery import ChatDelivery
 from bot.teams.handler import TeamsDeps
 from bot.teams.proactive import ConversationReferences
@@ -105,29 +114,16 @@ def create_app(
             )
         teams = TeamsRuntime(settings, metrics)
         references = ConversationReferences(the_store, the_clock)
-        auditor = Auditor(the_store, the_clock)
-        timezone = ZoneInfo(settings.timezone)
-        delivery = ChatDelivery(
-            teams.adapter, references, app_id=settings.app_id, timezone=timezone
-        )
-        requests = ManagerRequests(
-            directory=components.directory,
-            pass_issuer=components.pass_issuer,
-            delivery=delivery,
-            store=the_store,
-            auditor=auditor,
-            clock=the_clock,
-            config=policy_config(settings),
-            redact_after=timedelta(minutes=settings.pass_redact_after_minutes),
-        )
+        wired = _requests(settings, components, the_store, the_clock, teams, references)
         teams.serve(
             TeamsDeps(
                 directory=components.directory,
                 references=references,
-                auditor=auditor,
+                auditor=wired.auditor,
                 tenant_id=settings.tenant_id,
                 helpdesk_group_id=settings.helpdesk_group_id,
-                request_cards=RequestCards(requests, timezone),
+                request_cards=wired.request_cards,
+                approval_cards=wired.approval_cards,
             )
         )
         app[RUNTIME] = Runtime(
@@ -142,16 +138,11 @@ def create_app(
             graph_token_probe=components.token_probe,
         )
         log.info("tapbot started", production=settings.production, store=_engine(settings))
-        upkeep = Upkeep(
-            store=the_store,
-            delivery=delivery,
-            cleanup=PassCleanup(components.pass_issuer, auditor),
-            auditor=auditor,
-            clock=the_clock,
-        )
+        upkeep = wired.upkeep
         app[UPKEEP] = upkeep
         scheduler = asyncio.create_task(
-            _every(settings.scheduler_interval_seconds, upkeep.run), name="upkeep"
+            _every(settings.scheduler_interval_seconds, partial(_upkeep_round, upkeep)),
+            name="upkeep",
         )
         try:
             yield
@@ -171,6 +162,115 @@ def create_app(
     return app
 
 
+@dataclass(frozen=True, slots=True)
+class RequestMachinery:
+    """The request lifecycle and the cards and upkeep around it, wired together."""
+
+    auditor: Auditor
+    service: RequestService
+    request_cards: RequestCards
+    approval_cards: ApprovalCards
+    upkeep: Upkeep
+
+
+def _requests(
+    settings: Settings,
+    graph: GraphComponents,
+    store: Store,
+    clock: Clock,
+    teams: TeamsRuntime,
+    references: ConversationReferences,
+) -> RequestMachinery:
+    auditor = Auditor(store, clock)
+    timezone = ZoneInfo(settings.timezone)
+    config = policy_config(settings)
+    delivery = ChatDelivery(teams.adapter, references, app_id=settings.app_id, timezone=timezone)
+    board = TeamsBoard(
+        teams.adapter,
+        references,
+        store,
+        clock,
+        app_id=settings.app_id,
+        timezone=timezone,
+        helpdesk_channel_id=settings.helpdesk_channel_id,
+    )
+    checks = RequestChecks(
+        directory=graph.directory,
+        pass_issuer=graph.pass_issuer,
+        membership=GroupMembership(graph.directory, clock),
+        clock=clock,
+        config=config,
+        helpdesk_group_id=settings.helpdesk_group_id,
+    )
+    cleanup = PassCleanup(graph.pass_issuer, auditor, store)
+    service = RequestService(
+        directory=graph.directory,
+        checks=checks,
+        issuing=PassIssuing(
+            pass_issuer=graph.pass_issuer,
+            delivery=delivery,
+            store=store,
+            auditor=auditor,
+            clock=clock,
+            cleanup=cleanup,
+            redact_after=timedelta(minutes=settings.pass_redact_after_minutes),
+        ),
+        delivery=delivery,
+        board=board,
+        store=store,
+        auditor=auditor,
+        clock=clock,
+        config=config,
+        approvals=approval_policy(settings),
+        helpdesk_group_id=settings.helpdesk_group_id,
+    )
+    offers = RequestOffers(
+        directory=graph.directory,
+        pass_issuer=graph.pass_issuer,
+        checks=checks,
+        store=store,
+        clock=clock,
+        config=config,
+    )
+    return RequestMachinery(
+        auditor=auditor,
+        service=service,
+        request_cards=RequestCards(
+            service, offers, board, timezone, is_helpdesk=checks.is_helpdesk
+        ),
+        approval_cards=ApprovalCards(service, store, timezone),
+        upkeep=Upkeep(
+            store=store,
+            delivery=delivery,
+            cleanup=cleanup,
+            auditor=auditor,
+            clock=clock,
+            expire=service.expire_due,
+        ),
+    )
+
+
+def approval_policy(settings: Settings) -> ApprovalPolicy:
+    """The approval stages of a helpdesk request: APPROVAL_STAGES when set, else the preset of
+    APPROVAL_MODE; each stage waits APPROVAL_TIMEOUT_MINUTES unless it says otherwise."""
+    timeout = settings.approval_timeout_minutes
+    if settings.approval_stages:
+        stages = []
+        for entry in settings.approval_stages:
+            parsed = parse_stage(entry)
+            assert parsed is not None  # Settings refused it otherwise
+            approver, group, minutes = parsed
+            stages.append(Stage(ApproverKind(approver), minutes or timeout, group))
+        planned = tuple(stages)
+    elif settings.approval_mode is ApprovalMode.FOUR_EYES:
+        planned = (Stage(ApproverKind.HELPDESK, timeout),)
+    elif settings.approval_mode is ApprovalMode.MANAGER_AND_HELPDESK:
+        planned = (Stage(ApproverKind.MANAGER, timeout), Stage(ApproverKind.HELPDESK, timeout))
+    else:
+        planned = ()
+    return ApprovalPolicy(helpdesk_stages=planned, safeguard_timeout_minutes=timeout)
+
+
 def policy_config(settings: Settings) -> PolicyConfig:
     """The domain's view of the policy knobs."""
     return PolicyConfig(
@@ -188,6 +288,13 @@ def policy_config(settings: Settings) -> PolicyConfig:
         requests_per_target_per_day=settings.requests_per_target_per_day,
         manager_change_window_days=settings.manager_change_window_days,
     )
+
+
+async def _upkeep_round(upkeep: Upkeep) -> None:
+    report = await upkeep.run()
+    if report.failed:
+        # Each part failed on its own; the others ran. The next round tries again.
+        log.warning("upkeep parts failed", failed=report.failed)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:

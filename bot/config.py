@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import re
 import zoneinfo
 from collections.abc import Mapping
 from datetime import time
@@ -39,9 +40,30 @@ class AppType(enum.StrEnum):
 
 
 class ApprovalMode(enum.StrEnum):
+    """Who approves a helpdesk member's request: another helpdesk member (four eyes), the
+    target's manager and then another helpdesk member, or nobody."""
+
     FOUR_EYES = "four_eyes"
-    FOUR_EYES_AND_MANAGER = "four_eyes_and_manager"
+    MANAGER_AND_HELPDESK = "manager_and_helpdesk"
     NONE = "none"
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_STAGE = re.compile(r"^(helpdesk|manager|group:(?P<group>[^@]+))(?:@(?P<minutes>\d{1,6}))?$")
+
+
+def parse_stage(text: str) -> tuple[str, str, int | None] | None:
+    """One APPROVAL_STAGES entry as (approver, group id, minutes or None), or None when it is
+    not ``helpdesk``, ``manager`` or ``group:<id>``, each optionally ``@<minutes>``."""
+    match = _STAGE.match(text.strip().lower())
+    if match is None:
+        return None
+    group = match.group("group") or ""
+    if group and not _GUID.match(group):
+        return None
+    approver = "group" if group else match.group(1)
+    minutes = match.group("minutes")
+    return approver, group, int(minutes) if minutes else None
 
 
 class SmsProvider(enum.StrEnum):
@@ -114,6 +136,8 @@ class Settings(BaseSettings):
     requests_per_requester_per_hour: int = Field(10, alias="RATE_LIMIT_PER_REQUESTER_HOUR", ge=1)
     requests_per_target_per_day: int = Field(3, alias="RATE_LIMIT_PER_TARGET_DAY", ge=1)
     approval_timeout_minutes: int = Field(240, alias="APPROVAL_TIMEOUT_MINUTES", ge=5)
+    # An explicit stage list for helpdesk requests; overrides APPROVAL_MODE when set.
+    approval_stages: list[str] = Field(default_factory=list, alias="APPROVAL_STAGES")
     pass_redact_after_minutes: int = Field(60, alias="PASS_REDACT_AFTER_MINUTES", ge=1)
     # How often due work (pass redactions) is looked for.
     scheduler_interval_seconds: float = Field(15.0, alias="SCHEDULER_INTERVAL_SECONDS", gt=0)
@@ -155,7 +179,9 @@ class Settings(BaseSettings):
         # tests depend on the shell they run in.
         return (init_settings,)
 
-    _split_lists = field_validator("privileged_role_ids", "blocked_group_ids", mode="before")(_csv)
+    _split_lists = field_validator(
+        "privileged_role_ids", "blocked_group_ids", "approval_stages", mode="before"
+    )(_csv)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, env_file: Path | None = None) -> Self:
@@ -270,6 +296,15 @@ class Settings(BaseSettings):
             self.acs_endpoint and self.acs_access_key and self.acs_from
         ):
             problems.append("SMS_PROVIDER=acs needs ACS_ENDPOINT, ACS_ACCESS_KEY and ACS_FROM.")
+        for entry in self.approval_stages:
+            parsed = parse_stage(entry)
+            if parsed is None:
+                problems.append(
+                    "APPROVAL_STAGES entries are helpdesk, manager or group:<group id>, each "
+                    f"optionally followed by @<minutes> (got {entry[:60]!r})."
+                )
+            elif parsed[2] is not None and parsed[2] < 5:
+                problems.append(f"APPROVAL_STAGES: {entry[:60]!r} waits less than 5 minutes.")
         if self.joiner_auto_issue and not self.mail_sender:
             problems.append("JOINER_AUTO_ISSUE=true emails the pass, so it needs MAIL_SENDER.")
         return problems

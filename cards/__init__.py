@@ -19,3 +19,20 @@ def to_plain(card: AdaptiveCard) -> dict[str, Any]:
     """Return *card* as a JSON-ready dict (enums as their string values)."""
     data: dict[str, Any] = json.loads(card.to_json())
     return data
+
+
+def card(
+    body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """An Adaptive Card (1.5) with *body*, *actions* when there are any, and *extra* top-level
+    properties (``refresh``…)."""
+    built: dict[str, Any] = {"type": "AdaptiveCard", "version": CARD_VERSION, "body": body}
+    if actions:
+        built["actions"] = actions
+    return built | extra
+
+
+def execute(title: str, verb: str, data: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """An Action.Execute (Universal Actions): the bot answers with the card that replaces this
+    one. *data* travels back untrusted; the bot checks everything in it."""
+    return {"type": "Action.Execute", "title": title, "verb": verb, "data": data, **extra}

@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cards import CARD_VERSION
+from cards import card, execute
 from cards.text import Part, name, rich, sentence, text, typed
 
 SUBMIT = "request.submit"
 OPEN = "request.open"
 REPLACE = "request.replace"
 CANCEL = "request.cancel"
+SEARCH = "request.search"
 JUSTIFICATION_MAX = 500
 _MAX_LIFETIME_LABEL_DAYS = 2
 
@@ -33,6 +34,7 @@ class TargetChoice:
     name: str
     job_title: str = ""
     not_eligible: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class RequestFormView:
     deliveries: Sequence[tuple[str, str]]
     timezone: str
     notice: str = ""
+    can_search: bool = False
 
 
 def lifetime_label(minutes: int) -> str:
@@ -65,19 +68,6 @@ def when(moment: datetime, timezone: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M} ({timezone.key})"
 
 
-def _card(
-    body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    card: dict[str, Any] = {"type": "AdaptiveCard", "version": CARD_VERSION, "body": body}
-    if actions:
-        card["actions"] = actions
-    return card
-
-
-def _execute(title: str, verb: str, data: dict[str, str], **extra: Any) -> dict[str, Any]:
-    return {"type": "Action.Execute", "title": title, "verb": verb, "data": data, **extra}
-
-
 def request_form_card(view: RequestFormView) -> dict[str, Any]:
     """The form a manager fills to request a pass for one of their direct reports."""
     body: list[dict[str, Any]] = [
@@ -92,7 +82,7 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
                 "request a pass for."
             )
         )
-        return _card(body)
+        return card(body)
     choices = []
     for target in view.targets:
         # `name` keeps each title on one line, without control characters.
@@ -101,6 +91,8 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
             label += f", {name(target.job_title).text}"
         if target.not_eligible:
             label += f" (not eligible: {target.not_eligible})"
+        elif target.note:
+            label += f" ({target.note})"
         choices.append({"title": label, "value": target.user_id})
     eligible = [t for t in view.targets if not t.not_eligible]
     body += [
@@ -113,15 +105,40 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
             "choices": choices,
             **({"value": eligible[0].user_id} if len(eligible) == 1 else {}),
         },
+    ]
+    body += details_inputs(
+        lifetimes=view.lifetimes,
+        default_lifetime=view.default_lifetime,
+        one_time_forced=view.one_time_forced,
+        deliveries=view.deliveries,
+        timezone=view.timezone,
+    )
+    data = {"form_id": view.form_id} | ({"one_time": "true"} if view.one_time_forced else {})
+    actions = [execute("Request pass", SUBMIT, data, style="positive")]
+    if view.can_search:
+        actions.append(execute("Someone else (helpdesk)", SEARCH, {}))
+    return card(body, actions)
+
+
+def details_inputs(
+    *,
+    lifetimes: Sequence[int],
+    default_lifetime: int,
+    one_time_forced: bool,
+    deliveries: Sequence[tuple[str, str]],
+    timezone: str,
+) -> list[dict[str, Any]]:
+    """The inputs for one pass: length, one-time use, start, delivery and the reason."""
+    return [
         {
             "type": "Input.ChoiceSet",
             "id": "lifetime",
             "label": "Valid for",
             "isRequired": True,
-            "value": str(view.default_lifetime),
-            "choices": [{"title": lifetime_label(m), "value": str(m)} for m in view.lifetimes],
+            "value": str(default_lifetime),
+            "choices": [{"title": lifetime_label(m), "value": str(m)} for m in lifetimes],
         },
-        _one_time_input(view.one_time_forced),
+        _one_time_input(one_time_forced),
         {
             "type": "Input.ChoiceSet",
             "id": "start",
@@ -148,14 +165,14 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
                 },
             ],
         },
-        text(f"Times are in {view.timezone}.", isSubtle=True, size="Small", spacing="None"),
+        text(f"Times are in {timezone}.", isSubtle=True, size="Small", spacing="None"),
         {
             "type": "Input.ChoiceSet",
             "id": "delivery",
             "label": "Deliver the pass",
             "isRequired": True,
-            "value": view.deliveries[0][0],
-            "choices": [{"title": title, "value": value} for value, title in view.deliveries],
+            "value": deliveries[0][0],
+            "choices": [{"title": title, "value": value} for value, title in deliveries],
         },
         {
             "type": "Input.Text",
@@ -168,9 +185,6 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
             "errorMessage": "Say briefly why the pass is needed.",
         },
     ]
-    data = {"form_id": view.form_id} | ({"one_time": "true"} if view.one_time_forced else {})
-    actions = [_execute("Request pass", SUBMIT, data, style="positive")]
-    return _card(body, actions)
 
 
 def _one_time_input(forced: bool) -> dict[str, Any]:
@@ -200,10 +214,10 @@ def confirm_replace_card(*, request_id: str, target_name: str, active_until: str
         ),
     ]
     actions = [
-        _execute("Replace it", REPLACE, {"request_id": request_id}, style="destructive"),
-        _execute("Keep the existing pass", CANCEL, {"request_id": request_id}),
+        execute("Replace it", REPLACE, {"request_id": request_id}, style="destructive"),
+        execute("Keep the existing pass", CANCEL, {"request_id": request_id}),
     ]
-    return _card(body, actions)
+    return card(body, actions)
 
 
 def outcome_card(title: Part, lines: Sequence[Part], *, attention: bool = False) -> dict[str, Any]:
@@ -216,7 +230,7 @@ def outcome_card(title: Part, lines: Sequence[Part], *, attention: bool = False)
         rich(title, size="Medium", weight="Bolder", color="Attention" if attention else "Default")
     ]
     body += [rich(line) for line in lines]
-    return _card(body, [_execute("Request another pass", OPEN, {})])
+    return card(body, [execute("Request another pass", OPEN, {})])
 
 
 def pass_card(
@@ -257,13 +271,13 @@ def pass_card(
     actions = [
         {"type": "Action.ToggleVisibility", "title": "Show pass", "targetElements": ["pass"]}
     ]
-    return _card(body, actions)
+    return card(body, actions)
 
 
 def redacted_pass_card(*, target_name: str, ends: str) -> dict[str, Any]:
     """What a delivered pass message becomes once the pass is removed from the chat."""
     person = name(target_name)
-    return _card(
+    return card(
         [
             rich(sentence("Temporary Access Pass for ", person), size="Medium", weight="Bolder"),
             rich(

@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "list_sponsors": _READ_USERS,
     "check_member_groups": {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"},
     "check_member_objects": _READ_USERS,
+    "list_group_members": {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"},
     "list_role_assignments": {"RoleManagement.Read.Directory", "Directory.Read.All"},
     "list_role_eligibilities": {"RoleManagement.Read.Directory", "RoleManagement.Read.All"},
     "list_directory_audits": {"AuditLog.Read.All"},
@@ -122,6 +123,11 @@ class GraphRoutes:
         r.add_get(users + "/sponsors", self.sponsors, name="list_sponsors")
         r.add_post(users + "/checkMemberGroups", self.check_groups, name="check_member_groups")
         r.add_post(users + "/checkMemberObjects", self.check_objects, name="check_member_objects")
+        r.add_get(
+            "/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user",
+            self.group_members,
+            name="list_group_members",
+        )
         r.add_get(
             "/v1.0/roleManagement/directory/roleAssignments",
             self.role_assignments,
@@ -280,6 +286,17 @@ class GraphRoutes:
         ids = await _id_list(request, "ids")
         found = self.tenant.check_member_objects(request.match_info["user"], ids)
         return _strings(found)
+
+    async def group_members(self, request: web.Request) -> web.Response:
+        """Users in a group, through nested groups; the cast is an advanced query (facts §4.4)."""
+        if not _advanced(request):
+            raise GraphError(
+                400, "Request_UnsupportedQuery", f"Casting to a derived type {ADVANCED_HINT}"
+            )
+        members = self.tenant.group_members(request.match_info["group"])
+        select = self._select(request)
+        items = [user_item(u, select, typed=True) for u in members]
+        return self._page(request, self._filtered(request, items), "users")
 
     async def role_assignments(self, request: web.Request) -> web.Response:
         items = self._filtered(request, self.tenant.role_grants(eligible=False))

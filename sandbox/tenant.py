@@ -416,6 +416,12 @@ class Tenant:
             frontier = parents
         return found
 
+    def group_members(self, group_id: str) -> list[User]:
+        """The users in *group_id*, through nested groups too; 404 for an unknown group."""
+        if group_id not in self.groups:
+            raise not_found(group_id)
+        return [u for u in self.all_users() if group_id in self.groups_of(u.id)]
+
     def check_member_groups(self, user_id: str, group_ids: list[str]) -> list[str]:
         """The subset of *group_ids* the user is a transitive member of (at most 20 asked)."""
         _at_most_20(group_ids)

@@ -12,15 +12,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
-from bot.domain.model import ManagerChange, PassInfo, RoleAssignment, TapPolicy
+from bot.domain.model import DirectoryUser, ManagerChange, PassInfo, RoleAssignment, TapPolicy
 from bot.domain.policy import (
     MAX_MANAGER_CHAIN,
-    REQUESTER_WINDOW,
-    TARGET_WINDOW,
     PolicyConfig,
     TargetFacts,
 )
-from bot.domain.ports import Directory, PassIssuer, Store
+from bot.domain.ports import Directory, PassIssuer
 
 T = TypeVar("T")
 
@@ -33,6 +31,7 @@ async def gather_target_facts(
     now: datetime,
     *,
     policy: TapPolicy | None = None,
+    known_chain: tuple[str, ...] | None = None,
 ) -> TargetFacts:
     """Read everything `check_target` and `needs_helpdesk_approval` need about *target_id*.
 
@@ -46,6 +45,9 @@ async def gather_target_facts(
     their sponsors. Calls whose answer cannot matter are skipped: no blocked groups configured,
     a zero window, a policy for all users with no exclusions.
 
+    *known_chain*, when the caller has just read the management chain (`read_manager_chain`),
+    is used instead of reading it again.
+
     A user the directory does not know gives ``TargetFacts(user=None)``; a missing manager gives
     ``manager_id=None``. Any other DirectoryError propagates, after every call has finished.
     """
@@ -53,20 +55,10 @@ async def gather_target_facts(
         raise ValueError("now must be a timezone-aware datetime")
 
     async def manager_chain() -> tuple[str, ...]:
-        chain: list[str] = []
-        current = target_id
+        if known_chain is not None:
+            return known_chain
         depth = MAX_MANAGER_CHAIN if config.allow_indirect_reports else 1
-        while len(chain) < depth:
-            try:
-                manager = await directory.get_manager(current)
-            except DirectoryObjectNotFound:
-                break
-            # A cycle in the directory's management chain must not loop forever.
-            if manager is None or manager.id in chain:
-                break
-            chain.append(manager.id)
-            current = manager.id
-        return tuple(chain)
+        return tuple(m.id for m in await read_manager_chain(directory, target_id, depth))
 
     async def blocked() -> set[str]:
         if not config.blocked_group_ids:
@@ -129,6 +121,24 @@ async def gather_target_facts(
     )
 
 
+async def read_manager_chain(directory: Directory, user_id: str, depth: int) -> list[DirectoryUser]:
+    """Return *user_id*'s manager, then theirs, upwards, at most *depth* of them (one Graph
+    read each, in turn). A missing user or manager ends the chain; so does a cycle."""
+    chain: list[DirectoryUser] = []
+    current = user_id
+    while len(chain) < depth:
+        try:
+            manager = await directory.get_manager(current)
+        except DirectoryObjectNotFound:
+            break
+        # A cycle in the directory's management chain must not loop forever.
+        if manager is None or any(m.id == manager.id for m in chain):
+            break
+        chain.append(manager)
+        current = manager.id
+    return chain
+
+
 async def _in_policy_scope(directory: Directory, user_id: str, policy: TapPolicy) -> bool:
     """Tell whether the TAP policy targets *user_id*: included (all users or a member of an
     included group) and not a member of an excluded group. Entra refuses to create a pass for
@@ -140,20 +150,6 @@ async def _in_policy_scope(directory: Directory, user_id: str, policy: TapPolicy
     member_of = await directory.member_of_groups(user_id, groups)
     included = policy.all_users or bool(member_of & set(include))
     return included and not member_of & set(policy.exclude_group_ids)
-
-
-async def recent_request_counts(
-    store: Store, *, requester_id: str, target_id: str, now: datetime
-) -> tuple[int, int]:
-    """Return (requests by *requester_id* in the last hour, requests for *target_id* in the last
-    day), read concurrently, for `check_rate_limits`."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    by_requester, for_target = await asyncio.gather(
-        store.count_requests(requester_id=requester_id, created_since=now - REQUESTER_WINDOW),
-        store.count_requests(target_id=target_id, created_since=now - TARGET_WINDOW),
-    )
-    return by_requester, for_target
 
 
 async def _settle(call: Awaitable[T]) -> T | DirectoryError:

@@ -17,7 +17,7 @@ from bot.domain.errors import (
     DirectoryRejected,
     DirectoryThrottled,
 )
-from bot.domain.model import DirectoryUser, PassInfo, TapRequest
+from bot.domain.model import Decision, DirectoryUser, PassInfo, TapRequest
 from bot.domain.policy import Refusal
 
 # Request ids derive from (requester, form id): the same card submitted twice is one request.
@@ -63,7 +63,25 @@ class Unchanged:
     request: TapRequest
 
 
-Outcome = Refused | ConfirmReplace | Issued | Failed | Unchanged
+@dataclass(frozen=True, slots=True)
+class AwaitingApproval:
+    """The request waits for an approval stage; *posted* says how many approval cards went out
+    (0: nobody who may decide could be reached yet)."""
+
+    request: TapRequest
+    posted: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """An approver's decision was recorded; *request* is where the request stands after it
+    (the next stage, denied, or issued or failed when it was the last approval)."""
+
+    request: TapRequest
+    decision: Decision
+
+
+Outcome = Refused | ConfirmReplace | Issued | Failed | Unchanged | AwaitingApproval | Decided
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,6 +160,16 @@ class Refusal(enum.StrEnum):
     # Acting on a request
     NOT_YOUR_REQUEST = "not_your_request"
     ISSUE_IN_PROGRESS = "issue_in_progress"
+    NOT_HELPDESK = "not_helpdesk"
+    REQUEST_NOT_PENDING = "request_not_pending"
+    # Deciding an approval
+    APPROVAL_NOT_PENDING = "approval_not_pending"
+    APPROVAL_STALE = "approval_stale"
+    SELF_APPROVAL = "self_approval"
+    TARGET_APPROVAL = "target_approval"
+    APPROVER_ALREADY_DECIDED = "approver_already_decided"
+    NOT_AN_APPROVER = "not_an_approver"
+    DENIAL_REASON_MISSING = "denial_reason_missing"
     # The card's input
     INVALID_INPUT = "invalid_input"
     JUSTIFICATION_MISSING = "justification_missing"

@@ -62,6 +62,10 @@ class Directory(Protocol):
         """Return the subset of *group_ids* that *user_id* belongs to, transitively."""
         ...
 
+    async def list_group_members(self, group_id: str, *, limit: int = 100) -> list[str]:
+        """Return the object ids of up to *limit* users in *group_id*, transitively."""
+        ...
+
     async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         """Return *user_id*'s directory roles: active assignments and PIM-eligible ones."""
         ...
@@ -249,6 +253,22 @@ class Store(Protocol):
 
     async def mark_edit_done(self, edit_id: str) -> bool:
         """Mark an edit done; True only for the caller that changed it (compare-and-set)."""
+        ...
+
+
+class RequestBoard(Protocol):
+    """Where people see a request: the requester's card, and the approval cards in the helpdesk
+    channel and in approvers' chats. Every method is best effort: a Teams failure is logged and
+    never undoes a state change (the request's state lives in the store)."""
+
+    async def ask_for_approval(self, request: TapRequest, *, approver_ids: Sequence[str]) -> int:
+        """Post the approval card for *request*'s current stage where its deciders will see it
+        (the helpdesk channel for a group stage, the approvers' 1:1 chats given in
+        *approver_ids*), remember each copy, and return how many were posted."""
+        ...
+
+    async def show(self, request: TapRequest) -> None:
+        """Bring every remembered copy of *request*'s cards up to date with *request*."""
         ...
 
 

@@ -170,6 +170,42 @@ def message(refusal: Refusal, **facts: object) -> str:
             limit = facts.get("limit")
             most = f"{limit} characters" if isinstance(limit, int) else "a few sentences"
             return f"The reason is too long. Keep it to {most} and submit again."
+        case Refusal.NOT_HELPDESK:
+            return (
+                "Only helpdesk members can request a pass for someone who doesn't report to "
+                "them. Ask the person's manager or the helpdesk."
+            )
+        case Refusal.REQUEST_NOT_PENDING:
+            return "That request has already ended, so there is nothing to cancel."
+        case Refusal.APPROVAL_NOT_PENDING:
+            return (
+                "This request isn't waiting for a decision any more (it was decided, expired "
+                "or cancelled), so nothing changed."
+            )
+        case Refusal.APPROVAL_STALE:
+            return (
+                "This approval card is out of date: the request has moved to another step. "
+                "Nothing changed."
+            )
+        case Refusal.SELF_APPROVAL:
+            return (
+                "You can't approve or deny your own request: another person has to decide it. "
+                "Nothing changed."
+            )
+        case Refusal.TARGET_APPROVAL:
+            return "You can't decide a request for a pass for yourself. Nothing changed."
+        case Refusal.APPROVER_ALREADY_DECIDED:
+            return (
+                "You already decided an earlier step of this request; a different person must "
+                "decide this one. Nothing changed."
+            )
+        case Refusal.NOT_AN_APPROVER:
+            return (
+                "You aren't one of the people who can decide this step, so nothing changed. "
+                "The card shows who can."
+            )
+        case Refusal.DENIAL_REASON_MISSING:
+            return "Please say why you deny the request, then click Deny again."
 
 
 def refusal_message(

@@ -1,44 +1,53 @@
-"""The manager request flow: checks, the request lifecycle, issuing and delivering a pass.
+"""The one request lifecycle, for every kind of request (a manager's, the helpdesk's, a joiner's).
 
-Lifecycle (PRODUCT.md): ``draft → approved → issuing → delivered``, ending instead in
-``cancelled`` or ``failed``. Every transition is a compare-and-set in the store, so a double
-click, a retried invoke or two bot instances produce one pass. The rules are checked when the
-form is submitted and again right before the pass is created, because the directory can change
-in between. The pass value lives only between `PassIssuer.create_pass` and
-`PassDelivery.deliver`.
+    draft ──► pending_approval(stage 1 … n) ──► approved ──► issuing ──► delivered
+      │               │        │                                │
+      │               ▼        ▼                                ▼
+      └──────► cancelled    denied / expired                 failed
+
+A submit is rate-limited in the store before any Graph call, routed by who the requester is to
+the target (`bot.domain.checks`), checked, and given its approval stages (`bot.domain.approvals`).
+A request without stages goes straight to issuing; one whose target already has a live pass
+waits in ``draft`` for the requester to confirm the replacement. Each stage waits for one
+decision by an eligible person, or expires. Every transition is a compare-and-set in the store,
+so a double click, a replayed card or two bot processes produce one decision and one pass. The
+rules are checked when the request is made and again right before the pass is created.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.audit import Auditor
-from bot.domain.cleanup import PassCleanup
-from bot.domain.eligibility import gather_target_facts
-from bot.domain.errors import (
-    DeliveryFailed,
-    DirectoryError,
-    DirectoryUnavailable,
-    StoreConflict,
+from bot.domain.approvals import (
+    ApprovalPolicy,
+    DeciderFacts,
+    check_decider,
+    check_denial_reason,
+    due_at,
+    plan_stages,
+    stage_group,
 )
+from bot.domain.audit import Auditor
+from bot.domain.checks import Checked, RequestChecks
+from bot.domain.errors import DirectoryError, LimitReached, StoreConflict
+from bot.domain.issuing import PassIssuing
 from bot.domain.model import (
-    DeliveryReceipt,
-    DirectoryUser,
-    PassInfo,
+    ApprovalContext,
+    ApproverKind,
+    Decision,
+    RateLimit,
     RequestState,
-    ScheduledEdit,
-    TapPolicy,
     TapRequest,
 )
 from bot.domain.outcomes import (
+    AwaitingApproval,
     ConfirmReplace,
+    Decided,
     Failed,
-    Issued,
     Outcome,
     Refused,
-    RequestFormData,
-    TargetOption,
     Unchanged,
     directory_failure_text,
     request_id_for,
@@ -48,83 +57,60 @@ from bot.domain.policy import (
     TARGET_WINDOW,
     PolicyConfig,
     Refusal,
-    TargetFacts,
-    allowed_lifetimes,
-    check_pass_parameters,
-    check_rate_limits,
-    check_target,
-    default_lifetime,
     existing_pass_needs_confirmation,
-    needs_helpdesk_approval,
-    one_time_forced,
 )
-from bot.domain.ports import Clock, Directory, PassDelivery, PassIssuer, Store
+from bot.domain.ports import Clock, Directory, PassDelivery, RequestBoard, Store
 from bot.domain.refusals import message, refusal_message
 from bot.domain.request_form import RequestForm
-from bot.domain.upkeep import MAYBE_CREATED, UNDELETED
+from bot.domain.telling import TellRequester
 
-REDACT_KIND = "redact_pass"
-_ISSUABLE = (RequestState.APPROVED,)
 # How long "replace the existing pass?" may be answered.
 CONFIRMATION_VALID = timedelta(minutes=15)
+# Card clicks that read Graph (decisions) are limited per person too, generously: a busy
+# approver clicks often, a flood does not get through.
+DECISIONS_PER_PERSON_PER_HOUR = 300
+MAX_REFRESH_APPROVERS = 60
 
 
-class ManagerRequests:
-    """Flow 1: a manager requests a pass for a direct report, delivered in Teams chat."""
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone acting on a request, as the authenticated activity names them."""
+
+    id: str
+    name: str
+
+
+class RequestService:
+    """Make, decide, issue, cancel and expire requests. Never raises for a directory failure."""
 
     def __init__(
         self,
         *,
         directory: Directory,
-        pass_issuer: PassIssuer,
+        checks: RequestChecks,
+        issuing: PassIssuing,
         delivery: PassDelivery,
+        board: RequestBoard,
         store: Store,
         auditor: Auditor,
         clock: Clock,
         config: PolicyConfig,
-        redact_after: timedelta,
+        approvals: ApprovalPolicy,
+        helpdesk_group_id: str,
     ) -> None:
         self._directory = directory
-        self._issuer = pass_issuer
-        self._delivery = delivery
+        self._checks = checks
+        self._issuing = issuing
+        self._board = board
         self._store = store
         self._audit = auditor
         self._clock = clock
         self._config = config
-        self._redact_after = redact_after
-        self._cleanup = PassCleanup(pass_issuer, auditor)
+        self._approvals = approvals
+        self._helpdesk = helpdesk_group_id
+        self._tell = TellRequester(delivery)
 
-    async def form_data(self, requester_id: str) -> RequestFormData:
-        """The requester's direct reports, each marked eligible or not, and the policy's
-        choices. Raise DirectoryError when the directory cannot be read."""
-        reports, policy = await asyncio.gather(
-            self._directory.list_direct_reports(requester_id), self._issuer.get_policy()
-        )
-        now = self._clock.now()
-        limit = asyncio.Semaphore(8)
-
-        async def option(user: DirectoryUser) -> TargetOption:
-            async with limit:
-                facts = await gather_target_facts(
-                    self._directory, self._issuer, user.id, self._config, now, policy=policy
-                )
-            refusal = check_target(requester_id, facts, self._config) or (
-                Refusal.NEEDS_HELPDESK_APPROVAL
-                if needs_helpdesk_approval(facts, self._config, now)
-                else None
-            )
-            text = refusal_message(refusal, facts, self._config) if refusal else ""
-            return TargetOption(user, refusal, text)
-
-        options = await asyncio.gather(*(option(user) for user in reports))
-        ordered = sorted(options, key=lambda o: (o.refusal is not None, o.user.display_name))
-        return RequestFormData(
-            targets=ordered,
-            lifetimes=allowed_lifetimes(policy, self._config),
-            default_lifetime=default_lifetime(policy, self._config),
-            one_time_forced=one_time_forced(policy, self._config),
-            policy_enabled=policy.enabled,
-        )
+    # Making a request
 
     async def refuse_input(self, requester_id: str, field: str, problem: str) -> Refused:
         """Refuse a malformed or tampered submission and audit it."""
@@ -137,66 +123,121 @@ class ManagerRequests:
         )
         return Refused(Refusal.INVALID_INPUT, refusal_message(Refusal.INVALID_INPUT, None))
 
-    async def submit(self, requester_id: str, requester_name: str, form: RequestForm) -> Outcome:
-        """Check *form* from *requester_id* (from the authenticated activity) and, when every
-        rule holds, issue and deliver the pass. Never raises for a directory failure."""
-        request_id = request_id_for(requester_id, form.form_id)
+    async def submit(self, requester: Person, form: RequestForm) -> Outcome:
+        """Check *form* from *requester* (from the authenticated activity) and, when every rule
+        holds, ask for approval, ask about an existing pass, or issue and deliver the pass."""
+        request_id = request_id_for(requester.id, form.form_id)
         known = await self._store.get_request(request_id)
         if known is not None:
             return Unchanged(known)
+        if not await self._admit(requester.id):
+            return await self._refuse(
+                Refusal.RATE_LIMIT_REQUESTER, requester.id, form.target_id, request_id
+            )
         try:
-            checked = await self._check(requester_id, form_target=form.target_id, form=form)
+            route = await self._checks.route(requester.id, form.target_id)
+            if isinstance(route, Refused):
+                await self._refused(route, requester.id, form.target_id, request_id)
+                return route
+            checked = await self._checks.check(requester.id, form.target_id, form, route)
+            if isinstance(checked, Refused):
+                await self._refused(checked, requester.id, form.target_id, request_id)
+                return checked
+            return await self._create(requester, form, request_id, checked)
         except DirectoryError as error:
-            return await self._directory_failed(None, requester_id, form.target_id, error)
-        if isinstance(checked, Refused):
-            await self._refused(checked, requester_id, form.target_id, request_id)
-            return checked
-        facts, _policy = checked
-        assert facts.user is not None  # check_target refuses a missing user
+            await self._audit.record(
+                "request",
+                "failed",
+                actor_id=requester.id,
+                target_id=form.target_id,
+                reason="directory_error",
+                detail={"code": error.code, "status": str(error.status)},
+            )
+            return Failed(None, directory_failure_text(error))
+
+    async def _create(
+        self, requester: Person, form: RequestForm, request_id: str, checked: Checked
+    ) -> Outcome:
         now = self._clock.now()
-        existing = existing_pass_needs_confirmation(facts.passes, now)
+        kind = checked.route.kind
+        stages = plan_stages(kind, self._approvals, manager_changed=bool(checked.manager_change))
+        if any(
+            s.approver is not ApproverKind.MANAGER and not stage_group(s, self._helpdesk)
+            for s in stages
+        ):
+            # Nobody could ever decide it: no helpdesk group is configured.
+            return await self._refuse(
+                Refusal.NEEDS_HELPDESK_APPROVAL,
+                requester.id,
+                checked.target.id,
+                request_id,
+                name=checked.target.display_name,
+            )
+        existing = existing_pass_needs_confirmation(checked.facts.passes, now)
+        context = await self._checks.context(checked) if stages else ApprovalContext()
+        if stages:
+            state = RequestState.PENDING_APPROVAL
+        else:
+            state = RequestState.DRAFT if existing else RequestState.APPROVED
         request = TapRequest(
             id=request_id,
-            requester_id=requester_id,
-            requester_name=requester_name,
-            target_id=facts.user.id,
-            target_name=facts.user.display_name,
+            requester_id=requester.id,
+            requester_name=requester.name,
+            target_id=checked.target.id,
+            target_name=checked.target.display_name,
             lifetime_minutes=form.lifetime_minutes,
             is_usable_once=form.is_usable_once,
             start_at=form.start_at,
             delivery=form.delivery,
             justification=form.justification,
-            state=RequestState.DRAFT if existing else RequestState.APPROVED,
+            state=state,
             created_at=now,
             updated_at=now,
+            kind=kind,
+            stages=stages,
+            stage=1 if stages else 0,
+            stage_due_at=due_at(stages[0], now) if stages else None,
+            reason="manager_changed" if checked.manager_change and stages else None,
+            context=context,
         )
+        per_target = RateLimit(self._config.requests_per_target_per_day, now - TARGET_WINDOW)
         try:
-            await self._store.add_request(request)
+            await self._store.add_request(request, target_limit=per_target)
+        except LimitReached:
+            return await self._refuse(
+                Refusal.RATE_LIMIT_TARGET,
+                requester.id,
+                request.target_id,
+                request.id,
+                name=request.target_name,
+            )
         except StoreConflict:
             stored = await self._store.get_request(request_id)
             if stored is not None:
                 return Unchanged(stored)
-            return await self._in_progress(
-                requester_id, request.target_id, request.target_name, request_id
-            )
+            return await self._in_progress(requester.id, request.target_id, request.target_name)
         await self._audit.record(
             "request",
             "created",
-            actor_id=requester_id,
+            actor_id=requester.id,
             target_id=request.target_id,
             request_id=request.id,
             detail={
+                "kind": kind,
                 "lifetime_minutes": str(request.lifetime_minutes),
                 "one_time": str(request.is_usable_once).lower(),
                 "delivery": request.delivery,
                 "start": request.start_at.isoformat() if request.start_at else "now",
+                "stages": ",".join(s.approver for s in stages) or "none",
             },
         )
+        if stages:
+            return AwaitingApproval(request, await self._ask(request))
         if existing is not None:
             await self._audit.record(
                 "request",
                 "confirmation_asked",
-                actor_id=requester_id,
+                actor_id=requester.id,
                 target_id=request.target_id,
                 request_id=request.id,
                 reason="existing_pass",
@@ -205,20 +246,24 @@ class ManagerRequests:
         # Every rule was checked a moment ago in this call: checking again adds only latency.
         return await self._issue(request, just_checked=True)
 
-    async def confirm_replace(self, requester_id: str, request_id: str) -> Outcome:
+    async def confirm_replace(self, requester: Person, request_id: str) -> Outcome:
         """The requester confirmed replacing the target's existing pass: issue."""
-        request = await self._own_request(requester_id, request_id)
+        request = await self._own_request(requester.id, request_id)
         if isinstance(request, Refused):
             return request
-        if request.state is RequestState.DRAFT and (
-            self._clock.now() - request.updated_at > CONFIRMATION_VALID
-        ):
+        if request.state is not RequestState.DRAFT:
+            return Unchanged(request)
+        if self._clock.now() - request.updated_at > CONFIRMATION_VALID:
             # The question was about the pass that existed then; ask again about today's.
-            await self.cancel(requester_id, request_id, reason="confirmation_expired")
+            await self._cancel(request, requester.id, reason="confirmation_expired")
             return Failed(
                 await self._current(request.id),
                 'That question has expired, so nothing was replaced. Type "request" to '
                 "start again.",
+            )
+        if not await self._admit(requester.id):
+            return await self._refuse(
+                Refusal.RATE_LIMIT_REQUESTER, requester.id, request.target_id, request.id
             )
         try:
             approved = await self._store.transition(
@@ -232,235 +277,292 @@ class ManagerRequests:
             current = await self._current(request.id)
             if current.state is not RequestState.DRAFT:
                 return Unchanged(current)
-            return await self._in_progress(
-                requester_id, current.target_id, current.target_name, current.id
-            )
+            return await self._in_progress(requester.id, current.target_id, current.target_name)
         return await self._issue(approved)
 
-    async def cancel(
-        self, requester_id: str, request_id: str, *, reason: str = "cancelled_by_requester"
-    ) -> Outcome:
-        """The requester chose not to replace the existing pass (or the question expired)."""
-        request = await self._own_request(requester_id, request_id)
+    async def cancel(self, requester: Person, request_id: str) -> Outcome:
+        """The requester withdrew a request that was waiting (for them or for an approver)."""
+        request = await self._own_request(requester.id, request_id)
         if isinstance(request, Refused):
             return request
-        try:
-            cancelled = await self._store.transition(
-                request.id,
-                expected=(RequestState.DRAFT,),
-                new_state=RequestState.CANCELLED,
-                at=self._clock.now(),
-                changes={"reason": reason},
-            )
-        except StoreConflict:
+        cancelled = await self._cancel(request, requester.id, reason="cancelled_by_requester")
+        if cancelled is None:
             return Unchanged(await self._current(request.id))
-        await self._audit.record(
-            "request", "cancelled", actor_id=requester_id, request_id=request.id, reason=reason
-        )
+        await self._board.show(cancelled)
         return Unchanged(cancelled)
 
-    # Internals
+    # Deciding
 
-    async def _check(
-        self, requester_id: str, *, form_target: str, form: RequestForm | TapRequest
-    ) -> Refused | tuple[TargetFacts, TapPolicy]:
-        """Run every rule for *form* concurrently; return the refusal or the facts."""
-        now = self._clock.now()
-        policy = await self._issuer.get_policy()
-        facts, by_requester, for_target = await asyncio.gather(
-            gather_target_facts(
-                self._directory, self._issuer, form_target, self._config, now, policy=policy
-            ),
-            self._store.count_requests(
-                requester_id=requester_id, created_since=now - REQUESTER_WINDOW
-            ),
-            self._store.count_requests(target_id=form_target, created_since=now - TARGET_WINDOW),
-        )
-        refusal = (
-            check_target(requester_id, facts, self._config)
-            or check_pass_parameters(
-                lifetime_minutes=form.lifetime_minutes,
-                is_usable_once=form.is_usable_once,
-                start_at=form.start_at,
-                policy=policy,
-                config=self._config,
-                now=now,
+    async def decide(
+        self, decider: Person, request_id: str, stage: int, *, approve: bool, reason: str = ""
+    ) -> Outcome:
+        """Record *decider*'s decision on stage *stage* of *request_id*, if they may make it now.
+
+        The first valid decision wins; a replayed or out-of-date card, a decision by the
+        requester or by someone who is not the stage's approver changes nothing and is audited.
+        After the last approval the pass is issued (the rules are checked again first)."""
+        request = await self._store.get_request(request_id)
+        if request is None:
+            return await self._refuse_decision(Refusal.APPROVAL_NOT_PENDING, decider, request_id)
+        # What can be told without the directory is told first, so a forged click costs nothing.
+        early = check_decider(request, stage, decider.id, DeciderFacts(True, decider.id))
+        if early is None and not approve:
+            early = check_denial_reason(reason)
+        if early is not None:
+            return await self._refuse_decision(early, decider, request_id, request)
+        if not await self._store.admit(
+            "decide",
+            decider.id,
+            at=self._clock.now(),
+            limit=RateLimit(DECISIONS_PER_PERSON_PER_HOUR, self._clock.now() - REQUESTER_WINDOW),
+        ):
+            return await self._refuse_decision(Refusal.RATE_LIMIT_REQUESTER, decider, request_id)
+        try:
+            facts = await self._decider_facts(request, decider.id)
+        except DirectoryError:
+            return Failed(
+                request,
+                "I couldn't check with Microsoft Entra whether you may decide this, so nothing "
+                "changed. Please try again in a minute.",
             )
-            or (
-                Refusal.NEEDS_HELPDESK_APPROVAL
-                if needs_helpdesk_approval(facts, self._config, now)
-                else None
-            )
-        )
-        if refusal is None and isinstance(form, RequestForm):
-            refusal = check_rate_limits(
-                by_requester_last_hour=by_requester,
-                for_target_last_day=for_target,
-                config=self._config,
-            )
+        refusal = check_decider(request, stage, decider.id, facts)
         if refusal is not None:
-            return Refused(refusal, refusal_message(refusal, facts, self._config, policy=policy))
-        return facts, policy
+            return await self._refuse_decision(refusal, decider, request_id, request)
+        decision = Decision(
+            stage, approve, decider.id, decider.name, self._clock.now(), reason.strip()
+        )
+        moved = await self._record(request, decision)
+        if moved is None:
+            return await self._refuse_decision(
+                Refusal.APPROVAL_NOT_PENDING, decider, request_id, await self._current(request_id)
+            )
+        await self._audit.record(
+            "approval",
+            "approved" if approve else "denied",
+            actor_id=decider.id,
+            target_id=moved.target_id,
+            request_id=moved.id,
+            reason=decision.reason or None,
+            detail={"stage": str(stage), "of": str(len(moved.stages))},
+        )
+        await self._board.show(moved)
+        await self._tell.decided(moved, decision)
+        if moved.state is RequestState.PENDING_APPROVAL:
+            await self._ask(moved)
+        elif moved.state is RequestState.APPROVED:
+            outcome = await self._issue(moved)
+            moved = await self._current(moved.id)
+            await self._board.show(moved)
+            await self._tell.issued(moved, outcome)
+        return Decided(moved, decision)
+
+    async def _record(self, request: TapRequest, decision: Decision) -> TapRequest | None:
+        """Move the request past the stage (compare-and-set on state and stage); None when
+        another decision, an expiry or a cancellation got there first."""
+        now = self._clock.now()
+        decisions = (*request.decisions, decision)
+        if not decision.approved:
+            new_state = RequestState.DENIED
+            changes: dict[str, object] = {"reason": "denied", "stage_due_at": None}
+        elif decision.stage < len(request.stages):
+            following = request.stages[decision.stage]
+            new_state = RequestState.PENDING_APPROVAL
+            changes = {"stage": decision.stage + 1, "stage_due_at": due_at(following, now)}
+        else:
+            new_state = RequestState.APPROVED
+            changes = {"stage_due_at": None}
+        try:
+            return await self._store.transition(
+                request.id,
+                expected=(RequestState.PENDING_APPROVAL,),
+                expected_stage=decision.stage,
+                new_state=new_state,
+                at=now,
+                changes={**changes, "decisions": decisions},
+            )
+        except StoreConflict:
+            current = await self._current(request.id)
+            if not (
+                new_state is RequestState.APPROVED
+                and current.state is RequestState.PENDING_APPROVAL
+                and current.stage == decision.stage
+            ):
+                return None
+        # Approved, but another request for the same person is being issued right now: the
+        # decision stands, this request ends without a pass.
+        return await self._store.transition(
+            request.id,
+            expected=(RequestState.PENDING_APPROVAL,),
+            expected_stage=decision.stage,
+            new_state=RequestState.FAILED,
+            at=now,
+            changes={"decisions": decisions, "stage_due_at": None, "reason": "issue_in_progress"},
+        )
+
+    async def may_decide(self, decider: Person, request: TapRequest) -> Refusal | None:
+        """Whether *decider* may decide *request*'s current stage now, to show them the buttons
+        or say why not. Changes nothing (not audited); raises DirectoryError."""
+        early = check_decider(request, request.stage, decider.id, DeciderFacts(True, decider.id))
+        if early is not None:
+            return early
+        facts = await self._decider_facts(request, decider.id)
+        return check_decider(request, request.stage, decider.id, facts)
+
+    async def _decider_facts(self, request: TapRequest, decider_id: str) -> DeciderFacts:
+        stage = request.current_stage
+        assert stage is not None  # check_decider refused otherwise
+        if stage.approver is ApproverKind.MANAGER:
+            manager = await self._directory.get_manager(request.target_id)
+            return DeciderFacts(target_manager_id=manager.id if manager else None)
+        member = await self._checks.is_member(decider_id, stage_group(stage, self._helpdesk))
+        return DeciderFacts(member_of_stage_group=member)
+
+    # Upkeep
+
+    async def expire_due(self) -> int:
+        """Expire every stage past its timeout; return how many requests expired. Two bot
+        processes expiring together expire each request once (compare-and-set)."""
+        now = self._clock.now()
+        due = await self._store.list_requests(
+            states=(RequestState.PENDING_APPROVAL,), due_before=now, oldest_first=True, limit=100
+        )
+        expired = 0
+        for request in due:
+            try:
+                ended = await self._store.transition(
+                    request.id,
+                    expected=(RequestState.PENDING_APPROVAL,),
+                    expected_stage=request.stage,
+                    new_state=RequestState.EXPIRED,
+                    at=now,
+                    changes={"reason": "stage_timeout", "stage_due_at": None},
+                )
+            except StoreConflict:
+                continue  # decided, cancelled or expired elsewhere a moment ago
+            expired += 1
+            await self._audit.record(
+                "approval",
+                "expired",
+                actor_id="tapbot",
+                target_id=ended.target_id,
+                request_id=ended.id,
+                reason="stage_timeout",
+                detail={"stage": str(request.stage), "of": str(len(request.stages))},
+            )
+            await self._board.show(ended)
+            await self._tell.expired(ended)
+        return expired
+
+    # Issuing
 
     async def _issue(self, request: TapRequest, *, just_checked: bool = False) -> Outcome:
-        """Move *request* to issuing, check the rules again unless *just_checked*, then
+        """Claim *request* for issuing, check the rules again unless *just_checked*, then
         create and deliver the pass."""
         try:
             request = await self._store.transition(
                 request.id,
-                expected=_ISSUABLE,
+                expected=(RequestState.APPROVED,),
                 new_state=RequestState.ISSUING,
                 at=self._clock.now(),
+                changes={"issuing_started_at": self._clock.now()},
             )
         except StoreConflict:
-            return Unchanged(await self._current(request.id))
-        if just_checked:
-            return await self._create_and_deliver(request)
-        try:
-            checked = await self._check(
-                request.requester_id, form_target=request.target_id, form=request
-            )
-        except DirectoryError as error:
-            return await self._directory_failed(
-                request, request.requester_id, request.target_id, error
-            )
+            current = await self._current(request.id)
+            if current.state is RequestState.APPROVED:
+                return await self._in_progress(
+                    current.requester_id, current.target_id, current.target_name
+                )
+            return Unchanged(current)
+        if not just_checked:
+            try:
+                refused = await self._recheck(request)
+            except DirectoryError as error:
+                return await self._issuing.directory_failed(request, error)
+            if refused is not None:
+                await self._refused(refused, request.requester_id, request.target_id, request.id)
+                failed = await self._issuing.fail(request, refused.reason)
+                return Refused(refused.reason, refused.text, failed)
+        return await self._issuing.create_and_deliver(request)
+
+    async def _recheck(self, request: TapRequest) -> Refused | None:
+        route = await self._checks.holds(request.kind, request.requester_id, request.target_id)
+        if isinstance(route, Refused):
+            return route
+        checked = await self._checks.check(request.requester_id, request.target_id, request, route)
         if isinstance(checked, Refused):
-            await self._refused(checked, request.requester_id, request.target_id, request.id)
-            failed = await self._fail(request, checked.reason)
-            return Refused(checked.reason, checked.text, failed)
-        facts, _ = checked
-        if not request.replace_existing and existing_pass_needs_confirmation(
-            facts.passes, self._clock.now()
-        ):
-            await self._fail(request, "existing_pass_appeared")
-            return Failed(
-                request,
-                f"{request.target_name} got another pass while I was working on yours. Nothing "
-                "was replaced; send the request again if you still want a new pass.",
+            return checked
+        if checked.manager_change is not None and not _helpdesk_approved(request):
+            # The manager changed after the request was made: it needs the helpdesk now. The
+            # requester asks again and the new request goes to the helpdesk.
+            return Refused(
+                Refusal.NEEDS_HELPDESK_APPROVAL,
+                refusal_message(Refusal.NEEDS_HELPDESK_APPROVAL, checked.facts),
             )
-        return await self._create_and_deliver(request)
+        return None
 
-    async def _create_and_deliver(self, request: TapRequest) -> Outcome:
-        try:
-            issued = await self._issuer.create_pass(
-                request.target_id,
-                lifetime_minutes=request.lifetime_minutes,
-                is_usable_once=request.is_usable_once,
-                start_at=request.start_at,
-            )
-        except DirectoryUnavailable as error:
-            # A timeout or 5xx may hide a pass that was created: never leave it valid.
-            if not await self._cleanup.delete_created_since(request):
-                failed = await self._fail(request, MAYBE_CREATED, detail=error.code)
-                return Failed(
-                    failed,
-                    "Microsoft Entra stopped answering while creating the pass, so I can't "
-                    "tell whether it made one. If it did, I'll delete it as soon as Entra "
-                    "answers again: don't use any pass from this request. Please try again "
-                    "in a few minutes.",
-                )
-            return await self._directory_failed(
-                request, request.requester_id, request.target_id, error
-            )
-        except DirectoryError as error:
-            return await self._directory_failed(
-                request, request.requester_id, request.target_id, error
-            )
-        info = issued.info
-        try:
-            request = await self._store.transition(
-                request.id,
-                expected=(RequestState.ISSUING,),
-                new_state=RequestState.ISSUING,
-                at=self._clock.now(),
-                changes={"pass_id": info.id, "pass_ends_at": info.ends_at},
-            )
-            await self._audit.record(
-                "pass",
-                "issued",
-                actor_id=request.requester_id,
-                target_id=request.target_id,
-                request_id=request.id,
-                detail={"pass_id": info.id, "ends_at": info.ends_at.isoformat()},
-            )
-            receipt = await self._delivery.deliver(request, issued)
-        except StoreConflict:
-            return await self._undo(request, info.id, "interrupted", "it took too long")
-        except DeliveryFailed as failure:
-            return await self._undo(request, info.id, "delivery_failed", failure.reason)
-        except BaseException:
-            # Anything else between creating and delivering: the pass must not stay valid.
-            await self._cleanup.delete(request, info.id)
-            raise
-        return await self._delivered(request, info, receipt)
+    # Helpers
 
-    async def _delivered(
-        self, request: TapRequest, info: PassInfo, receipt: DeliveryReceipt
-    ) -> Outcome:
-        if receipt.activity_id:
-            # Scheduled before the request is marked delivered, so no crash can skip it.
-            await self._store.schedule_edit(
-                ScheduledEdit(
-                    id=f"redact:{request.id}",
-                    due_at=min(info.ends_at, self._clock.now() + self._redact_after),
-                    conversation_key=receipt.conversation_key,
-                    activity_id=receipt.activity_id,
-                    kind=REDACT_KIND,
-                    payload={
-                        "request_id": request.id,
-                        "target_name": request.target_name,
-                        "ends_at": info.ends_at.isoformat(),
-                    },
-                )
-            )
-        try:
-            delivered = await self._store.transition(
-                request.id,
-                expected=(RequestState.ISSUING,),
-                new_state=RequestState.DELIVERED,
-                at=self._clock.now(),
-            )
-        except StoreConflict:
-            # Recovery elsewhere gave up on this request meanwhile: it must not stay valid.
-            return await self._undo(request, info.id, "interrupted", "it took too long")
+    async def _ask(self, request: TapRequest) -> int:
+        """Post the approval card for the current stage and tell the requester where it went."""
+        stage = request.current_stage
+        assert stage is not None
+        approvers = await self._approver_ids(request)
+        posted = await self._board.ask_for_approval(request, approver_ids=approvers)
         await self._audit.record(
-            "delivery",
-            "delivered",
+            "approval",
+            "requested",
             actor_id=request.requester_id,
             target_id=request.target_id,
             request_id=request.id,
-            detail={"method": receipt.method},
+            detail={"stage": str(request.stage), "approver": stage.approver, "posted": str(posted)},
         )
-        return Issued(delivered)
+        return posted
 
-    async def _undo(self, request: TapRequest, pass_id: str, reason: str, why: str) -> Failed:
-        """Delete a pass that could not be delivered, fail the request and say so truly."""
-        gone = await self._cleanup.delete(request, pass_id)
-        failed = await self._fail(request, reason if gone else UNDELETED, detail=why)
-        name = request.target_name
-        if gone:
-            text = (
-                f"I created the pass but could not deliver it ({why}), so I deleted it again. "
-                "No pass is valid; please try again."
-            )
-        else:
-            text = (
-                f"I created the pass but could not deliver it ({why}), and Microsoft Entra "
-                f"didn't let me delete it yet. Don't use any pass for {name} from this "
-                "request: I keep trying to delete it. Tell your IT team if it is urgent."
-            )
-        return Failed(failed, text)
+    async def _approver_ids(self, request: TapRequest) -> Sequence[str]:
+        """Who may decide the current stage, as far as cheaply known: the target's manager, or
+        up to 60 members of the stage's group (Teams refreshes cards for at most 60 people);
+        the requester and the target are never among them. Empty when Graph cannot tell."""
+        stage = request.current_stage
+        assert stage is not None
+        excluded = {
+            request.requester_id,
+            request.target_id,
+            *(d.decider_id for d in request.decisions),
+        }
+        try:
+            if stage.approver is ApproverKind.MANAGER:
+                manager = await self._directory.get_manager(request.target_id)
+                found = [manager.id] if manager else []
+            else:
+                found = await self._directory.list_group_members(
+                    stage_group(stage, self._helpdesk), limit=MAX_REFRESH_APPROVERS + len(excluded)
+                )
+        except DirectoryError:
+            return []
+        return [i for i in found if i not in excluded][:MAX_REFRESH_APPROVERS]
 
-    async def _in_progress(
-        self, requester_id: str, target_id: str, target_name: str, request_id: str
-    ) -> Refused:
-        """Another request for the same person is approved or issuing: refuse this one."""
-        text = message(Refusal.ISSUE_IN_PROGRESS, name=target_name)
-        refused = Refused(
-            Refusal.ISSUE_IN_PROGRESS, text, await self._store.get_request(request_id)
+    async def _admit(self, requester_id: str) -> bool:
+        now = self._clock.now()
+        limit = RateLimit(self._config.requests_per_requester_per_hour, now - REQUESTER_WINDOW)
+        return await self._store.admit("submit", requester_id, at=now, limit=limit)
+
+    async def _cancel(
+        self, request: TapRequest, actor_id: str, *, reason: str
+    ) -> TapRequest | None:
+        try:
+            cancelled = await self._store.transition(
+                request.id,
+                expected=(RequestState.DRAFT, RequestState.PENDING_APPROVAL),
+                new_state=RequestState.CANCELLED,
+                at=self._clock.now(),
+                changes={"reason": reason, "stage_due_at": None},
+            )
+        except StoreConflict:
+            return None
+        await self._audit.record(
+            "request", "cancelled", actor_id=actor_id, request_id=request.id, reason=reason
         )
-        await self._refused(refused, requester_id, target_id, request_id)
-        return refused
+        return cancelled
 
     async def _own_request(self, requester_id: str, request_id: str) -> TapRequest | Refused:
         request = await self._store.get_request(request_id)
@@ -477,24 +579,28 @@ class ManagerRequests:
         assert request is not None  # requests are never deleted
         return request
 
-    async def _fail(self, request: TapRequest, reason: str, *, detail: str = "") -> TapRequest:
-        failed = await self._store.transition(
-            request.id,
-            expected=(RequestState.ISSUING, RequestState.APPROVED),
-            new_state=RequestState.FAILED,
-            at=self._clock.now(),
-            changes={"reason": reason},
+    async def _in_progress(self, requester_id: str, target_id: str, target_name: str) -> Refused:
+        """Another request for the same person is approved or issuing: refuse this one."""
+        return await self._refuse(
+            Refusal.ISSUE_IN_PROGRESS, requester_id, target_id, None, name=target_name
         )
-        await self._audit.record(
-            "request",
-            "failed",
-            actor_id=request.requester_id,
-            target_id=request.target_id,
-            request_id=request.id,
-            reason=reason,
-            detail={"why": detail} if detail else None,
-        )
-        return failed
+
+    async def _refuse(
+        self,
+        refusal: Refusal,
+        requester_id: str,
+        target_id: str | None,
+        request_id: str | None,
+        *,
+        name: str | None = None,
+    ) -> Refused:
+        limit = {
+            Refusal.RATE_LIMIT_REQUESTER: self._config.requests_per_requester_per_hour,
+            Refusal.RATE_LIMIT_TARGET: self._config.requests_per_target_per_day,
+        }.get(refusal)
+        refused = Refused(refusal, message(refusal, name=name, limit=limit))
+        await self._refused(refused, requester_id, target_id, request_id)
+        return refused
 
     async def _refused(
         self, refused: Refused, requester_id: str, target_id: str | None, request_id: str | None
@@ -508,23 +614,29 @@ class ManagerRequests:
             reason=refused.reason,
         )
 
-    async def _directory_failed(
+    async def _refuse_decision(
         self,
-        request: TapRequest | None,
-        requester_id: str,
-        target_id: str,
-        error: DirectoryError,
-    ) -> Failed:
-        text = directory_failure_text(error)
-        if request is None:
-            await self._audit.record(
-                "request",
-                "failed",
-                actor_id=requester_id,
-                target_id=target_id,
-                reason="directory_error",
-                detail={"code": error.code, "status": str(error.status)},
-            )
-            return Failed(None, text)
-        failed = await self._fail(request, "directory_error", detail=error.code or "")
-        return Failed(failed, text)
+        refusal: Refusal,
+        decider: Person,
+        request_id: str,
+        request: TapRequest | None = None,
+    ) -> Refused:
+        await self._audit.record(
+            "approval",
+            "refused",
+            actor_id=decider.id,
+            target_id=request.target_id if request else None,
+            request_id=request_id if request else None,
+            reason=refusal,
+            detail={} if request else {"asked_for": request_id[:64]},
+        )
+        return Refused(refusal, message(refusal), request)
+
+
+def _helpdesk_approved(request: TapRequest) -> bool:
+    """True when a helpdesk stage of *request* was approved."""
+    return any(
+        d.approved and request.stages[d.stage - 1].approver is ApproverKind.HELPDESK
+        for d in request.decisions
+        if 1 <= d.stage <= len(request.stages)
+    )

@@ -56,6 +56,9 @@ class GraphDirectory:
             return set()
         return await self._client.check_member_groups(user_id, group_ids)
 
+    async def list_group_members(self, group_id: str, *, limit: int = 100) -> list[str]:
+        return await self._client.list_group_members(group_id, limit=limit)
+
     async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         """Return active and PIM-eligible roles, read concurrently (two Graph calls)."""
         active, eligible = await asyncio.gather(

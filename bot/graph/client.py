@@ -161,6 +161,16 @@ class GraphClient:
         role template ids) *user_id* is a transitive member of."""
         return await self._check_members("checkMemberObjects", "ids", user_id, object_ids)
 
+    async def list_group_members(self, group_id: str, *, limit: int = 100) -> list[str]:
+        """Return the ids of up to *limit* users in *group_id*, transitively (nested groups'
+        members too). The cast to users is an advanced query."""
+        params = {"$select": "id", "$count": "true", "$top": str(min(max(limit, 1), 999))}
+        url = self._url(
+            "groups", group_id, "transitiveMembers", "microsoft.graph.user", params=params
+        )
+        items = await self._collect("list group members", url, ADVANCED_QUERY, limit=limit)
+        return [str(item["id"]) for item in items if isinstance(item.get("id"), str)]
+
     async def list_active_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         """Return the directory roles assigned to *user_id* directly and active now."""
         return await self._roles("roleAssignments", user_id, RoleAssignmentKind.ACTIVE)

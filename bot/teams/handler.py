@@ -18,18 +18,25 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import (
     AdaptiveCardInvokeValue,
     ChannelAccount,
+    ConversationReference,
     InvokeResponse,
 )
+from botbuilder.schema.teams import TeamsChannelData
 
 from bot.domain.audit import Auditor
+from bot.domain.model import ConversationRecord
 from bot.domain.ports import Directory
 from bot.domain.requester import profile_of
+from bot.teams.approval_cards import ApprovalCards
+from bot.teams.board import HELPDESK_CHANNEL_KEY
 from bot.teams.identity import Caller, caller_of
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
+from cards.approval import APPROVE, DENY, REVIEW
 from cards.commands import COMMANDS
 from cards.help import HelpView, help_card
-from cards.request import CANCEL, OPEN, REPLACE, SUBMIT
+from cards.request import CANCEL, OPEN, REPLACE, SEARCH, SUBMIT
+from cards.search import DETAILS, PEOPLE_DATASET
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +44,8 @@ _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 
 CommandHandler = Callable[[TurnContext, Caller], Awaitable[None]]
 CardAction = Callable[[Caller, Mapping[str, object]], Awaitable[dict[str, Any]]]
+Place = tuple[ConversationReference, str]
+PlacedAction = Callable[[Caller, Mapping[str, object], Place | None], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,7 @@ class TeamsDeps:
     tenant_id: str
     helpdesk_group_id: str
     request_cards: RequestCards
+    approval_cards: ApprovalCards
 
 
 class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder is untyped
@@ -59,11 +69,22 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         self._deps = deps
         self.commands: dict[str, CommandHandler] = {"help": self._help, "request": self._request}
         cards = deps.request_cards
+        # Request cards are private: they name people and what may be done for them.
         self.card_actions: dict[str, CardAction] = {
             OPEN: lambda caller, _data: cards.form(caller),
-            SUBMIT: cards.submit,
             REPLACE: cards.replace,
             CANCEL: cards.cancel,
+            SEARCH: cards.search,
+            DETAILS: cards.details,
+        }
+        # The submitted card is remembered where it is, to be updated while approvals run.
+        self.placed_actions: dict[str, PlacedAction] = {SUBMIT: cards.submit}
+        # Approval cards live in the helpdesk channel as well as in chats.
+        approvals = deps.approval_cards
+        self.anywhere_actions: dict[str, CardAction] = {
+            REVIEW: approvals.review,
+            APPROVE: approvals.approve,
+            DENY: approvals.deny,
         }
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -92,6 +113,8 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             return
         if turn_context.activity.conversation.conversation_type == "personal":
             await self._send_help(turn_context, caller, welcome=True)
+            return
+        await self._remember_helpdesk_channel(turn_context, caller)
 
     async def on_teams_members_added(  # the welcome goes out on installationUpdate instead
         self,
@@ -102,6 +125,8 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         return
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name == "application/search":
+            return await self._typeahead(turn_context)
         if turn_context.activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         # botbuilder 4.17's own path double-serialises the response and leaves `action` a
@@ -112,16 +137,59 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         caller = await self._authorised_caller(turn_context, reply=False)
         if caller is None:
             return _invoke_message(403, "You can't use this card.")
-        handler = self.card_actions.get(verb or "")
-        if handler is not None and not _is_personal(turn_context):
-            # The card lists the requester's reports and their eligibility: not for a group.
-            return _invoke_message(400, PERSONAL_ONLY)
-        if handler is None:
-            log.info("card action with no handler", verb=verb)
-            return _invoke_message(400, "This card is out of date. Type help to start again.")
         raw = action.get("data")
         data = {k: v for k, v in raw.items() if k != "verb"} if isinstance(raw, dict) else {}
-        return _invoke_card(await handler(caller, data))
+        anywhere = self.anywhere_actions.get(verb or "")
+        if anywhere is not None:
+            return _invoke_card(await anywhere(caller, data))
+        private = self.card_actions.get(verb or "")
+        placed = self.placed_actions.get(verb or "")
+        if private is None and placed is None:
+            log.info("card action with no handler", verb=verb)
+            return _invoke_message(400, "This card is out of date. Type help to start again.")
+        if not _is_personal(turn_context):
+            # The card lists people and their eligibility: not for a group.
+            return _invoke_message(400, PERSONAL_ONLY)
+        if placed is not None:
+            return _invoke_card(await placed(caller, data, _place(turn_context)))
+        assert private is not None
+        return _invoke_card(await private(caller, data))
+
+    async def _typeahead(self, turn_context: TurnContext) -> InvokeResponse:
+        """Answer a typeahead list's query (Teams' ``application/search`` invoke)."""
+        caller = await self._authorised_caller(turn_context, reply=False)
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        query = value.get("queryText")
+        if caller is None or value.get("dataset") != PEOPLE_DATASET or not isinstance(query, str):
+            return _search_results([])
+        if not _is_personal(turn_context):
+            return _search_results([])
+        return _search_results(await self._deps.request_cards.typeahead(caller, query[:100]))
+
+    async def _remember_helpdesk_channel(self, turn_context: TurnContext, caller: Caller) -> None:
+        """tapbot installed in a team: if it is the helpdesk's team, its approval cards go to
+        the channel it was installed in (unless HELPDESK_CHANNEL_ID says otherwise)."""
+        data = turn_context.activity.channel_data
+        if not isinstance(data, dict) or not self._deps.helpdesk_group_id:
+            return
+        channel_data = TeamsChannelData().deserialize(data)
+        team = channel_data.team
+        channel = channel_data.channel or team
+        group = getattr(team, "aad_group_id", None) if team is not None else None
+        if not group or group.lower() != self._deps.helpdesk_group_id.lower() or not channel:
+            return
+        reference = TurnContext.get_conversation_reference(turn_context.activity)
+        reference.activity_id = None
+        if reference.conversation is not None:
+            reference.conversation.id = channel.id
+        await self._deps.references.save_record(
+            ConversationRecord(
+                key=HELPDESK_CHANNEL_KEY,
+                tenant_id=caller.tenant_id,
+                reference=reference.serialize(),
+                updated_at=self._deps.references.now(),
+            )
+        )
 
     async def _authorised_caller(
         self, turn_context: TurnContext, *, reply: bool = True
@@ -192,6 +260,25 @@ PERSONAL_ONLY = "Pass requests are private: ask me in our 1:1 chat."
 def _is_personal(turn_context: TurnContext) -> bool:
     conversation = turn_context.activity.conversation
     return getattr(conversation, "conversation_type", None) == "personal"
+
+
+def _place(turn_context: TurnContext) -> Place | None:
+    """Where the card that was clicked sits: its conversation and its activity id."""
+    activity = turn_context.activity
+    if not activity.reply_to_id:
+        return None
+    reference = TurnContext.get_conversation_reference(activity)
+    reference.activity_id = None
+    return reference, str(activity.reply_to_id)
+
+
+def _search_results(results: list[dict[str, str]]) -> InvokeResponse:
+    body = {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.search.searchResponse",
+        "value": {"results": results},
+    }
+    return InvokeResponse(status=200, body=body)
 
 
 def _invoke_card(card: dict[str, Any]) -> InvokeResponse:

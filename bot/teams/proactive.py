@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -68,6 +69,13 @@ class ConversationReferences:
         self._saved.move_to_end(key)
         if len(self._saved) > self._remembered:
             self._saved.popitem(last=False)
+
+    async def save_record(self, record: ConversationRecord) -> None:
+        """Store *record* as it is (a reference the Teams layer built itself)."""
+        await self._store.save_conversation(record)
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     async def reference_for(self, key: str) -> ConversationReference | None:
         record = await self._store.get_conversation(key)

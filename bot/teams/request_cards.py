@@ -1,23 +1,29 @@
-"""The request card's conversation: open the form, take a submit, answer with the outcome.
+"""The request card's conversation: open the form, find a person, take a submit, answer with
+where the request stands.
 
 Each method takes the authenticated caller and the card's untrusted data and returns the card
-that replaces the one the person clicked (an Action.Execute response). The workflow decides;
-this module only translates between cards and the domain.
+that replaces the one the person clicked (an Action.Execute response). The domain decides
+(`RequestOffers` what to offer, `RequestService` what happens); this module only translates
+between cards and the domain.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from botbuilder.schema import ConversationReference
 
 from bot.domain.errors import DirectoryError
-from bot.domain.model import DeliveryMethod, RequestState, TapRequest
+from bot.domain.model import DirectoryUser, RequestKind, RequestState, TapRequest
+from bot.domain.offers import DELIVERIES, RequestOffers
 from bot.domain.outcomes import (
+    AwaitingApproval,
     ConfirmReplace,
+    Decided,
     Failed,
     Issued,
     Outcome,
@@ -27,7 +33,8 @@ from bot.domain.outcomes import (
 )
 from bot.domain.policy import Refusal
 from bot.domain.request_form import InvalidForm, parse_request_form
-from bot.domain.workflow import ManagerRequests
+from bot.domain.workflow import Person, RequestService
+from bot.teams.board import TeamsBoard
 from bot.teams.identity import Caller
 from cards.request import (
     RequestFormView,
@@ -37,12 +44,11 @@ from cards.request import (
     request_form_card,
     when,
 )
+from cards.search import DetailsView, PersonChoice, SearchView, details_card, search_card
+from cards.text import name, sentence
 
 log = structlog.get_logger(__name__)
 
-DELIVERIES: tuple[tuple[DeliveryMethod, str], ...] = (
-    (DeliveryMethod.CHAT_TO_REQUESTER, "To me, in this chat"),
-)
 Card = dict[str, Any]
 # Short reasons for the target list; the full sentence comes if the person is chosen anyway.
 NOT_ELIGIBLE: dict[Refusal, str] = {
@@ -52,42 +58,62 @@ NOT_ELIGIBLE: dict[Refusal, str] = {
     Refusal.PRIVILEGED_ROLE_ELIGIBLE: "can become an administrator",
     Refusal.BLOCKED_GROUP: "protected account",
     Refusal.NOT_IN_POLICY_SCOPE: "outside the pass policy",
-    Refusal.NEEDS_HELPDESK_APPROVAL: "manager changed recently, helpdesk only",
 }
+HELPDESK_NOTE = "manager changed recently: the helpdesk approves"
+POLICY_OFF = (
+    "Temporary Access Pass is switched off in this organisation's Entra policy, so no pass can "
+    "be issued until IT switches it on."
+)
 
 
 class RequestCards:
-    """Cards for flow 1, backed by `ManagerRequests`."""
+    """Cards for making a request, backed by `RequestOffers` and `RequestService`."""
 
-    def __init__(self, requests: ManagerRequests, timezone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        requests: RequestService,
+        offers: RequestOffers,
+        board: TeamsBoard,
+        timezone: ZoneInfo,
+        *,
+        is_helpdesk: Callable[[str], Awaitable[bool]],
+    ) -> None:
         self._requests = requests
+        self._offers = offers
+        self._board = board
         self._timezone = timezone
+        self._is_helpdesk = is_helpdesk
 
     async def form(self, caller: Caller, *, notice: str = "") -> Card:
-        """A fresh request card for *caller* (their direct reports, read now)."""
+        """A fresh request card: the caller's direct reports, with a way to search for anyone
+        else when they are in the helpdesk; the search alone for a helpdesk member without
+        reports."""
         try:
-            data = await self._requests.form_data(caller.user_id)
+            data = await self._offers.reports(caller.user_id)
+            helpdesk = await self._is_helpdesk(caller.user_id)
         except DirectoryError as error:
-            return outcome_card(
-                "I can't open the request card",
-                [directory_failure_text(error)],
-                attention=True,
-            )
+            return _cannot_open(error)
+        if not data.targets and helpdesk:
+            return search_card(SearchView())
         targets = [
             TargetChoice(
                 option.user.id,
                 option.user.display_name,
                 option.user.job_title or "",
-                NOT_ELIGIBLE.get(option.refusal, "ask the helpdesk") if option.refusal else "",
+                (
+                    NOT_ELIGIBLE.get(option.refusal, "ask the helpdesk")
+                    if option.refusal and option.refusal is not Refusal.NEEDS_HELPDESK_APPROVAL
+                    else ""
+                ),
+                HELPDESK_NOTE if option.refusal is Refusal.NEEDS_HELPDESK_APPROVAL else "",
             )
             for option in data.targets
         ]
-        notice = notice or (
-            ""
-            if data.policy_enabled
-            else "Temporary Access Pass is switched off in this "
-            "organisation's Entra policy, so no pass can be issued until IT switches it on."
-        )
+        if not data.targets:
+            notice = notice or (
+                "You have no direct reports in the directory and you aren't in the helpdesk, "
+                "so there is no one you can request a pass for."
+            )
         return request_form_card(
             RequestFormView(
                 form_id=str(uuid.uuid4()),
@@ -97,11 +123,77 @@ class RequestCards:
                 one_time_forced=data.one_time_forced,
                 deliveries=[(method.value, title) for method, title in DELIVERIES],
                 timezone=self._timezone.key,
-                notice=notice,
+                notice=notice or ("" if data.policy_enabled else POLICY_OFF),
+                can_search=helpdesk,
             )
         )
 
-    async def submit(self, caller: Caller, data: Mapping[str, object]) -> Card:
+    async def search(self, caller: Caller, data: Mapping[str, object]) -> Card:
+        """Step one for the helpdesk: people matching the typed text."""
+        query = data.get("query")
+        text = query if isinstance(query, str) else ""
+        try:
+            found = await self._offers.search(caller.user_id, text)
+        except DirectoryError as error:
+            return search_card(SearchView(text[:100], notice=directory_failure_text(error)))
+        if isinstance(found, Refused):
+            if found.reason is Refusal.NOT_HELPDESK:
+                return outcome_card("I can't search for you", [found.text], attention=True)
+            return search_card(SearchView(text[:100], notice=found.text))
+        return search_card(SearchView(text, [_choice(user) for user in found]))
+
+    async def typeahead(self, caller: Caller, text: str) -> list[dict[str, str]]:
+        """Results for a typeahead list (``application/search``); empty when refused."""
+        try:
+            found = await self._offers.search(caller.user_id, text)
+        except DirectoryError:
+            return []
+        if isinstance(found, Refused):
+            return []
+        return [{"title": _choice(u).title, "value": u.id} for u in found[:15]]
+
+    async def details(self, caller: Caller, data: Mapping[str, object]) -> Card:
+        """Step two: the pass for the person picked."""
+        target = data.get("target")
+        if not isinstance(target, str) or not 0 < len(target) <= 64:
+            return search_card(SearchView(notice="Choose the person who needs the pass first."))
+        try:
+            details = await self._offers.details(caller.user_id, target.strip().lower())
+        except DirectoryError as error:
+            return _cannot_open(error)
+        if isinstance(details, Refused):
+            return outcome_card("No pass can be requested", [details.text], attention=True)
+        person = details.target
+        return details_card(
+            DetailsView(
+                form_id=str(uuid.uuid4()),
+                target_id=person.id,
+                target_name=person.display_name,
+                target_detail=", ".join(
+                    part for part in (person.job_title, person.user_principal_name) if part
+                ),
+                lifetimes=details.lifetimes,
+                default_lifetime=details.default_lifetime,
+                one_time_forced=details.one_time_forced,
+                deliveries=[(method.value, title) for method, title in details.deliveries],
+                timezone=self._timezone.key,
+                approval_note=(
+                    "Another helpdesk member approves this request before the pass is issued."
+                    if details.kind is RequestKind.HELPDESK
+                    else ""
+                ),
+                notice="" if details.policy_enabled else POLICY_OFF,
+            )
+        )
+
+    async def submit(
+        self,
+        caller: Caller,
+        data: Mapping[str, object],
+        place: tuple[ConversationReference, str] | None = None,
+    ) -> Card:
+        """Take a submitted request card; *place* is where that card is (its conversation and
+        activity), so it can be updated while the request waits for approval."""
         try:
             form = parse_request_form(
                 data,
@@ -113,16 +205,18 @@ class RequestCards:
                 caller.user_id, invalid.field, invalid.problem
             )
         else:
-            outcome = await self._requests.submit(caller.user_id, caller.name, form)
+            outcome = await self._requests.submit(Person(caller.user_id, caller.name), form)
+        if isinstance(outcome, AwaitingApproval) and place is not None:
+            await self._board.remember(outcome.request.id, "requester", *place)
         return self.card_for(outcome)
 
     async def replace(self, caller: Caller, data: Mapping[str, object]) -> Card:
-        return self.card_for(
-            await self._requests.confirm_replace(caller.user_id, _request_id(data))
-        )
+        person = Person(caller.user_id, caller.name)
+        return self.card_for(await self._requests.confirm_replace(person, _request_id(data)))
 
     async def cancel(self, caller: Caller, data: Mapping[str, object]) -> Card:
-        return self.card_for(await self._requests.cancel(caller.user_id, _request_id(data)))
+        person = Person(caller.user_id, caller.name)
+        return self.card_for(await self._requests.cancel(person, _request_id(data)))
 
     def card_for(self, outcome: Outcome) -> Card:
         """The card that shows *outcome* to the requester."""
@@ -139,38 +233,61 @@ class RequestCards:
                 return outcome_card("No pass was requested", [text], attention=True)
             case Failed(_, text):
                 return outcome_card("The pass could not be issued", [text], attention=True)
-            case Unchanged(request):
+            case AwaitingApproval(request, _) | Unchanged(request) | Decided(request, _):
                 return self._where_it_stands(request)
 
     def _issued(self, request: TapRequest) -> Card:
-        name = request.target_name
+        person = name(request.target_name)
         until = when(request.pass_ends_at, self._timezone) if request.pass_ends_at else ""
         return outcome_card(
-            f"Pass issued for {name}",
+            sentence("Pass issued for ", person),
             [
-                f"I've sent the pass to you in this chat (valid until {until}). Hand it to "
-                f"{name} in person or on a call, once you are sure it's them.",
-                f"Reason given: {request.justification}",
+                sentence(
+                    f"I've sent the pass to you in this chat (valid until {until}). Hand it to ",
+                    person,
+                    " in person or on a call, once you are sure it's them.",
+                ),
+                sentence("Reason given: ", name(request.justification)),
             ],
         )
 
     def _where_it_stands(self, request: TapRequest) -> Card:
-        name = request.target_name
+        person = name(request.target_name)
         if request.state is RequestState.DELIVERED:
             return self._issued(request)
-        if request.state is RequestState.CANCELLED:
+        if request.state is RequestState.CANCELLED and not request.stages:
             return outcome_card(
-                "Nothing changed", [f"You kept {name}'s existing pass; no new pass was issued."]
+                "Nothing changed",
+                [sentence("You kept ", person, "'s existing pass; no new pass was issued.")],
             )
-        if request.state is RequestState.FAILED:
+        if request.state is RequestState.FAILED and not request.stages:
             return outcome_card(
                 "The pass could not be issued",
-                [f"This request for {name} ended without a pass. Please request again."],
+                [
+                    sentence(
+                        "This request for ", person, " ended without a pass. Please request again."
+                    )
+                ],
                 attention=True,
             )
+        if request.stages or request.state is RequestState.DRAFT:
+            return self._board.requester_card(request)
         return outcome_card(
-            "Already in progress", [f"I'm already working on this request for {name}."]
+            "Already in progress",
+            [sentence("I'm already working on this request for ", person, ".")],
         )
+
+
+def _choice(user: DirectoryUser) -> PersonChoice:
+    note = "account disabled" if not user.account_enabled else ("guest" if user.is_guest else "")
+    detail = ", ".join(part for part in (user.job_title, user.user_principal_name) if part)
+    return PersonChoice(user.id, user.display_name, detail, note)
+
+
+def _cannot_open(error: DirectoryError) -> Card:
+    return outcome_card(
+        "I can't open the request card", [directory_failure_text(error)], attention=True
+    )
 
 
 def _request_id(data: Mapping[str, object]) -> str:

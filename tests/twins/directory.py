@@ -266,6 +266,13 @@ class FakeDirectory:
         user = self._find(user_id)
         return self._groups_of(user.id) & set(group_ids)
 
+    async def list_group_members(self, group_id: str, *, limit: int = 100) -> list[str]:
+        await self._enter("list_group_members", group_id)
+        if group_id not in self.groups:
+            raise DirectoryObjectNotFound(f"group {group_id} not found", status=404)
+        members = sorted(u for u in self.users if group_id in self._groups_of(u))
+        return members[:limit]
+
     async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         await self._enter("list_role_assignments", user_id)
         return list(self.roles.get(user_id, []))

@@ -212,6 +212,20 @@ async def test_member_of_groups_unknown_user_is_not_found(side: Side) -> None:
         await side.directory.member_of_groups(UNKNOWN_ID, [org.HELPDESK_GROUP_ID])
 
 
+async def test_group_members_are_listed_through_nested_groups(side: Side) -> None:
+    helpdesk = await side.directory.list_group_members(org.HELPDESK_GROUP_ID)
+    blocked = await side.directory.list_group_members(org.BLOCKED_GROUP_ID)  # nests a group
+
+    assert set(helpdesk) == set(org.HELPDESK_MEMBER_IDS)
+    assert blocked == [org.BREAK_GLASS_ID]
+    assert len(await side.directory.list_group_members(org.HELPDESK_GROUP_ID, limit=2)) == 2
+
+
+async def test_group_members_of_an_unknown_group_is_not_found(side: Side) -> None:
+    with pytest.raises(DirectoryObjectNotFound):
+        await side.directory.list_group_members(UNKNOWN_ID)
+
+
 @pytest.mark.parametrize(
     ("user_id", "expected"),
     [

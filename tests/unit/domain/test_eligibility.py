@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.eligibility import gather_target_facts, recent_request_counts
+from bot.domain.eligibility import gather_target_facts
 from bot.domain.errors import (
     DirectoryAccessDenied,
     DirectoryObjectNotFound,
@@ -17,11 +17,8 @@ from bot.domain.errors import (
     DirectoryUnavailable,
 )
 from bot.domain.model import (
-    DeliveryMethod,
-    RequestState,
     RoleAssignmentKind,
     TapPolicy,
-    TapRequest,
 )
 from bot.domain.policy import (
     PolicyConfig,
@@ -31,7 +28,6 @@ from bot.domain.policy import (
     needs_helpdesk_approval,
 )
 from tests.twins.directory import DEFAULT_POLICY, FakeDirectory, person
-from tests.twins.store import MemoryStore
 
 NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)
 BREAK_GLASS = "group-break-glass"
@@ -290,37 +286,3 @@ async def test_naive_now_is_a_programming_error(directory: FakeDirectory) -> Non
     naive = datetime(2024, 6, 10, 9, 0)  # noqa: DTZ001
     with pytest.raises(ValueError, match="timezone-aware"):
         await gather_target_facts(directory, directory, "noah", CONFIG, naive)
-
-
-def request(number: int, *, requester: str, target: str, age: timedelta) -> TapRequest:
-    return TapRequest(
-        id=f"r{number}",
-        requester_id=requester,
-        requester_name=requester,
-        target_id=target,
-        target_name=target,
-        lifetime_minutes=60,
-        is_usable_once=False,
-        start_at=None,
-        delivery=DeliveryMethod.CHAT_TO_REQUESTER,
-        justification="test",
-        state=RequestState.DELIVERED,
-        created_at=NOW - age,
-        updated_at=NOW - age,
-    )
-
-
-async def test_recent_request_counts_use_an_hour_and_a_day() -> None:
-    store = MemoryStore()
-    for number, (requester, target, age) in enumerate(
-        [
-            ("manager", "noah", timedelta(minutes=10)),
-            ("manager", "tia", timedelta(minutes=59)),
-            ("manager", "noah", timedelta(hours=2)),
-            ("helpdesk", "noah", timedelta(hours=23)),
-            ("helpdesk", "noah", timedelta(hours=25)),
-        ]
-    ):
-        await store.add_request(request(number, requester=requester, target=target, age=age))
-    counts = await recent_request_counts(store, requester_id="manager", target_id="noah", now=NOW)
-    assert counts == (2, 3)

@@ -27,6 +27,7 @@ async def _stuck(world: World, *, pass_id: str | None, state: RequestState) -> T
         created_at=now,
         updated_at=now,
         pass_id=pass_id,
+        issuing_started_at=now if state is RequestState.ISSUING else None,
     )
     await world.store.add_request(request)
     return request

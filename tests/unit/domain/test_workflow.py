@@ -10,10 +10,12 @@ import pytest
 
 from bot.domain.errors import DirectoryThrottled, DirectoryUnavailable
 from bot.domain.model import (
+    ApproverKind,
     IssuedPass,
     RequestState,
 )
 from bot.domain.outcomes import (
+    AwaitingApproval,
     ConfirmReplace,
     Failed,
     Issued,
@@ -31,6 +33,7 @@ from tests.unit.domain.world import (
     OTHER_MANAGER,
     STRANGER,
     World,
+    as_person,
 )
 
 
@@ -103,12 +106,15 @@ async def test_a_lifetime_outside_the_policy_is_refused(world: World) -> None:
     assert outcome.reason is Refusal.LIFETIME_OUT_OF_RANGE
 
 
-async def test_a_recent_manager_change_needs_the_helpdesk(world: World) -> None:
+async def test_a_recent_manager_change_sends_the_request_to_the_helpdesk(world: World) -> None:
     world.directory.set_manager(LIAM.id, OTHER_MANAGER.id, at=world.clock.now() - timedelta(days=3))
     world.directory.set_manager(LIAM.id, MANAGER.id, at=world.clock.now() - timedelta(days=2))
     outcome = await world.submit()
-    assert isinstance(outcome, Refused)
-    assert outcome.reason is Refusal.NEEDS_HELPDESK_APPROVAL
+    assert isinstance(outcome, AwaitingApproval)
+    assert outcome.request.state is RequestState.PENDING_APPROVAL
+    assert [s.approver for s in outcome.request.stages] == [ApproverKind.HELPDESK]
+    assert outcome.request.context.previous_manager_name == OTHER_MANAGER.display_name
+    assert world.directory.called("create_pass") == 0
 
 
 async def test_the_per_target_rate_limit_holds(world: World) -> None:
@@ -130,12 +136,12 @@ async def test_an_existing_pass_is_replaced_only_after_confirmation(world: World
     assert isinstance(outcome, ConfirmReplace)
     assert outcome.existing.id == old.id  # type: ignore[union-attr]
     assert world.directory.pass_of(LIAM.id) == old
-    stranger_try = await world.requests.confirm_replace(STRANGER.id, outcome.request.id)
+    stranger_try = await world.requests.confirm_replace(as_person(STRANGER), outcome.request.id)
     assert isinstance(stranger_try, Refused)
     assert stranger_try.reason is Refusal.NOT_YOUR_REQUEST
     first, second = await asyncio.gather(
-        world.requests.confirm_replace(MANAGER.id, outcome.request.id),
-        world.requests.confirm_replace(MANAGER.id, outcome.request.id),
+        world.requests.confirm_replace(as_person(MANAGER), outcome.request.id),
+        world.requests.confirm_replace(as_person(MANAGER), outcome.request.id),
     )
     assert sorted(type(o).__name__ for o in (first, second)) == ["Issued", "Unchanged"]
     assert world.directory.pass_of(LIAM.id).id != old.id  # type: ignore[union-attr]
@@ -148,7 +154,7 @@ async def test_keeping_the_existing_pass_cancels_the_request(world: World) -> No
     )
     asked = await world.submit()
     assert isinstance(asked, ConfirmReplace)
-    outcome = await world.requests.cancel(MANAGER.id, asked.request.id)
+    outcome = await world.requests.cancel(as_person(MANAGER), asked.request.id)
     assert isinstance(outcome, Unchanged)
     assert outcome.request.state is RequestState.CANCELLED
     assert world.directory.called("create_pass") == 1  # only the seeding call
@@ -163,7 +169,7 @@ async def test_rules_are_checked_again_right_before_issuing(world: World) -> Non
     world.directory.set_manager(
         LIAM.id, OTHER_MANAGER.id, at=world.clock.now() - timedelta(days=30)
     )
-    outcome = await world.requests.confirm_replace(MANAGER.id, asked.request.id)
+    outcome = await world.requests.confirm_replace(as_person(MANAGER), asked.request.id)
     assert isinstance(outcome, Refused)
     assert outcome.reason is Refusal.NOT_DIRECT_REPORT
     assert outcome.request is not None
@@ -259,7 +265,7 @@ async def test_a_replacement_question_expires(world: World) -> None:
     asked = await world.submit()
     assert isinstance(asked, ConfirmReplace)
     world.clock.advance(minutes=16)
-    outcome = await world.requests.confirm_replace(MANAGER.id, asked.request.id)
+    outcome = await world.requests.confirm_replace(as_person(MANAGER), asked.request.id)
     assert isinstance(outcome, Failed)
     assert "expired" in outcome.text
     assert outcome.request is not None
@@ -299,9 +305,11 @@ async def test_confirming_a_replacement_while_another_is_issuing_is_refused(worl
     assert isinstance(asked_a, ConfirmReplace)
     assert isinstance(asked_b, ConfirmReplace)
     entered, release = world.hold_pass_creation()
-    first = asyncio.create_task(world.requests.confirm_replace(MANAGER.id, asked_a.request.id))
+    first = asyncio.create_task(
+        world.requests.confirm_replace(as_person(MANAGER), asked_a.request.id)
+    )
     await entered.wait()
-    second = await world.requests.confirm_replace(MANAGER.id, asked_b.request.id)
+    second = await world.requests.confirm_replace(as_person(MANAGER), asked_b.request.id)
     release.set()
     assert isinstance(await first, Issued)
     assert isinstance(second, Refused)

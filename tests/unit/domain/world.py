@@ -1,17 +1,29 @@
-"""A small organisation in memory, with the request flow and upkeep wired to twins."""
+"""A small organisation in memory, with the request lifecycle and upkeep wired to twins."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+from bot.domain.approvals import ApprovalPolicy
 from bot.domain.audit import Auditor
+from bot.domain.checks import RequestChecks
 from bot.domain.cleanup import PassCleanup
-from bot.domain.model import DeliveryMethod, IssuedPass, RoleAssignmentKind
+from bot.domain.issuing import PassIssuing
+from bot.domain.membership import GroupMembership
+from bot.domain.model import (
+    ApproverKind,
+    DeliveryMethod,
+    IssuedPass,
+    RoleAssignmentKind,
+    Stage,
+)
+from bot.domain.offers import RequestOffers
 from bot.domain.policy import PolicyConfig
 from bot.domain.request_form import RequestForm
 from bot.domain.upkeep import Upkeep
-from bot.domain.workflow import ManagerRequests
+from bot.domain.workflow import Person, RequestService
+from tests.twins.board import FakeBoard
 from tests.twins.clock import ManualClock
 from tests.twins.delivery import FakeDelivery
 from tests.twins.directory import FakeDirectory, person
@@ -19,6 +31,7 @@ from tests.twins.store import MemoryStore
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 BLOCKED = "b1000000-0000-4000-8000-000000000001"
+HELPDESK = "a1b2c3d4-0001-4a5b-8c9d-0e1f2a3b4c01"
 MANAGER = person("Olivia Bennett", id="10000000-0000-4000-8000-000000000002")
 LIAM = person("Liam Carter", id="10000000-0000-4000-8000-000000000011")
 NOAH = person("Noah Patel", id="10000000-0000-4000-8000-000000000014")
@@ -26,38 +39,81 @@ ADA = person("Ada Lovelace", id="10000000-0000-4000-8000-000000000016")
 HARRY = person("Harry Jones", id="10000000-0000-4000-8000-000000000015", account_enabled=False)
 STRANGER = person("Sam Stranger", id="10000000-0000-4000-8000-000000000099")
 OTHER_MANAGER = person("Daniel Okafor", id="10000000-0000-4000-8000-000000000004")
+PRIYA = person("Priya Shah", id="10000000-0000-4000-8000-000000000031")
+TOM = person("Tom Becker", id="10000000-0000-4000-8000-000000000032")
+CHLOE = person("Chloe Martin", id="10000000-0000-4000-8000-000000000033")
+FOUR_EYES = ApprovalPolicy(helpdesk_stages=(Stage(ApproverKind.HELPDESK, 240),))
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(
+        self, *, approvals: ApprovalPolicy = FOUR_EYES, config: PolicyConfig | None = None
+    ) -> None:
         self.clock = ManualClock()
         self.directory = FakeDirectory(self.clock)
         self.store = MemoryStore()
         self.delivery = FakeDelivery()
-        for user in (MANAGER, STRANGER, OTHER_MANAGER):
+        self.board = FakeBoard()
+        for user in (MANAGER, STRANGER, OTHER_MANAGER, PRIYA, TOM, CHLOE):
             self.directory.add_user(user)
         for user in (LIAM, NOAH, HARRY, ADA):
             self.directory.add_user(user, manager_id=MANAGER.id)
+        for helper in (PRIYA, TOM, CHLOE):
+            self.directory.set_manager(
+                helper.id, OTHER_MANAGER.id, at=self.clock.now() - timedelta(days=300)
+            )
         self.directory.set_manager(
             STRANGER.id, OTHER_MANAGER.id, at=self.clock.now() - timedelta(days=90)
         )
         self.directory.assign_role(NOAH.id, GLOBAL_ADMIN, RoleAssignmentKind.ELIGIBLE)
-        self.requests = ManagerRequests(
+        self.directory.add_group(HELPDESK, PRIYA.id, TOM.id, CHLOE.id)
+        self.config = config or PolicyConfig(blocked_group_ids=(BLOCKED,))
+        auditor = Auditor(self.store, self.clock)
+        self.checks = RequestChecks(
             directory=self.directory,
             pass_issuer=self.directory,
-            delivery=self.delivery,
-            store=self.store,
-            auditor=Auditor(self.store, self.clock),
+            membership=GroupMembership(self.directory, self.clock),
             clock=self.clock,
-            config=PolicyConfig(blocked_group_ids=(BLOCKED,)),
-            redact_after=timedelta(minutes=30),
+            config=self.config,
+            helpdesk_group_id=HELPDESK,
+        )
+        cleanup = PassCleanup(self.directory, auditor, self.store)
+        self.requests = RequestService(
+            directory=self.directory,
+            checks=self.checks,
+            issuing=PassIssuing(
+                pass_issuer=self.directory,
+                delivery=self.delivery,
+                store=self.store,
+                auditor=auditor,
+                clock=self.clock,
+                cleanup=cleanup,
+                redact_after=timedelta(minutes=30),
+            ),
+            delivery=self.delivery,
+            board=self.board,
+            store=self.store,
+            auditor=auditor,
+            clock=self.clock,
+            config=self.config,
+            approvals=approvals,
+            helpdesk_group_id=HELPDESK,
+        )
+        self.offers = RequestOffers(
+            directory=self.directory,
+            pass_issuer=self.directory,
+            checks=self.checks,
+            store=self.store,
+            clock=self.clock,
+            config=self.config,
         )
         self.upkeep = Upkeep(
             store=self.store,
             delivery=self.delivery,
-            cleanup=PassCleanup(self.directory, Auditor(self.store, self.clock)),
-            auditor=Auditor(self.store, self.clock),
+            cleanup=cleanup,
+            auditor=auditor,
             clock=self.clock,
+            expire=self.requests.expire_due,
         )
 
     def form(
@@ -78,8 +134,8 @@ class World:
         values.update(changes)
         return RequestForm(**values)  # type: ignore[arg-type]
 
-    async def submit(self, **changes: object) -> object:
-        return await self.requests.submit(MANAGER.id, MANAGER.display_name, self.form(**changes))
+    async def submit(self, by: Person | None = None, **changes: object) -> object:
+        return await self.requests.submit(by or as_person(MANAGER), self.form(**changes))
 
     async def audit(self) -> list[tuple[str, str, str | None]]:
         events = await self.store.list_audit(limit=1000)
@@ -99,3 +155,7 @@ class World:
 
         self.directory.create_pass = held  # type: ignore[method-assign]
         return entered, release
+
+
+def as_person(user: object) -> Person:
+    return Person(user.id, user.display_name)  # type: ignore[attr-defined]

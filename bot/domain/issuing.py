@@ -1,0 +1,229 @@
+"""From a claimed request to a delivered pass, and undoing it when delivery fails.
+
+The caller (`RequestService`) has moved the request to ``issuing`` (which claims the one slot per
+person: a second request for the same target cannot be issuing at the same time) and checked the
+rules. Here: list the target's passes once more right before creating (a pass made since the
+check is never silently replaced), create the pass, deliver it, schedule its redaction. The pass
+value lives only between `PassIssuer.create_pass` and `PassDelivery.deliver`; a pass that could
+not be delivered is deleted again, and a creation whose answer was lost is looked for within the
+request's issuing window (`bot.domain.cleanup`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.audit import Auditor
+from bot.domain.cleanup import PassCleanup
+from bot.domain.errors import DeliveryFailed, DirectoryError, DirectoryUnavailable, StoreConflict
+from bot.domain.model import (
+    DeliveryReceipt,
+    PassInfo,
+    RequestState,
+    ScheduledEdit,
+    TapRequest,
+)
+from bot.domain.outcomes import ConfirmReplace, Failed, Issued, Outcome, directory_failure_text
+from bot.domain.policy import existing_pass_needs_confirmation
+from bot.domain.ports import Clock, PassDelivery, PassIssuer, Store
+
+REDACT_KIND = "redact_pass"
+# Reasons of failed requests whose pass may still exist (retried by `Upkeep`).
+UNDELETED = "pass_not_deleted"
+MAYBE_CREATED = "pass_unknown"
+# States a request can fail from.
+_FAILABLE = (
+    RequestState.ISSUING,
+    RequestState.APPROVED,
+    RequestState.PENDING_APPROVAL,
+    RequestState.DRAFT,
+)
+
+
+class PassIssuing:
+    """Create, deliver and, when needed, undo the pass of one claimed request."""
+
+    def __init__(
+        self,
+        *,
+        pass_issuer: PassIssuer,
+        delivery: PassDelivery,
+        store: Store,
+        auditor: Auditor,
+        clock: Clock,
+        cleanup: PassCleanup,
+        redact_after: timedelta,
+    ) -> None:
+        self._issuer = pass_issuer
+        self._delivery = delivery
+        self._store = store
+        self._audit = auditor
+        self._clock = clock
+        self._cleanup = cleanup
+        self._redact_after = redact_after
+
+    async def create_and_deliver(self, request: TapRequest) -> Outcome:
+        """Issue *request* (state ``issuing``, rules just checked). A live pass found now that the
+        requester has not agreed to replace turns the request back into a question."""
+        try:
+            passes = await self._issuer.list_passes(request.target_id)
+        except DirectoryError as error:
+            return await self.directory_failed(request, error)
+        live = existing_pass_needs_confirmation(passes, self._clock.now())
+        if live is not None and not request.replace_existing:
+            return await self._ask_first(request, live)
+        try:
+            issued = await self._issuer.create_pass(
+                request.target_id,
+                lifetime_minutes=request.lifetime_minutes,
+                is_usable_once=request.is_usable_once,
+                start_at=request.start_at,
+            )
+        except DirectoryUnavailable as error:
+            # A timeout or 5xx may hide a pass that was created: never leave it valid.
+            request = await self._store.update_request(
+                request.id, changes={"issuing_ended_at": self._clock.now()}
+            )
+            if not await self._cleanup.delete_from_window(request):
+                failed = await self.fail(request, MAYBE_CREATED, detail=error.code)
+                return Failed(
+                    failed,
+                    "Microsoft Entra stopped answering while creating the pass, so I can't "
+                    "tell whether it made one. If it did, I'll delete it as soon as Entra "
+                    "answers again: don't use any pass from this request. Please try again "
+                    "in a few minutes.",
+                )
+            return await self.directory_failed(request, error)
+        except DirectoryError as error:
+            return await self.directory_failed(request, error)
+        info = issued.info
+        try:
+            request = await self._store.transition(
+                request.id,
+                expected=(RequestState.ISSUING,),
+                new_state=RequestState.ISSUING,
+                at=self._clock.now(),
+                changes={
+                    "pass_id": info.id,
+                    "pass_ends_at": info.ends_at,
+                    "issuing_ended_at": self._clock.now(),
+                },
+            )
+            await self._audit.record(
+                "pass",
+                "issued",
+                actor_id=request.requester_id,
+                target_id=request.target_id,
+                request_id=request.id,
+                detail={"pass_id": info.id, "ends_at": info.ends_at.isoformat()},
+            )
+            receipt = await self._delivery.deliver(request, issued)
+        except StoreConflict:
+            return await self._undo(request, info.id, "interrupted", "it took too long")
+        except DeliveryFailed as failure:
+            return await self._undo(request, info.id, "delivery_failed", failure.reason)
+        except BaseException:
+            # Anything else between creating and delivering: the pass must not stay valid.
+            await self._cleanup.delete(request, info.id)
+            raise
+        return await self._delivered(request, info, receipt)
+
+    async def fail(self, request: TapRequest, reason: str, *, detail: str = "") -> TapRequest:
+        """Move *request* to ``failed`` with *reason* and audit it."""
+        failed = await self._store.transition(
+            request.id,
+            expected=_FAILABLE,
+            new_state=RequestState.FAILED,
+            at=self._clock.now(),
+            changes={"reason": reason},
+        )
+        await self._audit.record(
+            "request",
+            "failed",
+            actor_id=request.requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            reason=reason,
+            detail={"why": detail} if detail else None,
+        )
+        return failed
+
+    async def directory_failed(self, request: TapRequest, error: DirectoryError) -> Failed:
+        """Fail *request* because the directory failed, in words for the requester."""
+        failed = await self.fail(request, "directory_error", detail=error.code or "")
+        return Failed(failed, directory_failure_text(error))
+
+    async def _ask_first(self, request: TapRequest, live: PassInfo) -> Outcome:
+        asking = await self._store.transition(
+            request.id,
+            expected=(RequestState.ISSUING,),
+            new_state=RequestState.DRAFT,
+            at=self._clock.now(),
+            changes={"reason": "existing_pass", "issuing_started_at": None},
+        )
+        await self._audit.record(
+            "request",
+            "confirmation_asked",
+            actor_id=request.requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            reason="existing_pass",
+        )
+        return ConfirmReplace(asking, live)
+
+    async def _delivered(
+        self, request: TapRequest, info: PassInfo, receipt: DeliveryReceipt
+    ) -> Outcome:
+        if receipt.activity_id:
+            # Scheduled before the request is marked delivered, so no crash can skip it.
+            await self._store.schedule_edit(
+                ScheduledEdit(
+                    id=f"redact:{request.id}",
+                    due_at=min(info.ends_at, self._clock.now() + self._redact_after),
+                    conversation_key=receipt.conversation_key,
+                    activity_id=receipt.activity_id,
+                    kind=REDACT_KIND,
+                    payload={
+                        "request_id": request.id,
+                        "target_name": request.target_name,
+                        "ends_at": info.ends_at.isoformat(),
+                    },
+                )
+            )
+        try:
+            delivered = await self._store.transition(
+                request.id,
+                expected=(RequestState.ISSUING,),
+                new_state=RequestState.DELIVERED,
+                at=self._clock.now(),
+            )
+        except StoreConflict:
+            # Recovery elsewhere gave up on this request meanwhile: it must not stay valid.
+            return await self._undo(request, info.id, "interrupted", "it took too long")
+        await self._audit.record(
+            "delivery",
+            "delivered",
+            actor_id=request.requester_id,
+            target_id=request.target_id,
+            request_id=request.id,
+            detail={"method": receipt.method},
+        )
+        return Issued(delivered)
+
+    async def _undo(self, request: TapRequest, pass_id: str, reason: str, why: str) -> Failed:
+        """Delete a pass that could not be delivered, fail the request and say so truly."""
+        gone = await self._cleanup.delete(request, pass_id)
+        failed = await self.fail(request, reason if gone else UNDELETED, detail=why)
+        name = request.target_name
+        if gone:
+            text = (
+                f"I created the pass but could not deliver it ({why}), so I deleted it again. "
+                "No pass is valid; please try again."
+            )
+        else:
+            text = (
+                f"I created the pass but could not deliver it ({why}), and Microsoft Entra "
+                f"didn't let me delete it yet. Don't use any pass for {name} from this "
+                "request: I keep trying to delete it. Tell your IT team if it is urgent."
+            )
+        return Failed(failed, text)

@@ -1,0 +1,159 @@
+"""The read side of requests: what a request card may offer this person, right now.
+
+Nothing here changes state; `bot.domain.workflow` does. Everything offered is re-checked when
+the request is submitted, so an offer is a convenience, never a permission. What is shown about
+another person is shown only to someone who may ask for them (their manager, or the helpdesk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain.checks import RequestChecks
+from bot.domain.eligibility import gather_target_facts
+from bot.domain.model import DeliveryMethod, DirectoryUser, RateLimit, RequestKind
+from bot.domain.outcomes import Refused, RequestFormData, TargetOption
+from bot.domain.policy import (
+    REQUESTER_WINDOW,
+    PolicyConfig,
+    Refusal,
+    allowed_lifetimes,
+    check_target,
+    default_lifetime,
+    needs_helpdesk_approval,
+    one_time_forced,
+)
+from bot.domain.ports import Clock, Directory, PassIssuer, Store
+from bot.domain.refusals import message, refusal_message
+
+MAX_SEARCH_RESULTS = 25
+MIN_SEARCH_LENGTH = 2
+MAX_SEARCH_LENGTH = 100
+# Searches read Graph: a person may search often, a script may not flood it.
+SEARCHES_PER_PERSON_PER_HOUR = 300
+# Deliveries offered today; the delivery issue adds SMS, email and the person's own chat.
+DELIVERIES: tuple[tuple[DeliveryMethod, str], ...] = (
+    (DeliveryMethod.CHAT_TO_REQUESTER, "To me, in this chat"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDetails:
+    """The second step of a request card: one person, and the choices for their pass.
+
+    *kind* is the capacity the requester would ask in; *deliveries* are (method, label) pairs
+    that work for this person.
+    """
+
+    target: DirectoryUser
+    kind: RequestKind
+    lifetimes: Sequence[int]
+    default_lifetime: int
+    one_time_forced: bool
+    policy_enabled: bool
+    deliveries: Sequence[tuple[DeliveryMethod, str]]
+
+
+class RequestOffers:
+    """What the request cards offer: a manager's reports, a helpdesk search, one person's form."""
+
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        pass_issuer: PassIssuer,
+        checks: RequestChecks,
+        store: Store,
+        clock: Clock,
+        config: PolicyConfig,
+    ) -> None:
+        self._directory = directory
+        self._issuer = pass_issuer
+        self._checks = checks
+        self._store = store
+        self._clock = clock
+        self._config = config
+
+    async def reports(self, requester_id: str) -> RequestFormData:
+        """The requester's direct reports, each marked eligible or not (a recent manager change
+        is marked, but still offered: such a request goes to the helpdesk), and the policy's
+        choices. Raise DirectoryError when the directory cannot be read."""
+        reports, policy = await asyncio.gather(
+            self._directory.list_direct_reports(requester_id), self._issuer.get_policy()
+        )
+        now = self._clock.now()
+        limit = asyncio.Semaphore(8)
+
+        async def option(user: DirectoryUser) -> TargetOption:
+            async with limit:
+                facts = await gather_target_facts(
+                    self._directory, self._issuer, user.id, self._config, now, policy=policy
+                )
+            refusal = check_target(requester_id, facts, self._config)
+            if refusal is None and needs_helpdesk_approval(facts, self._config, now):
+                refusal = Refusal.NEEDS_HELPDESK_APPROVAL
+            text = refusal_message(refusal, facts, self._config) if refusal else ""
+            return TargetOption(user, refusal, text)
+
+        options = await asyncio.gather(*(option(user) for user in reports))
+        ordered = sorted(
+            options,
+            key=lambda o: (
+                o.refusal not in (None, Refusal.NEEDS_HELPDESK_APPROVAL),
+                o.user.display_name,
+            ),
+        )
+        return RequestFormData(
+            targets=ordered,
+            lifetimes=allowed_lifetimes(policy, self._config),
+            default_lifetime=default_lifetime(policy, self._config),
+            one_time_forced=one_time_forced(policy, self._config),
+            policy_enabled=policy.enabled,
+        )
+
+    async def search(self, requester_id: str, text: str) -> list[DirectoryUser] | Refused:
+        """People whose name, UPN or mail starts with *text* (at most 25), for a helpdesk
+        member; refused for anyone else, for a query too short or too long, and for a flood.
+        Raise DirectoryError when the directory cannot be read."""
+        query = " ".join(text.split())
+        if not MIN_SEARCH_LENGTH <= len(query) <= MAX_SEARCH_LENGTH:
+            return Refused(
+                Refusal.INVALID_INPUT,
+                f"Type between {MIN_SEARCH_LENGTH} and {MAX_SEARCH_LENGTH} characters of a "
+                "name, user name or email address.",
+            )
+        now = self._clock.now()
+        limit = RateLimit(SEARCHES_PER_PERSON_PER_HOUR, now - REQUESTER_WINDOW)
+        if not await self._store.admit("search", requester_id, at=now, limit=limit):
+            return Refused(Refusal.RATE_LIMIT_REQUESTER, message(Refusal.RATE_LIMIT_REQUESTER))
+        if not await self._checks.is_helpdesk(requester_id):
+            return Refused(Refusal.NOT_HELPDESK, message(Refusal.NOT_HELPDESK))
+        found = await self._directory.search_users(query, limit=MAX_SEARCH_RESULTS)
+        return [u for u in found if u.id != requester_id][:MAX_SEARCH_RESULTS]
+
+    async def details(self, requester_id: str, target_id: str) -> RequestDetails | Refused:
+        """The form for one person, for someone who may ask for them (relationship checked
+        first, as on submit). Raise DirectoryError when the directory cannot be read."""
+        route = await self._checks.route(requester_id, target_id)
+        if isinstance(route, Refused):
+            return route
+        if target_id == requester_id:
+            return Refused(Refusal.SELF, message(Refusal.SELF))
+        target, policy = await asyncio.gather(
+            self._directory.get_user(target_id), self._issuer.get_policy()
+        )
+        return RequestDetails(
+            target=target,
+            kind=route.kind,
+            lifetimes=allowed_lifetimes(policy, self._config),
+            default_lifetime=(
+                default_lifetime(policy, self._config)
+                if allowed_lifetimes(policy, self._config)
+                else 0
+            ),
+            one_time_forced=one_time_forced(policy, self._config),
+            policy_enabled=policy.enabled,
+            deliveries=DELIVERIES,
+        )

@@ -1,0 +1,74 @@
+"""What the requester hears as their request moves on: each decision, the end of a wait, and
+the outcome of issuing after approval. Plain sentences; names are the directory's."""
+
+from __future__ import annotations
+
+from bot.domain.approvals import describe_stage
+from bot.domain.model import Decision, RequestState, TapRequest
+from bot.domain.outcomes import Failed, Issued, Outcome, Refused
+from bot.domain.ports import PassDelivery
+from bot.domain.refusals import describe_minutes
+
+
+class TellRequester:
+    """Send the requester a line in their 1:1 chat; a requester who cannot be reached is not
+    an error (the card in their chat is updated too)."""
+
+    def __init__(self, delivery: PassDelivery) -> None:
+        self._delivery = delivery
+
+    async def decided(self, request: TapRequest, decision: Decision) -> None:
+        name, who = request.target_name, decision.decider_name
+        steps = len(request.stages)
+        step = f" (step {decision.stage} of {steps})" if steps > 1 else ""
+        if not decision.approved:
+            text = (
+                f"{who} denied your request for a pass for {name}{step}. "
+                f"Their reason: {decision.reason}"
+            )
+        elif request.state is RequestState.PENDING_APPROVAL and request.current_stage:
+            waiting = describe_stage(
+                request.current_stage,
+                requester_name=request.requester_name,
+                deciders=[d.decider_name for d in request.decisions],
+            )
+            text = (
+                f"{who} approved your request for a pass for {name}{step}. It now waits for "
+                f"{waiting}."
+            )
+        elif request.state is RequestState.FAILED:
+            text = (
+                f"{who} approved your request for a pass for {name}, but another request for "
+                f"{name} is being issued right now, so this one ended without a pass."
+            )
+        else:
+            text = f"{who} approved your request for a pass for {name}{step}. I'm issuing it now."
+        await self._delivery.notify(request.requester_id, text)
+
+    async def issued(self, request: TapRequest, outcome: Outcome) -> None:
+        name = request.target_name
+        match outcome:
+            case Issued():
+                return  # the pass itself is the message
+            case Refused(_, text, _) | Failed(_, text):
+                line = f"After approval, I couldn't issue the pass for {name}: {text}"
+            case _:
+                if request.state is RequestState.DRAFT:
+                    line = (
+                        f"{name} already has a pass. Open your request card to confirm "
+                        "replacing it."
+                    )
+                else:
+                    return
+        await self._delivery.notify(request.requester_id, line)
+
+    async def expired(self, request: TapRequest) -> None:
+        stage = (
+            request.stages[request.stage - 1] if 1 <= request.stage <= len(request.stages) else None
+        )
+        waited = describe_minutes(stage.timeout_minutes) if stage else "too long"
+        await self._delivery.notify(
+            request.requester_id,
+            f"Your request for a pass for {request.target_name} expired: nobody decided it "
+            f"within {waited}. No pass was issued; request again if it is still needed.",
+        )
