@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     require_one_time: bool = Field(False, alias="REQUIRE_ONE_TIME")
     requests_per_requester_per_hour: int = Field(10, alias="RATE_LIMIT_PER_REQUESTER_HOUR", ge=1)
     requests_per_target_per_day: int = Field(3, alias="RATE_LIMIT_PER_TARGET_DAY", ge=1)
-    approval_timeout_minutes: int = Field(240, alias="APPROVAL_TIMEOUT_MINUTES", ge=5)
+    approval_timeout_minutes: int = Field(240, alias="APPROVAL_TIMEOUT_MINUTES", ge=1)
     # An explicit stage list for helpdesk requests; overrides APPROVAL_MODE when set.
     approval_stages: list[str] = Field(default_factory=list, alias="APPROVAL_STAGES")
     pass_redact_after_minutes: int = Field(60, alias="PASS_REDACT_AFTER_MINUTES", ge=1)
@@ -303,8 +303,8 @@ class Settings(BaseSettings):
                     "APPROVAL_STAGES entries are helpdesk, manager or group:<group id>, each "
                     f"optionally followed by @<minutes> (got {entry[:60]!r})."
                 )
-            elif parsed[2] is not None and parsed[2] < 5:
-                problems.append(f"APPROVAL_STAGES: {entry[:60]!r} waits less than 5 minutes.")
+            elif parsed[2] is not None and parsed[2] < 1:
+                problems.append(f"APPROVAL_STAGES: {entry[:60]!r} waits less than a minute.")
         if self.joiner_auto_issue and not self.mail_sender:
             problems.append("JOINER_AUTO_ISSUE=true emails the pass, so it needs MAIL_SENDER.")
         return problems

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import threading
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
 BOT_ID = "28:tapbot-sandbox"
 BOT_NAME = "tapbot"
+# One "IT Helpdesk" team shared by every Playground (teams-playground.md §12.3): the same ids
+# in each, so a card posted to the Approvals channel is the same conversation everywhere.
+TEAM_ID = "19:it-helpdesk@thread.tacv2"
+APPROVALS_CHANNEL_ID = "19:approvals@thread.tacv2"
+GROUP_CHAT_ID = "19:helpdesk-chat@thread.v2"
 
 # Makes every listen(port) without a host bind to loopback only (the Playground has no option).
 _BIND_LOOPBACK_JS = """\
@@ -59,9 +65,18 @@ class PlaygroundUser:
 
 
 def playground_config(
-    *, tenant_id: str, me: PlaygroundUser, others: list[PlaygroundUser], chat_suffix: str
+    *,
+    tenant_id: str,
+    me: PlaygroundUser,
+    others: list[PlaygroundUser],
+    chat_suffix: str,
+    team_group_id: str,
 ) -> dict[str, object]:
-    """The ``.m365agentsplayground.yml`` content (JSON is valid YAML) for *me* as current user."""
+    """The ``.m365agentsplayground.yml`` content (JSON is valid YAML) for *me* as current user.
+
+    Every Playground shares the team, its channels and the group chat; only the current user
+    and their personal chat differ. *team_group_id* is the team's Entra group (the helpdesk's,
+    so tapbot installed there knows it is the helpdesk team)."""
     if len(others) != 5:
         raise ValueError("the Playground's schema wants exactly 5 other users")
     return {
@@ -71,12 +86,12 @@ def playground_config(
         "currentUser": me.as_config(),
         "users": [u.as_config() for u in others],
         "personalChat": {"id": f"a:personal-{chat_suffix}"},
-        "groupChat": {"id": f"19:group-{chat_suffix}@thread.v2", "name": "Helpdesk chat"},
+        "groupChat": {"id": GROUP_CHAT_ID, "name": "Helpdesk chat"},
         "team": {
-            "id": f"19:general-{chat_suffix}@thread.tacv2",
+            "id": TEAM_ID,
             "name": "IT Helpdesk",
-            "aadGroupId": "5d0c8a3e-1f1b-4e57-9a7c-0b9e6a5c1d21",
-            "channels": [{"id": f"19:approvals-{chat_suffix}@thread.tacv2", "name": "Approvals"}],
+            "aadGroupId": team_group_id,
+            "channels": [{"id": APPROVALS_CHANNEL_ID, "name": "Approvals"}],
         },
     }
 
@@ -127,6 +142,37 @@ class Playground:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process, self._pump)
+
+    def announce(self, timeout: float = 10.0) -> None:
+        """Make the bot meet this Playground's current user in their personal chat, as opening
+        the tab would, but without a welcome card: a ``conversationUpdate`` the Playground
+        forwards to the bot. Afterwards the bot can reach them (and this Playground's copy of
+        the shared team's channels) proactively."""
+        config = self.config
+        me = config["currentUser"]
+        assert isinstance(me, dict)
+        activity = {
+            "type": "conversationUpdate",
+            "channelId": "msteams",
+            "serviceUrl": f"{self.url}/_connector",
+            "from": {"id": me["id"], "name": me["name"], "aadObjectId": me["aadObjectId"]},
+            "recipient": {"id": BOT_ID, "name": BOT_NAME},
+            "conversation": {
+                "id": config["personalChat"]["id"],  # type: ignore[index]
+                "conversationType": "personal",
+                "tenantId": config["tenantId"],
+            },
+            "membersAdded": [{"id": me["id"], "aadObjectId": me["aadObjectId"]}],
+            "channelData": {"tenant": {"id": config["tenantId"]}},
+        }
+        request = urllib.request.Request(  # noqa: S310  # our own loopback Playground
+            f"{self.url}/_internal/v1/customActivities",
+            data=json.dumps(activity).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310  # loopback
+            pass
 
 
 def _wait_for_port(

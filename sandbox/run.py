@@ -1,8 +1,9 @@
 """``make run``: the whole sandbox on this machine, or the bot alone when Azure settings exist.
 
 With no ``MicrosoftAppId`` in the environment or ``.env``, it starts the fake tenant, the bot
-on 127.0.0.1:3978 (talking to the fake tenant) and two Agents Playground instances: the seeded
-manager's on 56150 and a helpdesk member's on 56151. It prints what to open and stops every
+on 127.0.0.1:3978 (talking to the fake tenant) and three Agents Playground instances: the seeded
+manager's on 56150, a helpdesk member's on 56151 and a second helpdesk member's, the approver,
+on 56153. It prints what to open and stops every
 process it started, by PID, on Ctrl-C. `Sandbox` is also what the end-to-end tests start, on
 free ports.
 """
@@ -35,6 +36,7 @@ from sandbox.tenant import Tenant
 MANAGER_PLAYGROUND_PORT = 56150
 HELPDESK_PLAYGROUND_PORT = 56151
 TENANT_PORT = 56152
+APPROVER_PLAYGROUND_PORT = 56153
 BOT_PORT = 3978
 
 
@@ -46,6 +48,7 @@ class Ports:
     manager_playground: int = MANAGER_PLAYGROUND_PORT
     helpdesk_playground: int = HELPDESK_PLAYGROUND_PORT
     tenant: int = TENANT_PORT
+    approver_playground: int = APPROVER_PLAYGROUND_PORT
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Sandbox:
     tenant: dict[str, Any] = field(default_factory=dict)
     manager: PlaygroundUser | None = None
     helpdesk: PlaygroundUser | None = None
+    approver: PlaygroundUser | None = None
     _processes: list[Process] = field(default_factory=list)
     _playgrounds: list[Playground] = field(default_factory=list)
 
@@ -81,7 +85,11 @@ class Sandbox:
     def _start(self) -> None:
         wanted = [port for port in (self.ports.bot, self.ports.tenant) if port]
         if self.with_playgrounds:
-            wanted += [self.ports.manager_playground, self.ports.helpdesk_playground]
+            wanted += [
+                self.ports.manager_playground,
+                self.ports.helpdesk_playground,
+                self.ports.approver_playground,
+            ]
         taken = [port for port in wanted if not port_is_free(port)]
         if taken:
             raise RuntimeError(
@@ -110,13 +118,19 @@ class Sandbox:
         people = seeded_people()
         self.manager = people[org.MANAGER_ID]
         self.helpdesk = people[org.HELPDESK_MEMBER_IDS[0]]
+        self.approver = people[org.HELPDESK_MEMBER_IDS[1]]
         for me, port in (
             (self.manager, self.ports.manager_playground),
             (self.helpdesk, self.ports.helpdesk_playground),
+            (self.approver, self.ports.approver_playground),
         ):
             others = [p for i, p in people.items() if i in _colleagues_of(me) and p != me][:5]
             config = playground_config(
-                tenant_id=org.TENANT_ID, me=me, others=others, chat_suffix=str(port)
+                tenant_id=org.TENANT_ID,
+                me=me,
+                others=others,
+                chat_suffix=str(port),
+                team_group_id=org.HELPDESK_GROUP_ID,
             )
             playground = Playground(
                 self.workdir / f"playground-{port}",
@@ -126,6 +140,8 @@ class Sandbox:
             )
             playground.start()
             self._playgrounds.append(playground)
+            # The bot can then post approval cards to this person's copy of the team at once.
+            playground.announce()
 
     def ended(self) -> str:
         """The name of a process that has exited on its own, or empty."""
@@ -167,12 +183,14 @@ def _banner(sandbox: Sandbox) -> str:
     tenant = sandbox.tenant
     assert sandbox.manager is not None
     assert sandbox.helpdesk is not None
+    assert sandbox.approver is not None
     return f"""
 tapbot sandbox is running (everything on 127.0.0.1; Ctrl-C stops it all).
 
   Open in a browser:
     {sandbox.playgrounds[0].url}  Teams as {sandbox.manager.name} (manager)
     {sandbox.playgrounds[1].url}  Teams as {sandbox.helpdesk.name} (helpdesk)
+    {sandbox.playgrounds[2].url}  Teams as {sandbox.approver.name} (helpdesk: approves requests)
     {tenant["home_url"]}  the fake tenant: people, managers, passes
     {tenant["outbox_url"]}  every email and SMS that "left"
 
@@ -205,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # Ctrl-C must work even when started from a shell that ignores SIGINT for its children.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    print("Starting the fake tenant, the bot and two Agents Playgrounds…", flush=True)
+    print("Starting the fake tenant, the bot and three Agents Playgrounds…", flush=True)
     try:
         sandbox.start()
         print(_banner(sandbox), flush=True)

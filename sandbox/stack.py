@@ -123,6 +123,7 @@ def start_fake_tenant(
 def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> dict[str, str]:
     """The bot's settings for running against the fake tenant described by *ready*."""
     from sandbox import org
+    from sandbox.playground import APPROVALS_CHANNEL_ID
 
     authority: str = ready["authority"]
     return {
@@ -136,6 +137,7 @@ def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> d
         "GRAPH_BASE_URL": ready["graph_url"],
         "GRAPH_CA_BUNDLE": ready["ca_cert_path"],
         "HELPDESK_GROUP_ID": org.HELPDESK_GROUP_ID,
+        "HELPDESK_CHANNEL_ID": APPROVALS_CHANNEL_ID,
         "BLOCKED_GROUP_IDS": org.BLOCKED_GROUP_ID,
         "MAIL_SENDER": org.MAILBOX_UPN,
         "TEAMS_APP_ID": org.TEAMS_APP_ID,
