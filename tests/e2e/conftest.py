@@ -19,7 +19,11 @@ pytestmark = pytest.mark.e2e
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     workdir: Path = tmp_path_factory.mktemp("sandbox")
     ports = Ports(
-        bot=free_port(), manager_playground=free_port(), helpdesk_playground=free_port(), tenant=0
+        bot=free_port(),
+        manager_playground=free_port(),
+        helpdesk_playground=free_port(),
+        approver_playground=free_port(),
+        tenant=0,
     )
     # Passes leave the chat after a minute (not an hour), and the many requests of this suite
     # stay under the per-requester limit.
@@ -28,6 +32,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         "SCHEDULER_INTERVAL_SECONDS": "1",
         "RATE_LIMIT_PER_REQUESTER_HOUR": "100",
         "RATE_LIMIT_PER_TARGET_DAY": "100",
+        # An approval waits a minute, so the expiry can be seen in a test.
+        "APPROVAL_TIMEOUT_MINUTES": "1",
     }
     running = Sandbox(workdir, ports, bot_settings=quick)
     running.start()
@@ -54,4 +60,11 @@ async def manager_chat(sandbox: Sandbox) -> AsyncIterator[PlaygroundClient]:
 @pytest.fixture
 async def helpdesk_chat(sandbox: Sandbox) -> AsyncIterator[PlaygroundClient]:
     async for client in _client(sandbox.playgrounds[1].url):
+        yield client
+
+
+@pytest.fixture
+async def approver_chat(sandbox: Sandbox) -> AsyncIterator[PlaygroundClient]:
+    """Tom Becker's Playground: the second helpdesk member, who approves."""
+    async for client in _client(sandbox.playgrounds[2].url):
         yield client

@@ -79,11 +79,19 @@ class PlaygroundClient:
             r.raise_for_status()
 
     async def invoke(
-        self, reply_to: str, verb: str, data: dict[str, Any], *, as_user: str | None = None
+        self,
+        reply_to: str,
+        verb: str,
+        data: dict[str, Any],
+        *,
+        as_user: str | None = None,
+        conversation: str | None = None,
     ) -> dict[str, Any]:
+        """Click an Action.Execute button on the card *reply_to*, in the personal chat or in
+        *conversation* (a channel thread: ``<channel id>;messageid=<root id>``)."""
         payload = {
             "name": "adaptiveCard/action",
-            "conversation": {"id": self.personal_chat},
+            "conversation": {"id": conversation or self.personal_chat},
             "from": {"id": as_user or self.me},
             "replyToId": reply_to,
             "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}},
@@ -105,6 +113,26 @@ class PlaygroundClient:
                     return event
 
         return await asyncio.wait_for(wait(), wait_seconds)
+
+    async def each_message(
+        self, *predicates: Callable[[Event], bool], wait_seconds: float = 20.0
+    ) -> list[Event]:
+        """Return, in the order of *predicates*, the first create/update message event that
+        satisfies each, whatever order they arrive in."""
+        found: dict[int, Event] = {}
+
+        async def wait() -> None:
+            while len(found) < len(predicates):
+                event = await self._events.get()
+                if event.get("action") not in {"createMessage", "updateMessage"}:
+                    continue
+                for index, predicate in enumerate(predicates):
+                    if index not in found and predicate(event):
+                        found[index] = event
+                        break
+
+        await asyncio.wait_for(wait(), wait_seconds)
+        return [found[i] for i in range(len(predicates))]
 
     def drain(self) -> None:
         """Forget buffered events (the Playground replays old ones to a new socket)."""
