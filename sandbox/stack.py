@@ -31,7 +31,13 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """True when a server could listen on 127.0.0.1:*port* now.
+
+    Binds as the servers we start do (aiohttp and Node both set ``SO_REUSEADDR``): connections
+    left in TIME-WAIT by a sandbox that just stopped do not count, a listening socket does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
