@@ -24,7 +24,7 @@ from bot.domain.audit import Auditor
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.errors import StoreError
-from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
+from bot.domain.policy import PRIVILEGED_ROLES, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import ManagerRequests
@@ -142,6 +142,7 @@ def create_app(
             graph_token_probe=components.token_probe,
         )
         log.info("tapbot started", production=settings.production, store=_engine(settings))
+        warn_unprotected_roles(settings)
         upkeep = Upkeep(
             store=the_store,
             delivery=delivery,
@@ -176,11 +177,7 @@ def policy_config(settings: Settings) -> PolicyConfig:
     return PolicyConfig(
         allow_indirect_reports=settings.allow_indirect_reports,
         allow_guests=settings.allow_guests,
-        privileged_role_ids=(
-            frozenset(settings.privileged_role_ids)
-            if settings.privileged_role_ids is not None
-            else PRIVILEGED_ROLE_IDS
-        ),
+        privileged_role_ids=settings.protected_role_ids,
         blocked_group_ids=tuple(settings.blocked_group_ids),
         max_lifetime_minutes=settings.max_lifetime_minutes,
         require_one_time=settings.require_one_time,
@@ -188,6 +185,18 @@ def policy_config(settings: Settings) -> PolicyConfig:
         requests_per_target_per_day=settings.requests_per_target_per_day,
         manager_change_window_days=settings.manager_change_window_days,
     )
+
+
+def warn_unprotected_roles(settings: Settings) -> None:
+    """Log a warning naming each default privileged role that UNSAFE_UNPROTECTED_ROLE_IDS
+    removed: its holders can now be given a pass by a manager."""
+    for role_id in settings.unprotected_role_ids:
+        log.warning(
+            "privileged role NOT protected: its holders can get a pass from tapbot",
+            role=PRIVILEGED_ROLES.get(role_id, "unknown role"),
+            role_id=role_id,
+            setting="UNSAFE_UNPROTECTED_ROLE_IDS",
+        )
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
