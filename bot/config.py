@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", alias="HOST")
     port: int = Field(3978, alias="PORT", ge=0, le=65535)
     max_request_bytes: int = Field(256 * 1024, alias="MAX_REQUEST_BYTES", ge=1024)
+    # The operator's listener (/healthz, /metrics): never the Teams port.
+    ops_host: str = Field("127.0.0.1", alias="OPS_HOST")
+    ops_port: int = Field(3979, alias="OPS_PORT", ge=0, le=65535)
+    ops_token: str = Field("", alias="OPS_TOKEN", repr=False)
 
     # Microsoft Graph identity
     tenant_id: str = Field("", validation_alias=AliasChoices("GRAPH_TENANT_ID", "AZURE_TENANT_ID"))
@@ -318,6 +322,18 @@ class Settings(BaseSettings):
             problems.append(
                 f"HOST={self.host} needs MicrosoftAppId: without it channel authentication is "
                 "off, so tapbot only listens on 127.0.0.1 or localhost."
+            )
+        if self.ops_host not in LOOPBACK_HOSTS and not self.ops_token:
+            # /healthz and /metrics describe the bot's dependencies and load: not for anyone
+            # who can reach the address.
+            problems.append(
+                f"OPS_HOST={self.ops_host} needs OPS_TOKEN: beyond loopback, /healthz and "
+                "/metrics answer only requests that carry it as a bearer token."
+            )
+        if self.ops_port and self.ops_port == self.port:
+            problems.append(
+                f"OPS_PORT={self.ops_port} is also PORT: /healthz and /metrics need a port of "
+                "their own."
             )
         if not self.tenant_id:
             problems.append(

@@ -19,7 +19,11 @@ pytestmark = pytest.mark.e2e
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     workdir: Path = tmp_path_factory.mktemp("sandbox")
     ports = Ports(
-        bot=free_port(), manager_playground=free_port(), helpdesk_playground=free_port(), tenant=0
+        bot=free_port(),
+        bot_ops=free_port(),
+        manager_playground=free_port(),
+        helpdesk_playground=free_port(),
+        tenant=0,
     )
     # Passes leave the chat after a minute (not an hour), and the many requests of this suite
     # stay under the per-requester limit.
