@@ -35,7 +35,7 @@ from sandbox.stack import (
     free_port,
     start_bot,
     start_fake_tenant,
-    wait_for_http,
+    wait_for_bot,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -205,9 +205,12 @@ async def run(latency: float, levels: list[int], flows: int, workdir: Path) -> l
     )
     bot: Process | None = None
     try:
-        port = free_port()
+        port, ops_port = free_port(), free_port()
         env = bot_environment(
-            ready, port=port, database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+            ready,
+            port=port,
+            ops_port=ops_port,
+            database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         ) | {
             "RATE_LIMIT_PER_REQUESTER_HOUR": "100000000",
             "RATE_LIMIT_PER_TARGET_DAY": "100000000",
@@ -215,7 +218,7 @@ async def run(latency: float, levels: list[int], flows: int, workdir: Path) -> l
         }
         bot = start_bot(env, log_dir=workdir / "logs")
         bot_url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{bot_url}/healthz", timeout=60, process=bot)
+        wait_for_bot(port, ops_port, timeout=60, process=bot)
         tenant_url = ready["base_url"]
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
             await http.post(f"{bot_url}/api/messages", json=_activity(connector.url, text="hi"))

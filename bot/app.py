@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import structlog
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import ApprovalMode, Settings, parse_stage
 from bot.domain.approvals import ApprovalPolicy
@@ -26,17 +25,17 @@ from bot.domain.audit import Auditor
 from bot.domain.checks import RequestChecks
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
-from bot.domain.errors import StoreError
 from bot.domain.issuing import PassIssuing
 from bot.domain.membership import GroupMembership
 from bot.domain.model import ApproverKind, Stage
 from bot.domain.offers import RequestOffers
-from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
+from bot.domain.policy import PRIVILEGED_ROLES, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import RequestService
 from bot.graph.wiring import build_graph_ports
 from bot.observability import Metrics
+from bot.ops import listener_url, ops_app, start_ops_listener
 from bot.store.sql import SqlStore, create_store, migrate
 from bot.teams.approval_cards import ApprovalCards
 from bot.teams.board import TeamsBoard
@@ -66,6 +65,8 @@ class Runtime:
 
 RUNTIME = web.AppKey("runtime", Runtime)
 UPKEEP = web.AppKey("upkeep", Upkeep)
+# Where /healthz and /metrics are served (OPS_HOST:OPS_PORT, with the port actually bound).
+OPS_URL = web.AppKey("ops_url", str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +86,12 @@ def create_app(
     graph: GraphComponents | None = None,
     clock: Clock | None = None,
 ) -> web.Application:
-    """Return the bot's aiohttp application for *settings*.
+    """Return the bot's aiohttp application for *settings*: ``POST /api/messages``.
 
-    *store*, *graph* and *clock* replace the real adapters (tests); when *store* is given it is
-    used as is (no migration, not closed by the app).
+    Starting it also starts the operator's listener (`bot.ops`) on OPS_HOST:OPS_PORT, stopped
+    with it; ``app[OPS_URL]`` then says where. *store*, *graph* and *clock* replace the real
+    adapters (tests); when *store* is given it is used as is (no migration, not closed by the
+    app).
     """
     app = web.Application(client_max_size=settings.max_request_bytes)
     metrics = Metrics()
@@ -137,16 +140,36 @@ def create_app(
             metrics=metrics,
             graph_token_probe=components.token_probe,
         )
-        log.info("tapbot started", production=settings.production, store=_engine(settings))
         upkeep = wired.upkeep
         app[UPKEEP] = upkeep
         scheduler = asyncio.create_task(
             _every(settings.scheduler_interval_seconds, partial(_upkeep_round, upkeep)),
             name="upkeep",
         )
+        ops: web.AppRunner | None = None
         try:
+            ops = await start_ops_listener(
+                ops_app(
+                    store=the_store,
+                    graph_token_probe=components.token_probe,
+                    metrics=metrics,
+                    token=settings.ops_token,
+                ),
+                settings.ops_host,
+                settings.ops_port,
+            )
+            app[OPS_URL] = listener_url(ops)
+            log.info(
+                "tapbot started",
+                production=settings.production,
+                store=_engine(settings),
+                ops=app[OPS_URL],
+            )
+            warn_unprotected_roles(settings)
             yield
         finally:
+            if ops is not None:
+                await ops.cleanup()
             scheduler.cancel()
             await asyncio.gather(scheduler, return_exceptions=True)
             close_auth()
@@ -157,8 +180,6 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     app.router.add_post("/api/messages", _messages)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/metrics", _metrics)
     return app
 
 
@@ -276,11 +297,7 @@ def policy_config(settings: Settings) -> PolicyConfig:
     return PolicyConfig(
         allow_indirect_reports=settings.allow_indirect_reports,
         allow_guests=settings.allow_guests,
-        privileged_role_ids=(
-            frozenset(settings.privileged_role_ids)
-            if settings.privileged_role_ids is not None
-            else PRIVILEGED_ROLE_IDS
-        ),
+        privileged_role_ids=settings.protected_role_ids,
         blocked_group_ids=tuple(settings.blocked_group_ids),
         max_lifetime_minutes=settings.max_lifetime_minutes,
         require_one_time=settings.require_one_time,
@@ -295,6 +312,18 @@ async def _upkeep_round(upkeep: Upkeep) -> None:
     if report.failed:
         # Each part failed on its own; the others ran. The next round tries again.
         log.warning("upkeep parts failed", failed=report.failed)
+
+
+def warn_unprotected_roles(settings: Settings) -> None:
+    """Log a warning naming each default privileged role that UNSAFE_UNPROTECTED_ROLE_IDS
+    removed: its holders can now be given a pass by a manager."""
+    for role_id in settings.unprotected_role_ids:
+        log.warning(
+            "privileged role NOT protected: its holders can get a pass from tapbot",
+            role=PRIVILEGED_ROLES.get(role_id, "unknown role"),
+            role_id=role_id,
+            setting="UNSAFE_UNPROTECTED_ROLE_IDS",
+        )
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -324,29 +353,3 @@ def _engine(settings: Settings) -> str:
 
 async def _messages(request: web.Request) -> web.StreamResponse:
     return await request.app[RUNTIME].teams.messages(request)
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    """Report whether the store answers and a Graph token can be had; 503 if either fails."""
-    runtime = request.app[RUNTIME]
-    checks: dict[str, str] = {}
-    try:
-        await runtime.store.ping()
-        checks["store"] = "ok"
-    except StoreError:
-        checks["store"] = "unreachable"
-    try:
-        await runtime.graph_token_probe()
-        checks["graph"] = "ok"
-    except Exception as exc:  # any failure to get a token makes the bot useless: report it
-        log.warning("graph token probe failed", error_type=type(exc).__name__)
-        checks["graph"] = "unavailable"
-    healthy = all(v == "ok" for v in checks.values())
-    return web.json_response(
-        {"status": "ok" if healthy else "failing", "checks": checks}, status=200 if healthy else 503
-    )
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[RUNTIME].metrics.registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

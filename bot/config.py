@@ -3,6 +3,7 @@
 Bot Framework settings keep Bot Framework's own names (``MicrosoftAppId`` …) so an Azure Bot's
 configuration can be pasted as it is. Everything else is ``UPPER_SNAKE``. Every problem with the
 settings is collected and reported in one `ConfigError`; values of secrets are never echoed.
+Every id-valued setting must be a GUID and is kept in lower case (Entra ids compare without case).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any, Self
 from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.domain.policy import PRIVILEGED_ROLES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/tapbot.db"
 GRAPH_SCOPE_RESOURCE = "https://graph.microsoft.com"
@@ -48,7 +51,6 @@ class ApprovalMode(enum.StrEnum):
     NONE = "none"
 
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _STAGE = re.compile(r"^(helpdesk|manager|group:(?P<group>[^@]+))(?:@(?P<minutes>\d{1,6}))?$")
 
 
@@ -59,7 +61,7 @@ def parse_stage(text: str) -> tuple[str, str, int | None] | None:
     if match is None:
         return None
     group = match.group("group") or ""
-    if group and not _GUID.match(group):
+    if group and not is_guid(group):
         return None
     approver = "group" if group else match.group(1)
     minutes = match.group("minutes")
@@ -77,6 +79,28 @@ def _csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def _id(value: object) -> object:
+    """Lower-case an id (GUIDs from the portal, from Graph and from Teams differ only in case)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _ids(value: object) -> object:
+    """A comma-separated list of ids, lower-cased, each once, in the order given."""
+    value = _csv(value)
+    if isinstance(value, list):
+        return list(dict.fromkeys(_id(item) for item in value))
+    return value
+
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_GUID_SHAPE = "a GUID of 8-4-4-4-12 hexadecimal digits"
+
+
+def is_guid(value: str) -> bool:
+    """True when *value* is a lower-case GUID in its 8-4-4-4-12 form."""
+    return _GUID.fullmatch(value) is not None
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -99,6 +123,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", alias="HOST")
     port: int = Field(3978, alias="PORT", ge=0, le=65535)
     max_request_bytes: int = Field(256 * 1024, alias="MAX_REQUEST_BYTES", ge=1024)
+    # The operator's listener (/healthz, /metrics): never the Teams port.
+    ops_host: str = Field("127.0.0.1", alias="OPS_HOST")
+    ops_port: int = Field(3979, alias="OPS_PORT", ge=0, le=65535)
+    ops_token: str = Field("", alias="OPS_TOKEN", repr=False)
 
     # Microsoft Graph identity
     tenant_id: str = Field("", validation_alias=AliasChoices("GRAPH_TENANT_ID", "AZURE_TENANT_ID"))
@@ -129,7 +157,12 @@ class Settings(BaseSettings):
     manager_change_window_days: int = Field(14, alias="MANAGER_CHANGE_WINDOW_DAYS", ge=0, le=365)
     allow_indirect_reports: bool = Field(False, alias="ALLOW_INDIRECT_REPORTS")
     allow_guests: bool = Field(False, alias="ALLOW_GUESTS")
-    privileged_role_ids: list[str] | None = Field(None, alias="PRIVILEGED_ROLE_IDS")
+    # Roles protected in addition to tapbot's default list (bot.domain.policy.PRIVILEGED_ROLES).
+    privileged_role_ids: list[str] = Field(default_factory=list, alias="PRIVILEGED_ROLE_IDS")
+    # Roles of the default list that are NOT protected any more; start-up warns about each.
+    unprotected_role_ids: list[str] = Field(
+        default_factory=list, alias="UNSAFE_UNPROTECTED_ROLE_IDS"
+    )
     blocked_group_ids: list[str] = Field(default_factory=list, alias="BLOCKED_GROUP_IDS")
     max_lifetime_minutes: int = Field(480, alias="MAX_LIFETIME_MINUTES", ge=10, le=43200)
     require_one_time: bool = Field(False, alias="REQUIRE_ONE_TIME")
@@ -179,9 +212,20 @@ class Settings(BaseSettings):
         # tests depend on the shell they run in.
         return (init_settings,)
 
-    _split_lists = field_validator(
-        "privileged_role_ids", "blocked_group_ids", "approval_stages", mode="before"
-    )(_csv)
+    _split_lists = field_validator("approval_stages", mode="before")(_csv)
+    _lower_ids = field_validator(
+        "app_id",
+        "app_tenant_id",
+        "tenant_id",
+        "graph_client_id",
+        "graph_managed_identity_client_id",
+        "teams_app_id",
+        "helpdesk_group_id",
+        mode="before",
+    )(_id)
+    _split_ids = field_validator(
+        "privileged_role_ids", "unprotected_role_ids", "blocked_group_ids", mode="before"
+    )(_ids)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, env_file: Path | None = None) -> Self:
@@ -229,9 +273,68 @@ class Settings(BaseSettings):
     def authority(self) -> str:
         return f"{self.graph_authority_host.rstrip('/')}/{self.tenant_id}"
 
-    def cross_field_problems(self) -> list[str]:
-        """Return the problems that involve several settings together."""
+    @property
+    def protected_role_ids(self) -> frozenset[str]:
+        """The role ids whose holders never get a pass from tapbot: the default list, plus
+        PRIVILEGED_ROLE_IDS, minus UNSAFE_UNPROTECTED_ROLE_IDS."""
+        added = frozenset(PRIVILEGED_ROLES) | frozenset(self.privileged_role_ids)
+        return added - frozenset(self.unprotected_role_ids)
+
+    def id_problems(self) -> list[str]:
+        """Return the problems with id-valued settings; an id that is not a GUID is described
+        by its position and length, never echoed (it may be a secret pasted in the wrong
+        place)."""
         problems: list[str] = []
+        for name, value, what in (
+            ("MicrosoftAppId", self.app_id, "the Azure Bot's Microsoft App ID"),
+            ("MicrosoftAppTenantId", self.app_tenant_id, "the bot app's Entra tenant id"),
+            ("GRAPH_TENANT_ID", self.tenant_id, "the Entra tenant id (not its domain name)"),
+            ("GRAPH_CLIENT_ID", self.graph_client_id, "the app registration's client id"),
+            (
+                "GRAPH_MANAGED_IDENTITY_CLIENT_ID",
+                self.graph_managed_identity_client_id,
+                "the user-assigned managed identity's client id",
+            ),
+            ("TEAMS_APP_ID", self.teams_app_id, "the Teams app id"),
+            ("HELPDESK_GROUP_ID", self.helpdesk_group_id, "the group's object id"),
+        ):
+            if value and not is_guid(value):
+                length = f"{len(value)} character" + ("" if len(value) == 1 else "s")
+                problems.append(
+                    f"{name} must be {what}: {_GUID_SHAPE} (the value given has {length})."
+                )
+        for name, values, what in (
+            ("PRIVILEGED_ROLE_IDS", self.privileged_role_ids, "a role definition id"),
+            ("UNSAFE_UNPROTECTED_ROLE_IDS", self.unprotected_role_ids, "a role definition id"),
+            ("BLOCKED_GROUP_IDS", self.blocked_group_ids, "a group's object id"),
+        ):
+            bad = [str(n) for n, value in enumerate(values, start=1) if not is_guid(value)]
+            if bad:
+                which = (
+                    f"entry {bad[0]} of {len(values)} is not a GUID"
+                    if len(bad) == 1
+                    else f"entries {', '.join(bad[:-1])} and {bad[-1]} of {len(values)} are not "
+                    "GUIDs"
+                )
+                problems.append(
+                    f"{name}: {which}; each must be {what}: {_GUID_SHAPE}, separated by commas."
+                )
+        for role_id in self.unprotected_role_ids:
+            if is_guid(role_id) and role_id not in PRIVILEGED_ROLES:
+                problems.append(
+                    f"UNSAFE_UNPROTECTED_ROLE_IDS: {role_id} is not in tapbot's default list of "
+                    "privileged roles; only those can be unprotected."
+                )
+            if role_id in self.privileged_role_ids:
+                problems.append(
+                    f"{role_id} is in both PRIVILEGED_ROLE_IDS and UNSAFE_UNPROTECTED_ROLE_IDS."
+                )
+        return problems
+
+    def cross_field_problems(self) -> list[str]:
+        """Return the problems that involve several settings together, and those of
+        `id_problems`."""
+        problems: list[str] = self.id_problems()
         if self.app_type is not AppType.MULTI_TENANT and not self.app_tenant_id:
             problems.append(f"MicrosoftAppType={self.app_type} needs MicrosoftAppTenantId.")
         if self.app_id and self.app_type is not AppType.USER_ASSIGNED_MSI and not self.app_password:
@@ -242,6 +345,18 @@ class Settings(BaseSettings):
             problems.append(
                 f"HOST={self.host} needs MicrosoftAppId: without it channel authentication is "
                 "off, so tapbot only listens on 127.0.0.1 or localhost."
+            )
+        if self.ops_host not in LOOPBACK_HOSTS and not self.ops_token:
+            # /healthz and /metrics describe the bot's dependencies and load: not for anyone
+            # who can reach the address.
+            problems.append(
+                f"OPS_HOST={self.ops_host} needs OPS_TOKEN: beyond loopback, /healthz and "
+                "/metrics answer only requests that carry it as a bearer token."
+            )
+        if self.ops_port and self.ops_port == self.port:
+            problems.append(
+                f"OPS_PORT={self.ops_port} is also PORT: /healthz and /metrics need a port of "
+                "their own."
             )
         if not self.tenant_id:
             problems.append(

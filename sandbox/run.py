@@ -1,9 +1,9 @@
 """``make run``: the whole sandbox on this machine, or the bot alone when Azure settings exist.
 
 With no ``MicrosoftAppId`` in the environment or ``.env``, it starts the fake tenant, the bot
-on 127.0.0.1:3978 (talking to the fake tenant) and three Agents Playground instances: the seeded
-manager's on 56150, a helpdesk member's on 56151 and a second helpdesk member's, the approver,
-on 56153. It prints what to open and stops every
+on 127.0.0.1:3978 (talking to the fake tenant; /healthz and /metrics on 127.0.0.1:3979) and three
+Agents Playground instances: the seeded manager's on 56150, a helpdesk member's on 56151 and a
+second helpdesk member's, the approver, on 56153. It prints what to open and stops every
 process it started, by PID, on Ctrl-C. `Sandbox` is also what the end-to-end tests start, on
 free ports.
 """
@@ -29,7 +29,7 @@ from sandbox.stack import (
     port_is_free,
     start_bot,
     start_fake_tenant,
-    wait_for_http,
+    wait_for_bot,
 )
 from sandbox.tenant import Tenant
 
@@ -38,6 +38,7 @@ HELPDESK_PLAYGROUND_PORT = 56151
 TENANT_PORT = 56152
 APPROVER_PLAYGROUND_PORT = 56153
 BOT_PORT = 3978
+BOT_OPS_PORT = 3979
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class Ports:
     """Where each sandbox process listens (0: any free port)."""
 
     bot: int = BOT_PORT
+    bot_ops: int = BOT_OPS_PORT
     manager_playground: int = MANAGER_PLAYGROUND_PORT
     helpdesk_playground: int = HELPDESK_PLAYGROUND_PORT
     tenant: int = TENANT_PORT
@@ -71,6 +73,11 @@ class Sandbox:
         return f"http://127.0.0.1:{self.ports.bot}"
 
     @property
+    def ops_url(self) -> str:
+        """Where the bot serves /healthz and /metrics."""
+        return f"http://127.0.0.1:{self.ports.bot_ops}"
+
+    @property
     def playgrounds(self) -> list[Playground]:
         return list(self._playgrounds)
 
@@ -83,7 +90,7 @@ class Sandbox:
             raise
 
     def _start(self) -> None:
-        wanted = [port for port in (self.ports.bot, self.ports.tenant) if port]
+        wanted = [port for port in (self.ports.bot, self.ports.bot_ops, self.ports.tenant) if port]
         if self.with_playgrounds:
             wanted += [
                 self.ports.manager_playground,
@@ -104,13 +111,16 @@ class Sandbox:
         database = self.workdir / "tapbot.db"
         env = (
             bot_environment(
-                self.tenant, port=self.ports.bot, database_url=f"sqlite+aiosqlite:///{database}"
+                self.tenant,
+                port=self.ports.bot,
+                ops_port=self.ports.bot_ops,
+                database_url=f"sqlite+aiosqlite:///{database}",
             )
             | self.bot_settings
         )
         bot = start_bot(env, log_dir=logs)
         self._processes.append(bot)
-        wait_for_http(f"{self.bot_url}/healthz", timeout=60, process=bot)
+        wait_for_bot(self.ports.bot, self.ports.bot_ops, timeout=60, process=bot)
         if self.with_playgrounds:
             self._start_playgrounds()
 
@@ -194,8 +204,8 @@ tapbot sandbox is running (everything on 127.0.0.1; Ctrl-C stops it all).
     {tenant["home_url"]}  the fake tenant: people, managers, passes
     {tenant["outbox_url"]}  every email and SMS that "left"
 
-  Type "help" in a Playground chat to start. The bot listens on {sandbox.bot_url}/api/messages;
-  logs are in {sandbox.workdir / "logs"}.
+  Type "help" in a Playground chat to start. The bot listens on {sandbox.bot_url}/api/messages
+  (health and metrics: {sandbox.ops_url}/healthz, /metrics); logs are in {sandbox.workdir / "logs"}.
 """
 
 

@@ -31,7 +31,13 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """True when a server could listen on 127.0.0.1:*port* now.
+
+    Binds as the servers we start do (aiohttp and Node both set ``SO_REUSEADDR``): connections
+    left in TIME-WAIT by a sandbox that just stopped do not count, a listening socket does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -120,8 +126,11 @@ def start_fake_tenant(
     return process, ready
 
 
-def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> dict[str, str]:
-    """The bot's settings for running against the fake tenant described by *ready*."""
+def bot_environment(
+    ready: dict[str, Any], *, port: int, ops_port: int, database_url: str
+) -> dict[str, str]:
+    """The bot's settings for running against the fake tenant described by *ready*, with
+    /api/messages on *port* and /healthz and /metrics on *ops_port*."""
     from sandbox import org
     from sandbox.playground import APPROVALS_CHANNEL_ID
 
@@ -129,6 +138,8 @@ def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> d
     return {
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "OPS_HOST": "127.0.0.1",
+        "OPS_PORT": str(ops_port),
         "DATABASE_URL": database_url,
         "GRAPH_TENANT_ID": ready["tenant_id"],
         "GRAPH_CLIENT_ID": ready["client_id"],
@@ -150,6 +161,15 @@ def start_bot(env: dict[str, str], *, log_dir: Path) -> Process:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "GRAPH_"))}
     process, _ = spawn("bot", [sys.executable, "-m", "bot"], log_dir=log_dir, env=base | env)
     return process
+
+
+def wait_for_bot(
+    port: int, ops_port: int, *, timeout: float = 60.0, process: Process | None = None
+) -> None:
+    """Wait until the bot answers on its operator listener (/healthz, which starts first) and
+    on its Teams port (/api/messages, a 405 to GET)."""
+    wait_for_http(f"http://127.0.0.1:{ops_port}/healthz", timeout=timeout, process=process)
+    wait_for_http(f"http://127.0.0.1:{port}/api/messages", timeout=timeout, process=process)
 
 
 def wait_for_http(url: str, *, timeout: float = 30.0, process: Process | None = None) -> None:

@@ -112,6 +112,11 @@ class PolicyConfig:
     max_justification_length: int = DEFAULT_MAX_JUSTIFICATION_LENGTH
 
     def __post_init__(self) -> None:
+        # Ids from settings and from Graph may differ in case; stored lower-cased, compared so.
+        ids = frozenset(role_id.lower() for role_id in self.privileged_role_ids)
+        object.__setattr__(self, "privileged_role_ids", ids)
+        groups = tuple(group_id.lower() for group_id in self.blocked_group_ids)
+        object.__setattr__(self, "blocked_group_ids", groups)
         problems = []
         if (
             not GRAPH_MIN_LIFETIME_MINUTES
@@ -212,7 +217,8 @@ def privileged_assignment(
     credentials of the people in it, so a pass for them is helpdesk business too.
     """
     for assignment in facts.role_assignments:
-        if assignment.kind is kind and assignment.role_definition_id in config.privileged_role_ids:
+        role_id = assignment.role_definition_id.lower()
+        if assignment.kind is kind and role_id in config.privileged_role_ids:
             return assignment
     return None
 
@@ -262,7 +268,7 @@ def check_target(
         return Refusal.PRIVILEGED_ROLE
     if privileged_assignment(facts, config, RoleAssignmentKind.ELIGIBLE) is not None:
         return Refusal.PRIVILEGED_ROLE_ELIGIBLE
-    if facts.blocked_groups & set(config.blocked_group_ids):
+    if {group_id.lower() for group_id in facts.blocked_groups} & set(config.blocked_group_ids):
         return Refusal.BLOCKED_GROUP
     if facts.in_policy_scope is False:
         return Refusal.NOT_IN_POLICY_SCOPE

@@ -32,7 +32,7 @@ def describe_minutes(minutes: int) -> str:
 
 def role_name(role_id: str) -> str | None:
     """The name of a built-in privileged role, or None for one this module does not know."""
-    return PRIVILEGED_ROLES.get(role_id)
+    return PRIVILEGED_ROLES.get(role_id.lower())
 
 
 def message(refusal: Refusal, **facts: object) -> str:

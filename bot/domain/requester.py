@@ -39,7 +39,8 @@ async def profile_of(
     async def helpdesk() -> bool:
         if not helpdesk_group_id:
             return False
-        return helpdesk_group_id in await directory.member_of_groups(user_id, [helpdesk_group_id])
+        member_of = await directory.member_of_groups(user_id, [helpdesk_group_id])
+        return helpdesk_group_id.lower() in {group_id.lower() for group_id in member_of}
 
     try:
         user, reports, is_helpdesk = await asyncio.gather(

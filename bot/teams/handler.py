@@ -89,7 +89,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         caller = caller_of(turn_context.activity)
-        if caller is not None and caller.tenant_id == self._deps.tenant_id:
+        if caller is not None and caller.tenant_id.lower() == self._deps.tenant_id.lower():
             await self._deps.references.remember(turn_context.activity, caller.tenant_id)
         await super().on_turn(turn_context)
 
@@ -196,7 +196,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
     ) -> Caller | None:
         """Return the caller if they may talk to this bot at all; else audit and explain."""
         caller = caller_of(turn_context.activity)
-        if caller is not None and caller.tenant_id == self._deps.tenant_id:
+        if caller is not None and caller.tenant_id.lower() == self._deps.tenant_id.lower():
             return caller
         reason = "no_entra_identity" if caller is None else "wrong_tenant"
         await self._deps.auditor.record(

@@ -32,7 +32,9 @@ class TeamsRuntime:
 
     def serve(self, deps: TeamsDeps) -> None:
         """Start answering activities with a handler over *deps* (call once, at start-up)."""
-        self._handle = messages_route(self.adapter, TapbotHandler(deps), self._metrics)
+        self._handle = messages_route(
+            self.adapter, TapbotHandler(deps), self._metrics, deps.auditor
+        )
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         response: web.StreamResponse = await self._handle(request)

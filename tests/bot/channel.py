@@ -28,7 +28,9 @@ def new_key() -> rsa.RSAPrivateKey:
 class FakeChannelTokens:
     """OpenID metadata + keys on a free loopback port; start() before use, stop() after."""
 
-    def __init__(self) -> None:
+    def __init__(self, endorsements: tuple[str, ...] = ("msteams",)) -> None:
+        """*endorsements*: the channel ids the key signs for (Bot Framework's keys list many)."""
+        self.endorsements = list(endorsements)
         self.key = new_key()
         self.kid = uuid.uuid4().hex
         self._server = ThreadedJsonServer(self._answer)
@@ -50,7 +52,7 @@ class FakeChannelTokens:
             }
         if path == "/v1/.well-known/keys":
             jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-            jwk.update({"kid": self.kid, "use": "sig", "endorsements": ["msteams"]})
+            jwk.update({"kid": self.kid, "use": "sig", "endorsements": self.endorsements})
             return {"keys": [jwk]}
         return None
 

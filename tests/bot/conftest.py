@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import UPKEEP, GraphComponents, create_app
+from bot.app import OPS_URL, UPKEEP, GraphComponents, create_app
 from bot.config import Settings
 from bot.domain.upkeep import Upkeep
 from tests.bot.channel import FakeChannelTokens
@@ -26,6 +27,7 @@ BASE_SETTINGS = {
     "GRAPH_CLIENT_SECRET": "test-only-secret",
     "HELPDESK_GROUP_ID": HELPDESK_GROUP_ID,
     "LOG_FORMAT": "console",
+    "OPS_PORT": "0",  # any free port: /healthz and /metrics have a listener of their own
 }
 
 MANAGER = person("Megan Bowen", id="aaaaaaaa-0000-0000-0000-00000000000a")
@@ -63,6 +65,20 @@ class BotUnderTest:
     @property
     def upkeep(self) -> Upkeep:
         return self.client.server.app[UPKEEP]
+
+    @property
+    def ops_url(self) -> str:
+        """Where /healthz and /metrics are served: not the Teams port."""
+        return self.client.server.app[OPS_URL]
+
+    async def ops_get(self, path: str, *, token: str | None = None) -> tuple[int, str]:
+        """GET *path* from the operator's listener over real HTTP; return status and body."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(self.ops_url + path, headers=headers) as response,
+        ):
+            return response.status, await response.text()
 
     async def invoke(self, connector_url: str, verb: str, data: dict[str, Any], **who: Any) -> Any:
         """Click an Action.Execute button; return the invoke response's body."""

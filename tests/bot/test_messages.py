@@ -72,19 +72,19 @@ async def test_non_json_is_400_and_oversized_is_413(start_bot: StartBot) -> None
     assert big.status == 413
     not_object = await bot.client.post("/api/messages", json=[1, 2])
     assert not_object.status == 400
-    assert (await bot.client.get("/healthz")).status == 200  # the process is still serving
+    assert (await bot.ops_get("/healthz"))[0] == 200  # the process is still serving
 
 
 async def test_healthz_reports_store_and_graph_separately(start_bot: StartBot) -> None:
     bot = await start_bot()
-    ok = await bot.client.get("/healthz")
-    assert ok.status == 200
-    assert (await ok.json())["checks"] == {"store": "ok", "graph": "ok"}
+    status, body = await bot.ops_get("/healthz")
+    assert status == 200
+    assert json.loads(body)["checks"] == {"store": "ok", "graph": "ok"}
     bot.store.unavailable = True
     bot.graph_healthy = False
-    failing = await bot.client.get("/healthz")
-    assert failing.status == 503
-    assert (await failing.json())["checks"] == {"store": "unreachable", "graph": "unavailable"}
+    status, body = await bot.ops_get("/healthz")
+    assert status == 503
+    assert json.loads(body)["checks"] == {"store": "unreachable", "graph": "unavailable"}
 
 
 async def test_metrics_count_activities_by_type_and_status(
@@ -92,7 +92,7 @@ async def test_metrics_count_activities_by_type_and_status(
 ) -> None:
     bot = await start_bot()
     await bot.post(activity(connector.url, text="help"))
-    body = await (await bot.client.get("/metrics")).text()
+    _, body = await bot.ops_get("/metrics")
     assert "tapbot_" in body
     assert 'type="message"' in body
 

@@ -20,6 +20,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     workdir: Path = tmp_path_factory.mktemp("sandbox")
     ports = Ports(
         bot=free_port(),
+        bot_ops=free_port(),
         manager_playground=free_port(),
         helpdesk_playground=free_port(),
         approver_playground=free_port(),

@@ -140,6 +140,13 @@ async def test_the_requester_cannot_approve_her_own_request(
 
     assert "You can't approve or deny your own request" in card_text(answer)
     assert org.GRACE_ID not in await _passes(tenant)
+    # Withdrawn, so it does not expire in the middle of a later test.
+    cancelled = _value(
+        await helpdesk_chat.invoke(
+            asked["card_id"], "request.cancel", {"request_id": data["request_id"]}
+        )
+    )
+    assert "Cancelled by the requester" in card_text(cancelled)
 
 
 async def test_a_denial_with_its_reason_reaches_the_requester(

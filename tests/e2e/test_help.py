@@ -31,7 +31,9 @@ async def test_installing_the_app_welcomes_the_helpdesk_member(
     helpdesk_chat: PlaygroundClient,
 ) -> None:
     await helpdesk_chat.install()
-    event = await helpdesk_chat.next_message(lambda e: card_of(e) is not None)
+    event = await helpdesk_chat.next_message(
+        lambda e: "helpdesk group" in card_text(card_of(e) or {})
+    )
     card = card_of(event)
     assert card is not None
     assert "You are in the helpdesk group" in card_text(card)

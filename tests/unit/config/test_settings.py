@@ -11,6 +11,8 @@ GOOD = {
     "GRAPH_CLIENT_ID": "22222222-2222-2222-2222-222222222222",
     "GRAPH_CLIENT_SECRET": "very-secret-value",
 }
+APP_ID = "44444444-4444-4444-4444-444444444444"
+APP_TENANT_ID = "55555555-5555-5555-5555-555555555555"
 
 
 def test_defaults_follow_the_product_rules() -> None:
@@ -28,19 +30,19 @@ def test_bot_framework_names_are_read_as_azure_uses_them() -> None:
     s = Settings.from_env(
         GOOD
         | {
-            "MicrosoftAppId": "app",
+            "MicrosoftAppId": APP_ID,
             "MicrosoftAppPassword": "pw",
             "MicrosoftAppType": "SingleTenant",
-            "MicrosoftAppTenantId": "tid",
+            "MicrosoftAppTenantId": APP_TENANT_ID,
         }
     )
-    assert (s.app_id, s.app_tenant_id, s.production) == ("app", "tid", True)
+    assert (s.app_id, s.app_tenant_id, s.production) == (APP_ID, APP_TENANT_ID, True)
 
 
 def test_every_problem_is_reported_at_once_and_secrets_are_not_echoed() -> None:
     env = {
         "PORT": "not-a-port",
-        "MicrosoftAppId": "app",
+        "MicrosoftAppId": APP_ID,
         "MicrosoftAppType": "SingleTenant",
         "GRAPH_CLIENT_SECRET": "hunter2-secret",
         "TIMEZONE": "Mars/Olympus",
@@ -75,7 +77,9 @@ def test_exactly_one_graph_credential(tmp_path: Path) -> None:
         Settings.from_env(only_cert | {"GRAPH_CERTIFICATE_PATH": str(cert)}).graph_identity
         == "certificate"
     )
-    mi = Settings.from_env({"GRAPH_TENANT_ID": "t", "GRAPH_USE_MANAGED_IDENTITY": "true"})
+    mi = Settings.from_env(
+        {"GRAPH_TENANT_ID": GOOD["GRAPH_TENANT_ID"], "GRAPH_USE_MANAGED_IDENTITY": "true"}
+    )
     assert mi.graph_identity == "managed_identity"
 
 
@@ -88,17 +92,19 @@ def test_missing_certificate_file_is_named(tmp_path: Path) -> None:
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text(
-        "GRAPH_TENANT_ID=from-file\nGRAPH_CLIENT_ID=c\nGRAPH_CLIENT_SECRET=s\nPORT=4000\n"
+        f"GRAPH_TENANT_ID={APP_TENANT_ID}\nGRAPH_CLIENT_ID={APP_ID}\nGRAPH_CLIENT_SECRET=s\n"
+        "PORT=4000\n"
     )
     s = Settings.from_env({"PORT": "5000"}, env_file=env_file)
-    assert (s.tenant_id, s.port) == ("from-file", 5000)
+    assert (s.tenant_id, s.port) == (APP_TENANT_ID, 5000)
 
 
 def test_lists_accept_commas_and_empty_means_unset() -> None:
-    s = Settings.from_env(GOOD | {"BLOCKED_GROUP_IDS": " a, b ,,c", "HELPDESK_GROUP_ID": ""})
-    assert s.blocked_group_ids == ["a", "b", "c"]
+    a, b, c = (f"{n}{n}{n}{n}{n}{n}{n}{n}-0000-0000-0000-000000000000" for n in "abc")
+    s = Settings.from_env(GOOD | {"BLOCKED_GROUP_IDS": f" {a}, {b} ,,{c}", "HELPDESK_GROUP_ID": ""})
+    assert s.blocked_group_ids == [a, b, c]
     assert s.helpdesk_group_id == ""
-    assert s.privileged_role_ids is None
+    assert s.privileged_role_ids == []
 
 
 def test_settings_are_frozen() -> None:
@@ -117,5 +123,5 @@ def test_without_channel_auth_the_bot_only_listens_on_loopback() -> None:
     with pytest.raises(ConfigError, match=r"HOST=0\.0\.0\.0 needs MicrosoftAppId"):
         Settings.from_env(GOOD | {"HOST": "0.0.0.0"})  # noqa: S104  # the value under test
     assert Settings.from_env(GOOD | {"HOST": "localhost"}).host == "localhost"
-    secured = GOOD | {"HOST": "0.0.0.0", "MicrosoftAppId": "a", "MicrosoftAppPassword": "p"}  # noqa: S104
+    secured = GOOD | {"HOST": "0.0.0.0", "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "p"}  # noqa: S104
     assert Settings.from_env(secured).production

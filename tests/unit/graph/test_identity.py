@@ -31,6 +31,7 @@ from bot.identity import (
 )
 
 TENANT = "11111111-1111-1111-1111-111111111111"
+CLIENT = "22222222-2222-2222-2222-222222222222"
 
 
 class FakeMsal:
@@ -347,10 +348,10 @@ def test_settings_choose_the_scheme(tmp_path: Path) -> None:
     write_pem(tmp_path / "app.pem")
     (tmp_path / "ca.pem").write_text("ca")
     chosen: list[GraphTokenAuth] = [
-        build_graph_auth(settings(GRAPH_CLIENT_ID="a", GRAPH_CLIENT_SECRET="s")),
+        build_graph_auth(settings(GRAPH_CLIENT_ID=CLIENT, GRAPH_CLIENT_SECRET="s")),
         build_graph_auth(
             settings(
-                GRAPH_CLIENT_ID="a",
+                GRAPH_CLIENT_ID=CLIENT,
                 GRAPH_CERTIFICATE_PATH=str(tmp_path / "app.pem"),
                 GRAPH_CA_BUNDLE=str(tmp_path / "ca.pem"),
                 GRAPH_AUTHORITY_HOST="https://login.fake.test",

@@ -1,0 +1,32 @@
+"""The operator's listener (/healthz, /metrics): loopback by default, a token beyond it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, Settings
+
+GOOD = {
+    "GRAPH_TENANT_ID": "11111111-1111-1111-1111-111111111111",
+    "GRAPH_CLIENT_ID": "22222222-2222-2222-2222-222222222222",
+    "GRAPH_CLIENT_SECRET": "very-secret-value",
+}
+
+
+def test_by_default_the_operator_listener_is_loopback_next_to_the_bot() -> None:
+    s = Settings.from_env(GOOD)
+    assert (s.ops_host, s.ops_port, s.ops_token) == ("127.0.0.1", 3979, "")
+
+
+def test_beyond_loopback_the_operator_listener_needs_a_token() -> None:
+    everywhere = GOOD | {"OPS_HOST": "0.0.0.0"}  # noqa: S104  # the value under test
+    with pytest.raises(ConfigError, match=r"OPS_HOST=0\.0\.0\.0 needs OPS_TOKEN"):
+        Settings.from_env(everywhere)
+    s = Settings.from_env(everywhere | {"OPS_TOKEN": "long-random-token"})
+    assert s.ops_token == "long-random-token"
+    assert "long-random-token" not in repr(s)
+
+
+def test_the_operator_listener_needs_a_port_of_its_own() -> None:
+    with pytest.raises(ConfigError, match="OPS_PORT=4000 is also PORT"):
+        Settings.from_env(GOOD | {"PORT": "4000", "OPS_PORT": "4000"})
