@@ -7,6 +7,12 @@ Graph's ``badRequest``), one pass per user with replacement, values only on crea
 
 Seed it with the helpers (`add_user`, `set_manager`, `add_group`, `assign_role`, …), make any
 method fail with `fail`, and read what happened from `sent_mail`, `calls` and `audit`.
+
+Roles through groups: `add_role_group` makes a role-assignable group (no groups inside it),
+`assign_role` gives a role to a user or such a group, `add_owner` and `add_group_schedule`
+(PIM for Groups) open it to more people. `list_role_assignments` reads, by the names of the
+fake tenant's routes, the Graph calls the real adapter makes (`ROLE_READS`), so
+``fail("list_pim_group_eligibilities", error)`` fails it the way a failing route would.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from bot.domain.model import (
     PassSecret,
     RoleAssignment,
     RoleAssignmentKind,
+    RoleSource,
     TapPolicy,
 )
 from bot.domain.ports import Clock
@@ -49,6 +56,28 @@ POLICY_FORBIDS = (
 )
 GUEST_FORBIDDEN = "Temporary Access Pass cannot be added to an external guest user."
 _PASS_ALPHABET = string.ascii_letters + string.digits + "+!#$%&*"
+# The fake tenant's routes the Graph adapter reads roles from, in its two rounds.
+ROLE_READS = (
+    "list_role_assignments",
+    "list_role_eligibilities",
+    "list_transitive_groups",
+    "list_pim_group_eligibilities",
+    "list_pim_group_assignments",
+    "list_groups",
+)
+ROLE_READS_ABOUT_GROUPS = (
+    "list_role_assignments",
+    "list_role_eligibilities",
+    "list_pim_group_eligibilities",
+)
+# Strongest first, as the adapter ranks them (bot/graph/privilege.py).
+_STRENGTH = (
+    RoleSource.GROUP_MEMBER,
+    RoleSource.GROUP_OWNER,
+    RoleSource.GROUP_ELIGIBLE_MEMBER,
+    RoleSource.GROUP_ELIGIBLE_OWNER,
+    RoleSource.NESTED_GROUP,
+)
 
 
 def person(
@@ -73,6 +102,17 @@ class _Pass:
     used: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupSchedule:
+    """PIM for Groups: *principal_id* is (eligible to be) a member or owner of *group_id*."""
+
+    principal_id: str
+    group_id: str
+    owner: bool
+    eligible: bool
+    ends_at: datetime | None = None
+
+
 class FakeDirectory:
     """The three Graph-backed ports in memory. Times come from *clock* (UTC)."""
 
@@ -83,7 +123,11 @@ class FakeDirectory:
         self.managers: dict[str, str] = {}
         self.sponsors: dict[str, list[str]] = {}
         self.groups: dict[str, set[str]] = {}
-        self.roles: dict[str, list[RoleAssignment]] = {}
+        self.roles: dict[str, list[RoleAssignment]] = {}  # principal (user or group) id ->
+        self.role_assignable: set[str] = set()
+        self.group_names: dict[str, str] = {}
+        self.owners: dict[str, set[str]] = {}
+        self.group_schedules: list[GroupSchedule] = []
         self.audit: list[ManagerChange] = []
         self.installed_apps: set[tuple[str, str]] = set()
         self.sent_mail: list[MailMessage] = []
@@ -122,9 +166,44 @@ class FakeDirectory:
             )
         )
 
-    def add_group(self, group_id: str, *member_ids: str) -> None:
+    def add_group(self, group_id: str, *member_ids: str, name: str | None = None) -> None:
         """Add users (or nested groups) to *group_id*, creating it if needed."""
+        if group_id in self.role_assignable and set(member_ids) & set(self.groups):
+            raise ValueError("a role-assignable group cannot have groups as members")
         self.groups.setdefault(group_id, set()).update(member_ids)
+        if name is not None:
+            self.group_names[group_id] = name
+
+    def add_role_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        """Create role-assignable group *group_id* (users only, as Entra insists)."""
+        if group_id in self.groups:
+            raise ValueError("isAssignableToRole is set when a group is created, never later")
+        self.role_assignable.add(group_id)
+        self.add_group(group_id, *member_ids, name=name)
+
+    def add_owner(self, group_id: str, user_id: str) -> None:
+        self.owners.setdefault(group_id, set()).add(user_id)
+
+    def add_group_schedule(
+        self,
+        principal_id: str,
+        group_id: str,
+        *,
+        owner: bool = False,
+        eligible: bool = True,
+        ends_at: datetime | None = None,
+    ) -> None:
+        """PIM for Groups: make *principal_id* an eligible (or, *eligible* False, an assigned)
+        member or owner of *group_id* until *ends_at*. An assigned one is real membership or
+        ownership while it lasts."""
+        if (
+            not eligible
+            and not owner
+            and group_id in self.role_assignable
+            and principal_id in self.groups
+        ):
+            raise ValueError("a group cannot be an active member of a role-assignable group")
+        self.group_schedules.append(GroupSchedule(principal_id, group_id, owner, eligible, ends_at))
 
     def assign_role(
         self,
@@ -191,14 +270,79 @@ class FakeDirectory:
             )
         return user
 
+    def _schedules_now(self) -> list[GroupSchedule]:
+        now = self.clock.now()
+        return [s for s in self.group_schedules if s.ends_at is None or now < s.ends_at]
+
+    def _members(self) -> dict[str, set[str]]:
+        """Each group's members now: the static ones and active PIM assignments."""
+        members = {g: set(m) for g, m in self.groups.items()}
+        for s in self._schedules_now():
+            if not s.eligible and not s.owner:
+                members.setdefault(s.group_id, set()).add(s.principal_id)
+        return members
+
     def _groups_of(self, member_id: str) -> set[str]:
         """Every group *member_id* belongs to, through nested groups too."""
+        members = self._members()
         found: set[str] = set()
         frontier = {member_id}
         while frontier:
-            parents = {g for g, members in self.groups.items() if members & frontier} - found
+            parents = {g for g, inside in members.items() if inside & frontier} - found
             found |= parents
             frontier = parents
+        return found
+
+    def _fail_if_asked(self, read: str) -> None:
+        if read in self._sticky_failures:
+            raise self._sticky_failures[read]
+        queued = self._failures.get(read)
+        if queued:
+            raise queued.pop(0)
+
+    def _roles_through_groups(self, user_id: str) -> list[RoleAssignment]:
+        schedules = self._schedules_now()
+        member_of = self._groups_of(user_id)
+        owned = {g for g, owners in self.owners.items() if user_id in owners} | {
+            s.group_id
+            for s in schedules
+            if s.principal_id == user_id and s.owner and not s.eligible
+        }
+        mine = [s for s in schedules if s.principal_id == user_id]
+        reachable = member_of | owned | {s.group_id for s in mine}
+        found = []
+        for group in sorted(self.role_assignable):
+            ways = set()
+            if group in member_of:
+                ways.add(RoleSource.GROUP_MEMBER)
+            if group in owned:
+                ways.add(RoleSource.GROUP_OWNER)
+            for s in mine:
+                if s.group_id == group and s.eligible:
+                    ways.add(
+                        RoleSource.GROUP_ELIGIBLE_OWNER
+                        if s.owner
+                        else RoleSource.GROUP_ELIGIBLE_MEMBER
+                    )
+            if any(
+                s.eligible and s.group_id == group and s.principal_id in reachable - {group}
+                for s in schedules
+            ):
+                ways.add(RoleSource.NESTED_GROUP)
+            if not ways:
+                continue
+            via = next(source for source in _STRENGTH if source in ways)
+            for held in self.roles.get(group, []):
+                now = held.kind is RoleAssignmentKind.ACTIVE and via is RoleSource.GROUP_MEMBER
+                found.append(
+                    dataclasses.replace(
+                        held,
+                        kind=RoleAssignmentKind.ACTIVE if now else RoleAssignmentKind.ELIGIBLE,
+                        via=via,
+                        via_group_id=group,
+                        via_group_name=self.group_names.get(group),
+                    )
+                )
         return found
 
     # Directory
@@ -268,7 +412,14 @@ class FakeDirectory:
 
     async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         await self._enter("list_role_assignments", user_id)
-        return list(self.roles.get(user_id, []))
+        for read in ROLE_READS:
+            self._fail_if_asked(read)
+        user = self._find(user_id)
+        if self.role_assignable:
+            for read in ROLE_READS_ABOUT_GROUPS:
+                self._fail_if_asked(read)
+        direct = list(dict.fromkeys(self.roles.get(user.id, [])))
+        return [*direct, *dict.fromkeys(self._roles_through_groups(user.id))]
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
         await self._enter("manager_changes", user_id, since)
