@@ -3,6 +3,7 @@
 Every route needs a bearer token the sandbox's identity platform issued (401
 ``InvalidAuthenticationToken`` otherwise) whose ``roles`` hold the permission the route needs
 (403 with the workload's code otherwise). Route names are the operation names faults use.
+The routes for roles, groups and PIM for Groups are in `sandbox.role_routes`.
 
 Query rules (facts §3.5): ``$select`` returns exactly the selected properties (an unknown one is
 400); without it a user has Graph's default property set. ``$filter`` on ``employeeHireDate``,
