@@ -36,10 +36,15 @@ from bot.domain.model import (
     PassSecret,
     RoleAssignment,
     RoleAssignmentKind,
-    RoleSource,
     TapPolicy,
 )
 from bot.domain.ports import Clock
+from tests.twins.group_roles import (
+    ROLE_READS,
+    ROLE_READS_ABOUT_GROUPS,
+    GroupSchedule,
+    roles_through_groups,
+)
 
 # Entra's defaults for a tenant that has switched TAP on (Entra how-to, "Temporary Access Pass").
 DEFAULT_POLICY = TapPolicy(
@@ -56,28 +61,6 @@ POLICY_FORBIDS = (
 )
 GUEST_FORBIDDEN = "Temporary Access Pass cannot be added to an external guest user."
 _PASS_ALPHABET = string.ascii_letters + string.digits + "+!#$%&*"
-# The fake tenant's routes the Graph adapter reads roles from, in its two rounds.
-ROLE_READS = (
-    "list_role_assignments",
-    "list_role_eligibilities",
-    "list_transitive_groups",
-    "list_pim_group_eligibilities",
-    "list_pim_group_assignments",
-    "list_groups",
-)
-ROLE_READS_ABOUT_GROUPS = (
-    "list_role_assignments",
-    "list_role_eligibilities",
-    "list_pim_group_eligibilities",
-)
-# Strongest first, as the adapter ranks them (bot/graph/privilege.py).
-_STRENGTH = (
-    RoleSource.GROUP_MEMBER,
-    RoleSource.GROUP_OWNER,
-    RoleSource.GROUP_ELIGIBLE_MEMBER,
-    RoleSource.GROUP_ELIGIBLE_OWNER,
-    RoleSource.NESTED_GROUP,
-)
 
 
 def person(
@@ -100,17 +83,6 @@ def person(
 class _Pass:
     info: PassInfo
     used: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class GroupSchedule:
-    """PIM for Groups: *principal_id* is (eligible to be) a member or owner of *group_id*."""
-
-    principal_id: str
-    group_id: str
-    owner: bool
-    eligible: bool
-    ends_at: datetime | None = None
 
 
 class FakeDirectory:
@@ -301,49 +273,14 @@ class FakeDirectory:
             raise queued.pop(0)
 
     def _roles_through_groups(self, user_id: str) -> list[RoleAssignment]:
-        schedules = self._schedules_now()
-        member_of = self._groups_of(user_id)
-        owned = {g for g, owners in self.owners.items() if user_id in owners} | {
-            s.group_id
-            for s in schedules
-            if s.principal_id == user_id and s.owner and not s.eligible
-        }
-        mine = [s for s in schedules if s.principal_id == user_id]
-        reachable = member_of | owned | {s.group_id for s in mine}
-        found = []
-        for group in sorted(self.role_assignable):
-            ways = set()
-            if group in member_of:
-                ways.add(RoleSource.GROUP_MEMBER)
-            if group in owned:
-                ways.add(RoleSource.GROUP_OWNER)
-            for s in mine:
-                if s.group_id == group and s.eligible:
-                    ways.add(
-                        RoleSource.GROUP_ELIGIBLE_OWNER
-                        if s.owner
-                        else RoleSource.GROUP_ELIGIBLE_MEMBER
-                    )
-            if any(
-                s.eligible and s.group_id == group and s.principal_id in reachable - {group}
-                for s in schedules
-            ):
-                ways.add(RoleSource.NESTED_GROUP)
-            if not ways:
-                continue
-            via = next(source for source in _STRENGTH if source in ways)
-            for held in self.roles.get(group, []):
-                now = held.kind is RoleAssignmentKind.ACTIVE and via is RoleSource.GROUP_MEMBER
-                found.append(
-                    dataclasses.replace(
-                        held,
-                        kind=RoleAssignmentKind.ACTIVE if now else RoleAssignmentKind.ELIGIBLE,
-                        via=via,
-                        via_group_id=group,
-                        via_group_name=self.group_names.get(group),
-                    )
-                )
-        return found
+        return roles_through_groups(
+            user_id,
+            member_of=self._groups_of(user_id),
+            owners=self.owners,
+            schedules=self._schedules_now(),
+            role_groups={g: self.group_names.get(g) for g in self.role_assignable},
+            roles=self.roles,
+        )
 
     # Directory
 
