@@ -9,10 +9,14 @@ A fault names its *route*: an operation name (the aiohttp route name, e.g. ``cre
 - ``error``: *status* (default 503) with a Graph error body, and ``Retry-After`` if given;
 - ``timeout``: wait *seconds* (default 30), then carry the request out and answer (a client that
   gave up meanwhile does not know the outcome);
-- ``drop``: carry the request out, then close the connection without an answer.
+- ``drop``: carry the request out, then close the connection without an answer;
+- ``unreadable``: 200 with a body that is not Graph's JSON (an HTML page from a proxy).
 
-*count* is how many requests the fault hits before it is spent; absent or null: until cleared.
-Faults are checked in the order they were added; the first that matches applies.
+An ``error`` with status 403 answers with the route's own permission error (the shapes in
+`sandbox.graph_routes.forbidden`). *skip* lets that many matching requests through first (the
+second page of a list fails: ``skip`` 1). *count* is how many requests the fault hits after
+that before it is spent; absent or null: until cleared. Faults are checked in the order they
+were added; the first that matches applies.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-KINDS = ("latency", "throttle", "error", "timeout", "drop")
+KINDS = ("latency", "throttle", "error", "timeout", "drop", "unreadable")
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Fault:
     status: int = 503
     retry_after: str | None = None
     seconds: float = 0.0
+    skip: int = 0
 
     def matches(self, operation: str | None, path: str) -> bool:
         if self.route == "*":
@@ -65,7 +70,10 @@ def fault_from_json(spec: object) -> Fault:
     seconds = spec.get("seconds", default_seconds)
     if not isinstance(seconds, int | float) or seconds < 0:
         raise ValueError("'seconds' must be a non-negative number")
-    return Fault(route, str(kind), count, status, retry_after, float(seconds))
+    skip = spec.get("skip", 0)
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise ValueError("'skip' must be a non-negative integer")
+    return Fault(route, str(kind), count, status, retry_after, float(seconds), skip)
 
 
 class FaultBoard:
@@ -85,6 +93,9 @@ class FaultBoard:
         """The fault that applies to this request, spending one of its count."""
         for fault in self.faults:
             if fault.matches(operation, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 if fault.count is not None:
                     fault.count -= 1
                     if fault.count <= 0:

@@ -3,6 +3,7 @@
 Every route needs a bearer token the sandbox's identity platform issued (401
 ``InvalidAuthenticationToken`` otherwise) whose ``roles`` hold the permission the route needs
 (403 with the workload's code otherwise). Route names are the operation names faults use.
+The routes for roles, groups and PIM for Groups are in `sandbox.role_routes`.
 
 Query rules (facts §3.5): ``$select`` returns exactly the selected properties (an unknown one is
 400); without it a user has Graph's default property set. ``$filter`` on ``employeeHireDate``,
@@ -23,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.odata import ODataError, parse_filter
+from sandbox.role_routes import RoleRoutes
 from sandbox.tenant import DEFAULT_USER_PROPERTIES, GraphError, Tenant, User
 
 ADVANCED_HINT = (
@@ -53,6 +55,13 @@ _APPS = {
     "TeamsAppInstallation.ReadWriteSelfForUser.All",
     "TeamsAppInstallation.ReadWriteForUser.All",
 }
+_READ_GROUPS = {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}
+# The routes whose 403 is PIM's (facts §3): "UnknownError" carrying a JSON string message.
+_PIM_ROUTES = {
+    "list_role_eligibilities": "RoleEligibilitySchedule.Read.Directory",
+    "list_pim_group_eligibilities": "PrivilegedEligibilitySchedule.Read.AzureADGroup",
+    "list_pim_group_assignments": "PrivilegedAssignmentSchedule.Read.AzureADGroup",
+}
 # Route name -> the application permissions that allow it (any one).
 PERMISSIONS: dict[str, set[str]] = {
     "list_users": _READ_USERS,
@@ -60,11 +69,26 @@ PERMISSIONS: dict[str, set[str]] = {
     "get_manager": _READ_USERS,
     "list_direct_reports": _READ_USERS,
     "list_sponsors": _READ_USERS,
-    "check_member_groups": {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"},
+    "check_member_groups": _READ_GROUPS,
     "check_member_objects": _READ_USERS,
     "list_group_members": {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"},
+    "list_transitive_groups": _READ_USERS | _READ_GROUPS,
+    "list_groups": _READ_GROUPS,
+    "list_group_owners": _READ_GROUPS,
     "list_role_assignments": {"RoleManagement.Read.Directory", "Directory.Read.All"},
-    "list_role_eligibilities": {"RoleManagement.Read.Directory", "RoleManagement.Read.All"},
+    "list_role_eligibilities": {
+        "RoleEligibilitySchedule.Read.Directory",
+        "RoleManagement.Read.Directory",
+        "RoleManagement.Read.All",
+    },
+    "list_pim_group_eligibilities": {
+        "PrivilegedEligibilitySchedule.Read.AzureADGroup",
+        "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup",
+    },
+    "list_pim_group_assignments": {
+        "PrivilegedAssignmentSchedule.Read.AzureADGroup",
+        "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup",
+    },
     "list_directory_audits": {"AuditLog.Read.All"},
     "get_tap_policy": {"Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"},
     "list_passes": _AUTH_READ,
@@ -79,7 +103,16 @@ PERMISSIONS: dict[str, set[str]] = {
 
 
 def forbidden(operation: str) -> GraphError:
-    """The workload's 403 for a token without the permission (facts §9.2)."""
+    """The workload's 403 for a token without the permission (facts §9.2; PIM's from
+    graph-roles-and-changes.md §3, where the message is itself JSON)."""
+    if operation in _PIM_ROUTES:
+        inner = {
+            "errorCode": "PermissionScopeNotGranted",
+            "message": "Authorization failed due to missing permission scope "
+            f"{_PIM_ROUTES[operation]}.",
+            "instanceAnnotations": [],
+        }
+        return GraphError(403, "UnknownError", json.dumps(inner, separators=(",", ":")))
     if operation.endswith(("pass", "passes")):
         return GraphError(403, "accessDenied", "Request Authorization failed")
     if operation == "send_mail":
@@ -128,16 +161,7 @@ class GraphRoutes:
             self.group_members,
             name="list_group_members",
         )
-        r.add_get(
-            "/v1.0/roleManagement/directory/roleAssignments",
-            self.role_assignments,
-            name="list_role_assignments",
-        )
-        r.add_get(
-            "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances",
-            self.role_eligibilities,
-            name="list_role_eligibilities",
-        )
+        RoleRoutes(self).add_to(app)
         r.add_get("/v1.0/auditLogs/directoryAudits", self.audits, name="list_directory_audits")
         r.add_get(
             "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{m}",
@@ -174,7 +198,7 @@ class GraphRoutes:
                 )
         return names
 
-    def _filtered(
+    def filtered(
         self, request: web.Request, items: list[dict[str, Any]], *, users: bool = False
     ) -> list[dict[str, Any]]:
         text = request.query.get("$filter")
@@ -203,9 +227,7 @@ class GraphRoutes:
                 )
         return [item for item in items if query(item)]
 
-    def _page(
-        self, request: web.Request, items: list[dict[str, Any]], context: str
-    ) -> web.Response:
+    def page(self, request: web.Request, items: list[dict[str, Any]], context: str) -> web.Response:
         top_text = request.query.get("$top")
         top = self.page_size
         if top_text is not None:
@@ -252,9 +274,9 @@ class GraphRoutes:
             )
         select = self._select(request)
         everyone = [u.to_json() for u in self.tenant.all_users()]
-        found = self._filtered(request, everyone, users=True)
+        found = self.filtered(request, everyone, users=True)
         by_id = self.tenant.users
-        return self._page(request, [user_item(by_id[u["id"]], select) for u in found], "users")
+        return self.page(request, [user_item(by_id[u["id"]], select) for u in found], "users")
 
     async def get_user(self, request: web.Request) -> web.Response:
         body = {"@odata.context": self._context(request, "users/$entity")}
@@ -269,13 +291,13 @@ class GraphRoutes:
         reports = self.tenant.direct_reports(request.match_info["user"])
         select = self._select(request)
         items = [user_item(u, select, typed=True) for u in reports]
-        return self._page(request, self._filtered(request, items), "directoryObjects")
+        return self.page(request, self.filtered(request, items), "directoryObjects")
 
     async def sponsors(self, request: web.Request) -> web.Response:
         select = self._select(request)
         sponsors = self.tenant.sponsors_of(request.match_info["user"])
         items = [user_item(u, select, typed=True) for u in sponsors]
-        return self._page(request, items, "directoryObjects")
+        return self.page(request, items, "directoryObjects")
 
     async def check_groups(self, request: web.Request) -> web.Response:
         ids = await _id_list(request, "groupIds")
@@ -296,26 +318,16 @@ class GraphRoutes:
         members = self.tenant.group_members(request.match_info["group"])
         select = self._select(request)
         items = [user_item(u, select, typed=True) for u in members]
-        return self._page(request, self._filtered(request, items), "users")
-
-    async def role_assignments(self, request: web.Request) -> web.Response:
-        items = self._filtered(request, self.tenant.role_grants(eligible=False))
-        return self._page(request, items, "roleManagement/directory/roleAssignments")
-
-    async def role_eligibilities(self, request: web.Request) -> web.Response:
-        items = self._filtered(request, self.tenant.role_grants(eligible=True))
-        return self._page(
-            request, items, "roleManagement/directory/roleEligibilityScheduleInstances"
-        )
+        return self.page(request, self.filtered(request, items), "users")
 
     async def audits(self, request: web.Request) -> web.Response:
-        items = self._filtered(request, list(self.tenant.audits))
+        items = self.filtered(request, list(self.tenant.audits))
         order = request.query.get("$orderby", "activityDateTime desc").split()
         if order and order[0] != "activityDateTime":
             raise GraphError(400, "BadRequest", f"Order by '{order[0]}' is not supported.")
         descending = len(order) < 2 or order[1].lower() == "desc"
         items.sort(key=lambda a: a["activityDateTime"], reverse=descending)
-        return self._page(request, items, "auditLogs/directoryAudits")
+        return self.page(request, items, "auditLogs/directoryAudits")
 
     # Temporary Access Passes
 
@@ -330,7 +342,7 @@ class GraphRoutes:
     async def list_passes(self, request: web.Request) -> web.Response:
         user = self._user(request)
         context = f"users('{user.id}')/authentication/temporaryAccessPassMethods"
-        return self._page(request, self.tenant.list_passes(user.id), context)
+        return self.page(request, self.tenant.list_passes(user.id), context)
 
     async def get_pass(self, request: web.Request) -> web.Response:
         item = self.tenant.get_pass(request.match_info["user"], request.match_info["pass_id"])
@@ -357,10 +369,10 @@ class GraphRoutes:
         return web.Response(status=202)
 
     async def installed_apps(self, request: web.Request) -> web.Response:
-        items = self._filtered(request, self.tenant.installed_apps_of(request.match_info["user"]))
+        items = self.filtered(request, self.tenant.installed_apps_of(request.match_info["user"]))
         if "teamsApp" not in request.query.get("$expand", ""):
             items = [{k: v for k, v in i.items() if k != "teamsApp"} for i in items]
-        return self._page(request, items, "users('')/teamwork/installedApps")
+        return self.page(request, items, "users('')/teamwork/installedApps")
 
     async def install_app(self, request: web.Request) -> web.Response:
         body = await _json_body(request)

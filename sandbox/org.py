@@ -9,6 +9,8 @@ real tenant. Ids are fixed so the bot's settings, the Playground and tests can n
     │   ├── Noah Patel                                 PIM-eligible Privileged Auth. Admin
     │   ├── Harry Jones                                disabled account
     │   ├── Zoe Adams                                  manager changed two days ago
+    │   ├── Marcus Reid                                Global Admin through a role group
+    │   ├── Hannah Fleming                             PIM-eligible member of such a group
     │   └── Ethan Walsh, Mia Rossi, Oscar Nguyen       joiners in 3, 6 and 10 days
     └── Robert Lang (active Global Administrator)
         └── Daniel Okafor (SECOND_MANAGER_ID)
@@ -16,6 +18,10 @@ real tenant. Ids are fixed so the bot's settings, the Playground and tests can n
             └── Lucas Meyer, Ava Thompson
     Jordan Ellis (guest, sponsored by Olivia) · Break Glass 01 (blocked group, Global Admin)
     tapbot Notifications (the shared mailbox that sends mail)
+
+Role-assignable groups, both holding Global Administrator actively: "Tier 0 Administrators"
+(member Marcus Reid, owner Robert Lang) and "Global Administrators (just in time)" (Hannah
+Fleming is only eligible to become a member, through PIM for Groups).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
+from sandbox.privileged import add_group_schedule, add_owner
 from sandbox.tenant import GLOBAL_ADMINISTRATOR, Tenant, User
 
 DOMAIN = "contoso.example"
@@ -34,12 +41,16 @@ HELPDESK_GROUP_ID = "a1b2c3d4-0001-4a5b-8c9d-0e1f2a3b4c01"
 BLOCKED_GROUP_ID = "a1b2c3d4-0002-4a5b-8c9d-0e1f2a3b4c02"
 EMERGENCY_GROUP_ID = "a1b2c3d4-0003-4a5b-8c9d-0e1f2a3b4c03"  # nested in the blocked group
 FINANCE_GROUP_ID = "a1b2c3d4-0004-4a5b-8c9d-0e1f2a3b4c04"
+TIER0_GROUP_ID = "a1b2c3d4-0005-4a5b-8c9d-0e1f2a3b4c05"  # role-assignable, holds GA
+JIT_ADMIN_GROUP_ID = "a1b2c3d4-0006-4a5b-8c9d-0e1f2a3b4c06"  # role-assignable, holds GA
 PRIVILEGED_AUTH_ADMIN = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
 # The app's permissions, as the `roles` claim of its tokens carries them (facts §9.2).
 APP_ROLES = (
     "User.Read.All",
     "GroupMember.Read.All",
     "RoleManagement.Read.Directory",
+    "PrivilegedEligibilitySchedule.Read.AzureADGroup",
+    "PrivilegedAssignmentSchedule.Read.AzureADGroup",
     "AuditLog.Read.All",
     "Policy.Read.All",
     "UserAuthenticationMethod.ReadWrite.All",
@@ -57,6 +68,8 @@ SOPHIE_ID = "10000000-0000-4000-8000-000000000013"
 PIM_ELIGIBLE_ADMIN_ID = "10000000-0000-4000-8000-000000000014"
 DISABLED_ID = "10000000-0000-4000-8000-000000000015"
 RECENT_MANAGER_CHANGE_ID = "10000000-0000-4000-8000-000000000016"
+GROUP_ADMIN_ID = "10000000-0000-4000-8000-000000000017"  # Global Admin through a group
+PIM_GROUP_ELIGIBLE_ID = "10000000-0000-4000-8000-000000000018"  # eligible member, PIM Groups
 JOINER_IDS = (
     "10000000-0000-4000-8000-000000000021",
     "10000000-0000-4000-8000-000000000022",
@@ -120,6 +133,9 @@ PEOPLE: dict[str, tuple[str, str | None, str | None, str | None, str | None, str
                "jordan.ellis@fabrikam.example"),
     BREAK_GLASS_ID: ("Break Glass 01", None, None, None, None, None),
     MAILBOX_ID: ("tapbot Notifications", None, None, None, None, None),
+    GROUP_ADMIN_ID: ("Marcus Reid", "ERP Platform Lead", "Finance", MANAGER_ID, None, None),
+    PIM_GROUP_ELIGIBLE_ID: ("Hannah Fleming", "Finance Systems Engineer", "Finance", MANAGER_ID,
+                            None, None),
 }  # fmt: skip
 
 
@@ -198,6 +214,16 @@ def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenan
     tenant.assign_role(GLOBAL_ADMIN_ID, GLOBAL_ADMINISTRATOR)
     tenant.assign_role(BREAK_GLASS_ID, GLOBAL_ADMINISTRATOR)
     tenant.assign_role(PIM_ELIGIBLE_ADMIN_ID, PRIVILEGED_AUTH_ADMIN, eligible=True)
+    tenant.add_group(TIER0_GROUP_ID, "Tier 0 Administrators", GROUP_ADMIN_ID, role_assignable=True)
+    add_owner(tenant, TIER0_GROUP_ID, GLOBAL_ADMIN_ID)
+    tenant.assign_role(TIER0_GROUP_ID, GLOBAL_ADMINISTRATOR)
+    tenant.add_group(
+        JIT_ADMIN_GROUP_ID, "Global Administrators (just in time)", role_assignable=True
+    )
+    tenant.assign_role(JIT_ADMIN_GROUP_ID, GLOBAL_ADMINISTRATOR)
+    add_group_schedule(
+        tenant, PIM_GROUP_ELIGIBLE_ID, JIT_ADMIN_GROUP_ID, start=now - timedelta(days=30)
+    )
     tenant.teams_apps[TEAMS_APP_ID] = "tapbot"
     tenant.app_roles.update(APP_ROLES)
     return tenant

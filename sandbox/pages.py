@@ -1,8 +1,9 @@
 """The fake tenant's own pages and controls (no token needed; loopback only).
 
-- ``GET /``: the seeded organisation (who manages whom, groups, roles, hire dates, each person's
-  pass state); ``GET /outbox``: every email and SMS that left. Pass values never appear: the
-  tenant blanks them out of message bodies (`Tenant.redact`).
+- ``GET /``: the seeded organisation (who manages whom, groups, each person's effective roles
+  and where each comes from, hire dates, each person's pass state); ``GET /outbox``: every
+  email and SMS that left. Pass values never appear: the tenant blanks them out of message
+  bodies (`Tenant.redact`).
 - JSON twins: ``GET /_sandbox/org.json``, ``/_sandbox/outbox.json``, ``/_sandbox/passes.json``.
 - ``POST /_sandbox/faults`` (one fault object or a list; see `sandbox.faults`), ``GET`` lists,
   ``DELETE`` clears; ``POST /_sandbox/reset`` reseeds the organisation (and clears faults);
@@ -93,8 +94,7 @@ class Pages:
             tags = [
                 "guest" if u["userType"] == "Guest" else "",
                 "disabled" if not u["accountEnabled"] else "",
-                *(f"active: {r}" for r in u["activeRoles"]),
-                *(f"eligible: {r}" for r in u["eligibleRoles"]),
+                *(f"{r['kind']}: {r['role']} ({r['how']})" for r in u["roles"]),
                 *u["groups"],
             ]
             hire = u["employeeHireDate"] or ""

@@ -28,6 +28,7 @@ from sandbox.faults import Fault, FaultBoard
 from sandbox.graph_routes import PERMISSIONS, GraphRoutes, forbidden
 from sandbox.pages import Pages
 from sandbox.pki import create_pki
+from sandbox.role_routes import APP_ROLES
 from sandbox.sms_routes import SmsRoutes
 from sandbox.tenant import GraphError, Tenant
 from sandbox.token_routes import TokenIssuer, TokenRoutes
@@ -53,8 +54,11 @@ def graph_error_response(error: GraphError, request: web.Request) -> web.Respons
     return web.json_response(body, status=error.status, headers=headers)
 
 
-def fault_error(fault: Fault) -> GraphError:
+def fault_error(fault: Fault, operation: str = "") -> GraphError:
+    """The error a throttle or error fault answers with; a 403 has the route's own shape."""
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+    if fault.kind == "error" and fault.status == 403:
+        return forbidden(operation)
     if fault.kind == "throttle":
         return GraphError(429, "TooManyRequests", "Please retry again later.", headers=headers)
     codes = {500: "generalException", 503: "serviceNotAvailable", 504: "GatewayTimeout"}
@@ -154,12 +158,19 @@ def _middleware(holder: _Holder, faults: FaultBoard, issuer: TokenIssuer, calls:
             await asyncio.sleep(fault.seconds)
         try:
             if fault is not None and fault.kind in ("throttle", "error"):
-                raise fault_error(fault)
+                raise fault_error(fault, operation or "")
             if path.startswith(_GRAPH):
                 claims = issuer.check(request.headers.get("Authorization"))
+                request[APP_ROLES] = granted = set(claims.get("roles", ()))
                 allowed = PERMISSIONS.get(operation or "")
-                if allowed is not None and not allowed & set(claims.get("roles", ())):
+                if allowed is not None and not allowed & granted:
                     raise forbidden(operation or "")
+            if fault is not None and fault.kind == "unreadable":
+                # What a proxy in the way might answer: 200, and no Graph JSON in it.
+                return web.Response(
+                    text="<html><body>Service temporarily unavailable</body></html>",
+                    content_type="application/json",
+                )
             response = await handler(request)
         except GraphError as exc:
             response = graph_error_response(exc, request)

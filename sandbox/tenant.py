@@ -1,8 +1,10 @@
 """The fake Entra tenant's state and its Graph behaviour, without HTTP.
 
-`Tenant` holds users, manager links, sponsors, groups, directory roles (active assignments and
-PIM eligibilities), the Temporary Access Pass policy and the passes, directory audits, Teams app
-installations, and everything that "left" (mail, SMS). Its methods return Graph-shaped JSON
+`Tenant` holds users, manager links, sponsors, groups (role-assignable ones with owners),
+directory roles held by users or groups (active assignments and PIM eligibilities), PIM for
+Groups schedule instances (their rules in `sandbox.privileged`), the Temporary Access Pass
+policy and the passes, directory audits, Teams app installations, and everything that "left"
+(mail, SMS). Its methods return Graph-shaped JSON
 (dicts) and raise `GraphError` with Graph's status, code and message, as written down in
 shared/facts/graph-and-bot-framework.md. The server (`sandbox.graph_routes`) adds only HTTP.
 
@@ -27,7 +29,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.privileged import GroupSchedule
 
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 ROLE_NAMES = {
@@ -100,6 +105,15 @@ def not_found(resource: str) -> GraphError:
     )
 
 
+def nesting_refused() -> GraphError:
+    """Entra's answer to a group added inside a role-assignable group."""
+    return GraphError(
+        400,
+        "Request_BadRequest",
+        "Nesting is currently not supported for groups that can be assigned to a role.",
+    )
+
+
 def bad_request(message: str) -> GraphError:
     """The authentication-methods service's 400 (lower-case ``badRequest``, message echoed)."""
     return GraphError(400, "badRequest", message, echo_message=True)
@@ -164,9 +178,28 @@ class User:
 
 @dataclass
 class Group:
+    """A security group. *is_assignable_to_role* is fixed when the group is created."""
+
     id: str
     display_name: str
     members: set[str] = field(default_factory=set)  # user or group ids
+    is_assignable_to_role: bool = False
+    owners: set[str] = field(default_factory=set)  # user ids
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "@odata.type": "#microsoft.graph.group",
+            "id": self.id,
+            "displayName": self.display_name,
+            "description": None,
+            "groupTypes": [],
+            "mailEnabled": False,
+            "mail": None,
+            "securityEnabled": True,
+            "isAssignableToRole": self.is_assignable_to_role,
+            "membershipRule": None,
+            "onPremisesSyncEnabled": None,
+        }
 
 
 @dataclass
@@ -298,6 +331,7 @@ class Tenant:
         self.sponsors: dict[str, list[str]] = {}  # guest id -> sponsor user ids
         self.groups: dict[str, Group] = {}
         self.roles: list[RoleGrant] = []
+        self.group_schedules: list[GroupSchedule] = []  # PIM for Groups (sandbox.privileged)
         self.policy = TapPolicy()
         self.passes: dict[str, Pass] = {}  # user id -> their one pass
         self.audits: list[dict[str, Any]] = []
@@ -319,12 +353,41 @@ class Tenant:
             self.managers[user.id] = manager_id
         return user
 
-    def add_group(self, group_id: str, display_name: str, *member_ids: str) -> Group:
-        group = self.groups.setdefault(group_id, Group(group_id, display_name))
+    def add_group(
+        self,
+        group_id: str,
+        display_name: str,
+        *member_ids: str,
+        role_assignable: bool | None = None,
+    ) -> Group:
+        """Create *group_id* (role-assignable when asked, which only creation can set) or add
+        *member_ids* to it. Entra's 400s: changing the flag later, a group inside a
+        role-assignable group."""
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = Group(
+                group_id, display_name, is_assignable_to_role=bool(role_assignable)
+            )
+        elif role_assignable is not None and role_assignable != group.is_assignable_to_role:
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                "Property 'isAssignableToRole' is read-only and cannot be changed.",
+            )
+        if group.is_assignable_to_role and set(member_ids) & set(self.groups):
+            raise nesting_refused()
         group.members.update(member_ids)
         return group
 
     def assign_role(self, principal_id: str, role_id: str, *, eligible: bool = False) -> None:
+        """Give *principal_id* (a user, or a role-assignable group) a role or an eligibility."""
+        group = self.groups.get(principal_id)
+        if group is not None and not group.is_assignable_to_role:
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                "Only groups with isAssignableToRole set can be assigned a role.",
+            )
         grant_id = f"{role_id[:8]}-{principal_id[:8]}-{'e' if eligible else 'a'}"
         self.roles.append(
             RoleGrant(grant_id, principal_id, role_id, eligible=eligible, start=self.clock())
@@ -406,12 +469,31 @@ class Tenant:
     def all_users(self) -> list[User]:
         return sorted(self.users.values(), key=lambda u: (u.display_name.casefold(), u.id))
 
+    def members_now(self) -> dict[str, set[str]]:
+        """Each group's members now: its own, and live PIM for Groups member assignments."""
+        members = {g.id: set(g.members) for g in self.groups.values()}
+        now = self.clock()
+        for s in self.group_schedules:
+            if not s.eligible and s.access == "member" and s.live(now):
+                members.setdefault(s.group_id, set()).add(s.principal_id)
+        return members
+
+    def owners_now(self, group_id: str) -> set[str]:
+        """The group's owners now: its own, and live PIM for Groups owner assignments."""
+        now = self.clock()
+        return set(self.groups[group_id].owners) | {
+            s.principal_id
+            for s in self.group_schedules
+            if s.group_id == group_id and not s.eligible and s.access == "owner" and s.live(now)
+        }
+
     def groups_of(self, member_id: str) -> set[str]:
         """Every group *member_id* belongs to, through nested groups too."""
+        members = self.members_now()
         found: set[str] = set()
         frontier = {member_id}
         while frontier:
-            parents = {g.id for g in self.groups.values() if g.members & frontier} - found
+            parents = {g for g, inside in members.items() if inside & frontier} - found
             found |= parents
             frontier = parents
         return found

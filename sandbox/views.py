@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
+from sandbox.privileged import effective_roles
 from sandbox.tenant import ROLE_NAMES, RoleGrant, Tenant, graph_time
 
 
@@ -40,28 +41,47 @@ def outbox_summaries(tenant: Tenant) -> list[dict[str, Any]]:
 
 
 def org_summary(tenant: Tenant) -> dict[str, Any]:
-    """The organisation as the home page shows it."""
+    """The organisation as the home page shows it.
+
+    Each user's ``roles`` are their effective roles (`sandbox.privileged.effective_roles`: held
+    or obtainable, directly or through a role-assignable group, and how);
+    ``activeRoles`` and ``eligibleRoles`` are those roles' names.
+    """
 
     def group_of(user_id: str) -> list[str]:
         return sorted(tenant.groups[g].display_name for g in tenant.groups_of(user_id))
 
     people = []
     for user in tenant.all_users():
+        roles = effective_roles(tenant, user.id)
         item = user.to_json()
         item |= {
             "managerId": tenant.managers.get(user.id),
             "sponsorIds": tenant.sponsors.get(user.id, []),
             "groups": group_of(user.id),
-            "activeRoles": _role_names(tenant.roles, user.id, eligible=False),
-            "eligibleRoles": _role_names(tenant.roles, user.id, eligible=True),
+            "roles": roles,
+            "activeRoles": sorted({r["role"] for r in roles if r["kind"] == "active"}),
+            "eligibleRoles": sorted({r["role"] for r in roles if r["kind"] == "eligible"}),
         }
         people.append(item)
+    now = tenant.clock()
     return {
         "tenantId": tenant.tenant_id,
         "users": people,
         "groups": [
-            {"id": g.id, "displayName": g.display_name, "members": sorted(g.members)}
+            {
+                "id": g.id,
+                "displayName": g.display_name,
+                "isAssignableToRole": g.is_assignable_to_role,
+                "members": sorted(g.members),
+                "owners": sorted(tenant.owners_now(g.id)),
+                "activeRoles": _role_names(tenant.roles, g.id, eligible=False),
+                "eligibleRoles": _role_names(tenant.roles, g.id, eligible=True),
+            }
             for g in tenant.groups.values()
+        ],
+        "groupSchedules": [
+            s.to_json() | {"eligible": s.eligible} for s in tenant.group_schedules if s.live(now)
         ],
         "tapPolicy": tenant.policy.to_json(),
         "teamsApps": [{"id": k, "displayName": v} for k, v in tenant.teams_apps.items()],

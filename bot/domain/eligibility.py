@@ -1,7 +1,8 @@
-"""Reading what the policy needs to know about a target, in one concurrent round of Graph calls.
+"""Reading what the policy needs to know about a target, in one concurrent round of port calls.
 
 `bot.domain.policy` decides; this module only reads. Every read that does not depend on another
-runs at once (asyncio.gather), so a check costs about one Graph round trip, not seven.
+runs at once (asyncio.gather), so a check costs the longest of them, not their sum: one Graph
+round trip for most, two for the roles (groups first, then what those groups hold).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ async def gather_target_facts(
     is used instead of reading it again.
 
     A user the directory does not know gives ``TargetFacts(user=None)``; a missing manager gives
-    ``manager_id=None``. Any other DirectoryError propagates, after every call has finished.
+    ``manager_id=None``. Roles that cannot be read (any DirectoryError) are recorded in
+    ``role_check_failure``, so `check_target` refuses only after the relationship checks. Any
+    other DirectoryError propagates, after every call has finished.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -101,7 +104,8 @@ async def gather_target_facts(
     if isinstance(found, DirectoryError):
         raise found
     chain = _ok(chain_t.result())
-    roles: list[RoleAssignment] = _ok(roles_t.result())
+    roles_read = roles_t.result()
+    roles: list[RoleAssignment] = [] if isinstance(roles_read, DirectoryError) else roles_read
     member_of: set[str] = _ok(blocked_t.result())
     recent: list[ManagerChange] = _ok(changes_t.result())
     passes: list[PassInfo] = _ok(passes_t.result())
@@ -118,6 +122,9 @@ async def gather_target_facts(
         passes=tuple(passes),
         sponsor_ids=sponsor_ids,
         policy=tap_policy,
+        role_check_failure=(
+            _failure(roles_read) if isinstance(roles_read, DirectoryError) else None
+        ),
     )
 
 
@@ -159,6 +166,17 @@ async def _settle(call: Awaitable[T]) -> T | DirectoryError:
         return await call
     except DirectoryError as exc:
         return exc
+
+
+def _failure(error: DirectoryError) -> str:
+    """What went wrong, in words safe for the audit trail: no Graph message, which may quote
+    input."""
+    parts = [type(error).__name__]
+    if error.status:
+        parts.append(str(error.status))
+    if error.code:
+        parts.append(error.code)
+    return " ".join(parts)
 
 
 def _ok(result: T | DirectoryError) -> T:

@@ -107,17 +107,44 @@ class IssuedPass:
 
 
 class RoleAssignmentKind(enum.StrEnum):
+    """Whether a person holds a role now (ACTIVE) or can come to hold it (ELIGIBLE)."""
+
     ACTIVE = "active"
     ELIGIBLE = "eligible"
 
 
+class RoleSource(enum.StrEnum):
+    """How a person comes to a directory role.
+
+    Every source but DIRECT goes through a role-assignable group that holds the role (actively
+    or as PIM-eligible): the person is its active member, its owner (who can add themselves),
+    its PIM-eligible member or owner (PIM for Groups), or an active member of another group that
+    is a PIM-eligible member of it.
+    """
+
+    DIRECT = "direct"
+    GROUP_MEMBER = "group_member"
+    GROUP_OWNER = "group_owner"
+    GROUP_ELIGIBLE_MEMBER = "group_eligible_member"
+    GROUP_ELIGIBLE_OWNER = "group_eligible_owner"
+    NESTED_GROUP = "nested_group"
+
+
 @dataclass(frozen=True, slots=True)
 class RoleAssignment:
-    """A directory role held by a user, active now or PIM-eligible."""
+    """A directory role a person holds now (ACTIVE) or may come to hold (ELIGIBLE).
+
+    *via* says how; for a role that comes through a group, *via_group_id* and *via_group_name*
+    name the role-assignable group that holds it. A role is ACTIVE only when the person holds
+    it right now: assigned to them, or held actively by a group they are an active member of.
+    """
 
     role_definition_id: str
     kind: RoleAssignmentKind
     directory_scope_id: str = "/"
+    via: RoleSource = RoleSource.DIRECT
+    via_group_id: str | None = None
+    via_group_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,8 @@ class Refusal(enum.StrEnum):
     GUEST = "guest"
     PRIVILEGED_ROLE = "privileged_role"
     PRIVILEGED_ROLE_ELIGIBLE = "privileged_role_eligible"
+    # The directory could not say whether the person is or can become an administrator.
+    ROLE_CHECK_FAILED = "role_check_failed"
     BLOCKED_GROUP = "blocked_group"
     NOT_IN_POLICY_SCOPE = "not_in_policy_scope"
     # The pass itself
@@ -190,6 +192,8 @@ class TargetFacts:
     first entry only when indirect reports are allowed. *sponsor_ids* is read only when guests
     are allowed. *in_policy_scope* is None when it could not be told (Graph then decides at
     creation). *policy* is the tenant TAP policy read alongside, when it was.
+    *role_check_failure* is set when the roles could not be read (then *role_assignments* is
+    empty and means nothing): the kind of failure, HTTP status and Graph code, never a message.
     """
 
     user: DirectoryUser | None
@@ -202,6 +206,7 @@ class TargetFacts:
     passes: tuple[PassInfo, ...] = ()
     sponsor_ids: frozenset[str] = frozenset()
     policy: TapPolicy | None = field(default=None, compare=False)
+    role_check_failure: str | None = None
 
     @property
     def display_name(self) -> str | None:
@@ -214,11 +219,12 @@ def privileged_assignment(
     """Return the first of the target's role assignments of *kind* that is privileged.
 
     Any scope counts: an administrator of one administrative unit can still reset the
-    credentials of the people in it, so a pass for them is helpdesk business too.
+    credentials of the people in it, so a pass for them is helpdesk business too. Role ids are
+    compared without regard to case (Graph does not promise one).
     """
+    privileged = {role.lower() for role in config.privileged_role_ids}
     for assignment in facts.role_assignments:
-        role_id = assignment.role_definition_id.lower()
-        if assignment.kind is kind and role_id in config.privileged_role_ids:
+        if assignment.kind is kind and assignment.role_definition_id.lower() in privileged:
             return assignment
     return None
 
@@ -242,14 +248,17 @@ def check_target(
        below the requester when indirect reports are allowed (NOT_DIRECT_REPORT);
     4. the account is enabled (DISABLED);
     5. guests only when allowed (GUEST; reached on the helpdesk path);
-    6. no active privileged role (PRIVILEGED_ROLE), then no PIM-eligible one
-       (PRIVILEGED_ROLE_ELIGIBLE);
-    7. no blocked group (BLOCKED_GROUP);
-    8. inside the tenant TAP policy's targets (NOT_IN_POLICY_SCOPE; unknown passes).
+    6. the roles could be read (ROLE_CHECK_FAILED: fail closed, since an administrator whose
+       roles are unknown is still an administrator);
+    7. no active privileged role (PRIVILEGED_ROLE), then none the target can come to hold
+       (PRIVILEGED_ROLE_ELIGIBLE), directly or through a group;
+    8. no blocked group (BLOCKED_GROUP);
+    9. inside the tenant TAP policy's targets (NOT_IN_POLICY_SCOPE; unknown passes).
 
     The relationship comes before the target's own state so a manager never learns anything
-    about someone who is not theirs (whether they are disabled, an administrator, protected);
-    active roles come before eligible ones because they are the more specific reason.
+    about someone who is not theirs (whether they are disabled, an administrator, protected,
+    or whether their roles could be read); active roles come before eligible ones because they
+    are the more specific reason.
     """
     user = facts.user
     if user is None:
@@ -264,6 +273,8 @@ def check_target(
         return Refusal.DISABLED
     if user.is_guest and not config.allow_guests:
         return Refusal.GUEST
+    if facts.role_check_failure is not None:
+        return Refusal.ROLE_CHECK_FAILED
     if privileged_assignment(facts, config, RoleAssignmentKind.ACTIVE) is not None:
         return Refusal.PRIVILEGED_ROLE
     if privileged_assignment(facts, config, RoleAssignmentKind.ELIGIBLE) is not None:

@@ -67,7 +67,17 @@ class Directory(Protocol):
         ...
 
     async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
-        """Return *user_id*'s directory roles: active assignments and PIM-eligible ones."""
+        """Return every directory role *user_id* holds or may come to hold, in no set order.
+
+        Directly: active assignments and PIM eligibilities. Through a role-assignable group
+        that holds a role (actively or as eligible): being its active member, its owner, its
+        PIM-eligible or PIM-assigned member or owner (PIM for Groups), or an active member of
+        a group that is a PIM-eligible member of it. Each `RoleAssignment` says which group and
+        how; see `RoleAssignment` for when it is ACTIVE.
+
+        All or nothing: when any part cannot be read, raise the DirectoryError (a partial list
+        would under-report). An unknown user is DirectoryObjectNotFound.
+        """
         ...
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:

@@ -6,7 +6,7 @@ as text (the card layer escapes them).
 
 from __future__ import annotations
 
-from bot.domain.model import RoleAssignmentKind, TapPolicy
+from bot.domain.model import RoleAssignmentKind, RoleSource, TapPolicy
 from bot.domain.policy import (
     PRIVILEGED_ROLES,
     PolicyConfig,
@@ -39,11 +39,13 @@ def message(refusal: Refusal, **facts: object) -> str:
     """Return a plain-English sentence for *refusal*, saying what to do next.
 
     Optional facts, used when given: ``name`` (the target's display name), ``role`` (a role's
-    name), ``minimum`` and ``maximum`` (minutes), ``limit`` (a count), ``days``. Without them
-    the sentence stays general. It never names groups, ids or internal errors.
+    name), ``through_group`` (True when the role comes through a group), ``minimum`` and
+    ``maximum`` (minutes), ``limit`` (a count), ``days``. Without them the sentence stays
+    general. It never names groups, ids or internal errors.
     """
     name = _text(facts.get("name")) or "This person"
     role = _text(facts.get("role"))
+    through_group = facts.get("through_group") is True
     helpdesk = "Ask the helpdesk if they still need one."
     match refusal:
         case Refusal.TARGET_NOT_FOUND:
@@ -82,15 +84,28 @@ def message(refusal: Refusal, **facts: object) -> str:
             )
         case Refusal.PRIVILEGED_ROLE:
             held = f"an administrator role ({role})" if role else "an administrator role"
+            if through_group:
+                held += " through a group"
             return (
                 f"{name} holds {held}, a privileged role, so a pass must come from the "
                 "helpdesk, not this bot."
             )
         case Refusal.PRIVILEGED_ROLE_ELIGIBLE:
             held = f"a privileged role, {role}" if role else "a privileged role"
+            if through_group:
+                return (
+                    f"{name} can become an administrator ({held}) through a group they belong "
+                    "to, own or may join, so a pass must come from the helpdesk, not this bot."
+                )
             return (
                 f"{name} can be made an administrator ({held}) through Privileged Identity "
                 "Management, so a pass must come from the helpdesk, not this bot."
+            )
+        case Refusal.ROLE_CHECK_FAILED:
+            who = _text(facts.get("name")) or "this person"
+            return (
+                f"I couldn't check whether {who} is or can become an administrator, so I "
+                "can't issue a pass for them. Try again in a few minutes, or ask the helpdesk."
             )
         case Refusal.BLOCKED_GROUP:
             return (
@@ -223,6 +238,7 @@ def refusal_message(
     """
     effective = config or PolicyConfig()
     role: str | None = None
+    through_group = False
     if facts is not None and refusal in (
         Refusal.PRIVILEGED_ROLE,
         Refusal.PRIVILEGED_ROLE_ELIGIBLE,
@@ -234,6 +250,7 @@ def refusal_message(
         )
         held = privileged_assignment(facts, effective, kind)
         role = role_name(held.role_definition_id) if held else None
+        through_group = held is not None and held.via is not RoleSource.DIRECT
     tap_policy = policy if policy is not None else (facts.policy if facts else None)
     minimum = maximum = limit = days = None
     # Without the organisation's settings its limits are unknown: the sentence stays general.
@@ -250,6 +267,7 @@ def refusal_message(
         refusal,
         name=facts.display_name if facts else None,
         role=role,
+        through_group=through_group,
         minimum=minimum,
         maximum=maximum,
         limit=limit,

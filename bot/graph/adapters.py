@@ -11,8 +11,9 @@ success), concurrency for independent calls, and the policy cache.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from bot.domain.errors import DirectoryObjectNotFound, DirectoryRejected
 from bot.domain.model import (
@@ -22,12 +23,15 @@ from bot.domain.model import (
     ManagerChange,
     PassInfo,
     RoleAssignment,
+    RoleAssignmentKind,
     TapPolicy,
 )
 from bot.domain.ports import Clock
 from bot.graph.client import GraphClient
+from bot.graph.privilege import assignment_order, roles_through_groups
 
 DEFAULT_POLICY_TTL = timedelta(minutes=10)
+T = TypeVar("T")
 
 
 class GraphDirectory:
@@ -60,12 +64,64 @@ class GraphDirectory:
         return await self._client.list_group_members(group_id, limit=limit)
 
     async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
-        """Return active and PIM-eligible roles, read concurrently (two Graph calls)."""
-        active, eligible = await asyncio.gather(
-            self._client.list_active_role_assignments(user_id),
-            self._client.list_eligible_role_assignments(user_id),
+        """The `Directory` contract, in two rounds of concurrent Graph calls.
+
+        Round 1, six calls: the user's own role assignments and eligibilities, the groups
+        they are an active member of, their PIM for Groups eligibilities and assignments, and
+        the tenant's role-assignable groups with their owners. Round 2, about those n groups:
+        the roles they hold (2 ⌈n/15⌉ calls), the PIM for Groups eligibilities in each (n
+        calls), and the owners of any group whose expanded owners may be incomplete. Pages
+        beyond the first add round trips; nothing else does. See `bot.graph.privilege`.
+
+        Every call finishes before the first failure is raised, so none is left running.
+        """
+        client = self._client
+        if "@" in user_id:
+            # A UPN: principalId filters match object ids only.
+            user_id = (await client.get_user(user_id)).id
+        (
+            direct_active,
+            direct_eligible,
+            member_of,
+            user_eligibilities,
+            user_assignments,
+            role_groups,
+        ) = _settled(
+            await asyncio.gather(
+                client.list_roles_held_by([user_id], RoleAssignmentKind.ACTIVE),
+                client.list_roles_held_by([user_id], RoleAssignmentKind.ELIGIBLE),
+                client.list_group_ids_of(user_id),
+                client.list_group_schedules(eligible=True, principal_id=user_id),
+                client.list_group_schedules(eligible=False, principal_id=user_id),
+                client.list_role_assignable_groups(),
+                return_exceptions=True,
+            )
         )
-        return [*active, *eligible]
+        group_ids = [group.id for group in role_groups]
+        cut_short = [group.id for group in role_groups if not group.owners_complete]
+        held_active, held_eligible, group_eligibilities, owners = _settled(
+            await asyncio.gather(
+                client.list_roles_held_by(group_ids, RoleAssignmentKind.ACTIVE),
+                client.list_roles_held_by(group_ids, RoleAssignmentKind.ELIGIBLE),
+                _each(
+                    client.list_group_schedules(eligible=True, group_id=group)
+                    for group in group_ids
+                ),
+                _each(client.list_group_owner_ids(group) for group in cut_short),
+                return_exceptions=True,
+            )
+        )
+        direct = {held.role for held in (*direct_active, *direct_eligible)}
+        through_groups = roles_through_groups(
+            user_id,
+            member_of=member_of,
+            user_schedules=(*user_eligibilities, *user_assignments),
+            role_groups=role_groups,
+            more_owners=dict(zip(cut_short, owners, strict=True)),
+            group_eligibilities=[s for found in group_eligibilities for s in found],
+            group_roles=(*held_active, *held_eligible),
+        )
+        return [*sorted(direct, key=assignment_order), *through_groups]
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
         return await self._client.list_manager_changes(user_id, since)
@@ -80,6 +136,19 @@ class GraphDirectory:
 
     async def install_app_for(self, user_id: str, teams_app_id: str) -> None:
         await self._client.install_app(user_id, teams_app_id)
+
+
+async def _each(calls: Iterable[Awaitable[T]]) -> list[T]:
+    """Await *calls* concurrently, in order; every one finishes before a failure is raised."""
+    return list(_settled(await asyncio.gather(*calls, return_exceptions=True)))
+
+
+def _settled(results: Sequence[object]) -> tuple[Any, ...]:
+    """*results* of ``gather(..., return_exceptions=True)``, or the first failure raised."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return tuple(results)
 
 
 class GraphPassIssuer:

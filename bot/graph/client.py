@@ -29,16 +29,25 @@ from bot.domain.model import (
     RoleAssignmentKind,
     TapPolicy,
 )
-from bot.graph import parse
+from bot.graph import parse, privilege
 from bot.graph.errors import INVALID_RESPONSE, safe_text
 from bot.graph.http import GraphHttp, Json, json_object
+from bot.graph.privilege import GroupSchedule, HeldRole, RoleGroup
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
 CHECK_MEMBER_BATCH = 20  # checkMemberGroups / checkMemberObjects take at most 20 ids
+# Graph documents no longest `in (...)` list for role assignments; 15 is the limit it enforces
+# on other directory filters, so lists are cut there.
+IN_BATCH = 15
 MAX_PAGE_SIZE = 999
+_ROLE_COLLECTIONS = {
+    RoleAssignmentKind.ACTIVE: "roleAssignments",
+    RoleAssignmentKind.ELIGIBLE: "roleEligibilityScheduleInstances",
+}
+_GROUP_SCHEDULES = {False: "assignmentScheduleInstances", True: "eligibilityScheduleInstances"}
 
 
 class GraphClient:
@@ -173,13 +182,103 @@ class GraphClient:
 
     async def list_active_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         """Return the directory roles assigned to *user_id* directly and active now."""
-        return await self._roles("roleAssignments", user_id, RoleAssignmentKind.ACTIVE)
+        held = await self.list_roles_held_by([user_id], RoleAssignmentKind.ACTIVE)
+        return [h.role for h in held]
 
     async def list_eligible_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         """Return the directory roles *user_id* may activate through PIM."""
-        return await self._roles(
-            "roleEligibilityScheduleInstances", user_id, RoleAssignmentKind.ELIGIBLE
+        held = await self.list_roles_held_by([user_id], RoleAssignmentKind.ELIGIBLE)
+        return [h.role for h in held]
+
+    async def list_roles_held_by(
+        self, principal_ids: Sequence[str], kind: RoleAssignmentKind
+    ) -> list[HeldRole]:
+        """Return the role assignments (ACTIVE) or eligibility instances (ELIGIBLE) whose
+        principal is one of *principal_ids* (users or groups, by object id).
+
+        One id is asked with ``eq``, more with ``in`` lists of `IN_BATCH`, concurrently; none
+        costs no call.
+        """
+        wanted = list(dict.fromkeys(principal_ids))
+        batches = [wanted[i : i + IN_BATCH] for i in range(0, len(wanted), IN_BATCH)]
+
+        async def one(batch: list[str]) -> list[HeldRole]:
+            literals = [parse.odata_string(p) for p in batch]
+            clause = (
+                f"principalId eq {literals[0]}"
+                if len(literals) == 1
+                else f"principalId in ({','.join(literals)})"
+            )
+            params = {"$filter": clause}
+            url = self._url("roleManagement", "directory", _ROLE_COLLECTIONS[kind], params=params)
+            items = await self._collect(f"list {kind} roles", url)
+            return [self._parsed(privilege.held_role, item, kind) for item in items]
+
+        found = await _all_of([one(batch) for batch in batches])
+        return [held for batch in found for held in batch]
+
+    async def list_group_ids_of(self, user_id: str) -> set[str]:
+        """Return the ids of every group *user_id* is an active member of, transitively.
+
+        Graph takes the cast to groups only as an advanced query (``ConsistencyLevel:
+        eventual`` and ``$count=true``), so it reads an index that may lag changes by a little.
+        """
+        params = {
+            "$count": "true",
+            "$select": "id,displayName,isAssignableToRole",
+            "$top": str(MAX_PAGE_SIZE),
+        }
+        url = self._url(
+            "users", user_id, "transitiveMemberOf", "microsoft.graph.group", params=params
         )
+        items = await self._collect("list group memberships", url, ADVANCED_QUERY)
+        ids = (self._parsed(privilege.group_id, item) for item in items)
+        return {i for i in ids if i is not None}
+
+    async def list_role_assignable_groups(self) -> list[RoleGroup]:
+        """Return the tenant's role-assignable groups (at most 500) with their owners."""
+        params = {
+            "$filter": "isAssignableToRole eq true",
+            "$select": "id,displayName",
+            "$expand": "owners($select=id)",
+            "$top": str(MAX_PAGE_SIZE),
+        }
+        items = await self._collect(
+            "list role-assignable groups", self._url("groups", params=params)
+        )
+        return [self._parsed(privilege.role_group, item) for item in items]
+
+    async def list_group_owner_ids(self, group_id: str) -> set[str]:
+        """Return the ids of every owner of group *group_id*."""
+        params = {"$select": "id", "$top": str(MAX_PAGE_SIZE)}
+        items = await self._collect(
+            "list group owners", self._url("groups", group_id, "owners", params=params)
+        )
+        return {self._parsed(parse.object_id, item) for item in items}
+
+    async def list_group_schedules(
+        self, *, eligible: bool, principal_id: str | None = None, group_id: str | None = None
+    ) -> list[GroupSchedule]:
+        """Return PIM for Groups eligibility (*eligible*) or assignment schedule instances
+        whose principal is *principal_id*, or whose group is *group_id* (Graph requires one).
+        """
+        if (principal_id is None) == (group_id is None):
+            raise ValueError("give exactly one of principal_id and group_id")
+        clause = (
+            f"principalId eq {parse.odata_string(principal_id)}"
+            if principal_id is not None
+            else f"groupId eq {parse.odata_string(group_id or '')}"
+        )
+        url = self._url(
+            "identityGovernance",
+            "privilegedAccess",
+            "group",
+            _GROUP_SCHEDULES[eligible],
+            params={"$filter": clause},
+        )
+        operation = f"list group {'eligibilities' if eligible else 'assignments'}"
+        items = await self._collect(operation, url)
+        return [self._parsed(privilege.group_schedule, item, eligible=eligible) for item in items]
 
     # Audit
 
@@ -333,14 +432,6 @@ class GraphClient:
         items = await self._collect(operation, url, headers, limit=limit)
         return [self._parsed(parse.directory_user, i) for i in items if parse.is_user(i)]
 
-    async def _roles(
-        self, collection: str, user_id: str, kind: RoleAssignmentKind
-    ) -> list[RoleAssignment]:
-        params = {"$filter": f"principalId eq {parse.odata_string(user_id)}"}
-        url = self._url("roleManagement", "directory", collection, params=params)
-        items = await self._collect(f"list {kind} roles", url)
-        return [self._parsed(parse.role_assignment, item, kind) for item in items]
-
     async def _check_members(
         self, action: str, key: str, user_id: str, ids: Sequence[str]
     ) -> set[str]:
@@ -364,11 +455,20 @@ class GraphClient:
         return {member for batch in found for member in batch} & set(wanted)
 
     @staticmethod
-    def _parsed(parser: Callable[..., T], item: Json, *args: Any) -> T:
+    def _parsed(parser: Callable[..., T], item: Json, *args: Any, **kwargs: Any) -> T:
         try:
-            return parser(item, *args)
+            return parser(item, *args, **kwargs)
         except parse.InvalidResponse as exc:
             raise DirectoryUnavailable(
                 f"Graph returned an unreadable object: {safe_text(str(exc))}",
                 code=INVALID_RESPONSE,
             ) from exc
+
+
+async def _all_of(calls: Sequence[Awaitable[T]]) -> list[T]:
+    """Await *calls* concurrently; every one finishes before the first failure is raised."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]  # no exceptions left, only Ts

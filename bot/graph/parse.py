@@ -93,6 +93,11 @@ def _optional_text(item: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def object_id(item: Mapping[str, Any]) -> str:
+    """The ``id`` of a directory object."""
+    return _text(item, "id")
+
+
 def is_user(item: Mapping[str, Any]) -> bool:
     """Tell whether a directoryObject is a user (lists also hold orgContacts, groups…)."""
     odata_type = item.get("@odata.type")

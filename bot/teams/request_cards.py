@@ -58,6 +58,7 @@ NOT_ELIGIBLE: dict[Refusal, str] = {
     Refusal.PRIVILEGED_ROLE_ELIGIBLE: "can become an administrator",
     Refusal.BLOCKED_GROUP: "protected account",
     Refusal.NOT_IN_POLICY_SCOPE: "outside the pass policy",
+    Refusal.ROLE_CHECK_FAILED: "couldn't check administrator roles",
 }
 HELPDESK_NOTE = "manager changed recently: the helpdesk approves"
 POLICY_OFF = (

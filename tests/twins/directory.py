@@ -7,6 +7,12 @@ Graph's ``badRequest``), one pass per user with replacement, values only on crea
 
 Seed it with the helpers (`add_user`, `set_manager`, `add_group`, `assign_role`, …), make any
 method fail with `fail`, and read what happened from `sent_mail`, `calls` and `audit`.
+
+Roles through groups: `add_role_group` makes a role-assignable group (no groups inside it),
+`assign_role` gives a role to a user or such a group, `add_owner` and `add_group_schedule`
+(PIM for Groups) open it to more people. `list_role_assignments` reads, by the names of the
+fake tenant's routes, the Graph calls the real adapter makes (`ROLE_READS`), so
+``fail("list_pim_group_eligibilities", error)`` fails it the way a failing route would.
 """
 
 from __future__ import annotations
@@ -33,6 +39,12 @@ from bot.domain.model import (
     TapPolicy,
 )
 from bot.domain.ports import Clock
+from tests.twins.group_roles import (
+    ROLE_READS,
+    ROLE_READS_ABOUT_GROUPS,
+    GroupSchedule,
+    roles_through_groups,
+)
 
 # Entra's defaults for a tenant that has switched TAP on (Entra how-to, "Temporary Access Pass").
 DEFAULT_POLICY = TapPolicy(
@@ -83,7 +95,11 @@ class FakeDirectory:
         self.managers: dict[str, str] = {}
         self.sponsors: dict[str, list[str]] = {}
         self.groups: dict[str, set[str]] = {}
-        self.roles: dict[str, list[RoleAssignment]] = {}
+        self.roles: dict[str, list[RoleAssignment]] = {}  # principal (user or group) id ->
+        self.role_assignable: set[str] = set()
+        self.group_names: dict[str, str] = {}
+        self.owners: dict[str, set[str]] = {}
+        self.group_schedules: list[GroupSchedule] = []
         self.audit: list[ManagerChange] = []
         self.installed_apps: set[tuple[str, str]] = set()
         self.sent_mail: list[MailMessage] = []
@@ -122,9 +138,44 @@ class FakeDirectory:
             )
         )
 
-    def add_group(self, group_id: str, *member_ids: str) -> None:
+    def add_group(self, group_id: str, *member_ids: str, name: str | None = None) -> None:
         """Add users (or nested groups) to *group_id*, creating it if needed."""
+        if group_id in self.role_assignable and set(member_ids) & set(self.groups):
+            raise ValueError("a role-assignable group cannot have groups as members")
         self.groups.setdefault(group_id, set()).update(member_ids)
+        if name is not None:
+            self.group_names[group_id] = name
+
+    def add_role_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        """Create role-assignable group *group_id* (users only, as Entra insists)."""
+        if group_id in self.groups:
+            raise ValueError("isAssignableToRole is set when a group is created, never later")
+        self.role_assignable.add(group_id)
+        self.add_group(group_id, *member_ids, name=name)
+
+    def add_owner(self, group_id: str, user_id: str) -> None:
+        self.owners.setdefault(group_id, set()).add(user_id)
+
+    def add_group_schedule(
+        self,
+        principal_id: str,
+        group_id: str,
+        *,
+        owner: bool = False,
+        eligible: bool = True,
+        ends_at: datetime | None = None,
+    ) -> None:
+        """PIM for Groups: make *principal_id* an eligible (or, *eligible* False, an assigned)
+        member or owner of *group_id* until *ends_at*. An assigned one is real membership or
+        ownership while it lasts."""
+        if (
+            not eligible
+            and not owner
+            and group_id in self.role_assignable
+            and principal_id in self.groups
+        ):
+            raise ValueError("a group cannot be an active member of a role-assignable group")
+        self.group_schedules.append(GroupSchedule(principal_id, group_id, owner, eligible, ends_at))
 
     def assign_role(
         self,
@@ -191,15 +242,45 @@ class FakeDirectory:
             )
         return user
 
+    def _schedules_now(self) -> list[GroupSchedule]:
+        now = self.clock.now()
+        return [s for s in self.group_schedules if s.ends_at is None or now < s.ends_at]
+
+    def _members(self) -> dict[str, set[str]]:
+        """Each group's members now: the static ones and active PIM assignments."""
+        members = {g: set(m) for g, m in self.groups.items()}
+        for s in self._schedules_now():
+            if not s.eligible and not s.owner:
+                members.setdefault(s.group_id, set()).add(s.principal_id)
+        return members
+
     def _groups_of(self, member_id: str) -> set[str]:
         """Every group *member_id* belongs to, through nested groups too."""
+        members = self._members()
         found: set[str] = set()
         frontier = {member_id}
         while frontier:
-            parents = {g for g, members in self.groups.items() if members & frontier} - found
+            parents = {g for g, inside in members.items() if inside & frontier} - found
             found |= parents
             frontier = parents
         return found
+
+    def _fail_if_asked(self, read: str) -> None:
+        if read in self._sticky_failures:
+            raise self._sticky_failures[read]
+        queued = self._failures.get(read)
+        if queued:
+            raise queued.pop(0)
+
+    def _roles_through_groups(self, user_id: str) -> list[RoleAssignment]:
+        return roles_through_groups(
+            user_id,
+            member_of=self._groups_of(user_id),
+            owners=self.owners,
+            schedules=self._schedules_now(),
+            role_groups={g: self.group_names.get(g) for g in self.role_assignable},
+            roles=self.roles,
+        )
 
     # Directory
 
@@ -275,7 +356,14 @@ class FakeDirectory:
 
     async def list_role_assignments(self, user_id: str) -> list[RoleAssignment]:
         await self._enter("list_role_assignments", user_id)
-        return list(self.roles.get(user_id, []))
+        for read in ROLE_READS:
+            self._fail_if_asked(read)
+        user = self._find(user_id)
+        if self.role_assignable:
+            for read in ROLE_READS_ABOUT_GROUPS:
+                self._fail_if_asked(read)
+        direct = list(dict.fromkeys(self.roles.get(user.id, [])))
+        return [*direct, *dict.fromkeys(self._roles_through_groups(user.id))]
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
         await self._enter("manager_changes", user_id, since)

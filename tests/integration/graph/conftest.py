@@ -6,7 +6,9 @@
   endpoint, httpx to its Graph routes) against a fake tenant started for the test.
 
 Both run on one `ManualClock` (whole seconds), so times compare exactly. Each side offers the
-same helpers to change the organisation and to observe what left (`sent_mail`).
+same helpers to change the organisation (managers, the TAP policy, groups and roles), to
+observe what left (`sent_mail`), and to make one of the fake tenant's routes fail (`fail_read`,
+with an *impatient* directory that gives up after one retry and a short timeout).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,12 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.domain.errors import (
+    DirectoryAccessDenied,
+    DirectoryError,
+    DirectoryThrottled,
+    DirectoryUnavailable,
+)
 from bot.domain.model import (
     DirectoryUser,
     MailMessage,
@@ -31,14 +39,28 @@ from bot.domain.model import (
     TapPolicy,
 )
 from bot.domain.ports import Directory, Mailer, PassIssuer
+from bot.graph.adapters import GraphDirectory
+from bot.graph.client import GraphClient
 from bot.graph.wiring import build_graph_ports
-from sandbox import org
-from sandbox.server import run_fake_tenant
+from sandbox import org, privileged
+from sandbox.faults import Fault
+from sandbox.server import FakeTenant, run_fake_tenant
 from sandbox.tenant import Tenant, User
 from tests.twins.clock import ManualClock
 from tests.twins.directory import FakeDirectory
 
 MANAGER_CHANGE = "Set user manager"
+# How a read can fail, and the DirectoryError each side then raises.
+FAILURES: dict[str, type[DirectoryError]] = {
+    "forbidden": DirectoryAccessDenied,
+    "throttled": DirectoryThrottled,
+    "server_error": DirectoryUnavailable,
+    "timeout": DirectoryUnavailable,
+    "paging": DirectoryUnavailable,
+    "unreadable": DirectoryUnavailable,
+}
+# The impatient Graph directory's client timeout; a timeout fault waits longer than this.
+IMPATIENT_TIMEOUT = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +148,20 @@ def twin_from_tenant(tenant: Tenant, clock: ManualClock) -> FakeDirectory:
         for sponsor_id in sponsor_ids:
             twin.add_sponsor(guest_id, sponsor_id)
     for group in tenant.groups.values():
-        twin.add_group(group.id, *group.members)
+        if group.is_assignable_to_role:
+            twin.add_role_group(group.id, group.display_name, *group.members)
+        else:
+            twin.add_group(group.id, *group.members, name=group.display_name)
+        for owner in group.owners:
+            twin.add_owner(group.id, owner)
+    for schedule in tenant.group_schedules:
+        twin.add_group_schedule(
+            schedule.principal_id,
+            schedule.group_id,
+            owner=schedule.access == "owner",
+            eligible=schedule.eligible,
+            ends_at=schedule.end,
+        )
     for grant in tenant.roles:
         kind = RoleAssignmentKind.ELIGIBLE if grant.eligible else RoleAssignmentKind.ACTIVE
         twin.assign_role(
@@ -163,6 +198,40 @@ class Side:
         """Change the TAP policy (`TapPolicy` field names) before the test reads it."""
         raise NotImplementedError
 
+    # Groups and roles
+
+    impatient: Directory  # the directory, giving up after one retry (for `fail_read`)
+
+    def add_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        raise NotImplementedError
+
+    def add_role_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        """A role-assignable group (users only inside)."""
+        raise NotImplementedError
+
+    def add_owner(self, group_id: str, user_id: str) -> None:
+        raise NotImplementedError
+
+    def assign_role(self, principal_id: str, role_id: str, *, eligible: bool = False) -> None:
+        raise NotImplementedError
+
+    def add_group_schedule(
+        self,
+        principal_id: str,
+        group_id: str,
+        *,
+        owner: bool = False,
+        eligible: bool = True,
+        ends_at: datetime | None = None,
+    ) -> None:
+        """PIM for Groups: an eligible or assigned member or owner until *ends_at*."""
+        raise NotImplementedError
+
+    def fail_read(self, route: str, failure: str) -> None:
+        """Make the fake tenant's *route* fail every time the way *failure* (a `FAILURES`
+        key) says; "paging" fails its second page."""
+        raise NotImplementedError
+
 
 class TwinSide(Side):
     kind = "twin"
@@ -171,6 +240,7 @@ class TwinSide(Side):
         super().__init__(clock)
         self.twin = twin_from_tenant(org.seed(clock.now(), clock=clock.now), clock)
         self.directory = self.pass_issuer = self.mailer = self.twin
+        self.impatient = self.twin  # the twin never waits
 
     def sent_mail(self) -> list[SentMail]:
         return [_sent(m) for m in self.twin.sent_mail]
@@ -181,16 +251,100 @@ class TwinSide(Side):
     def change_policy(self, **changes: Any) -> None:
         self.twin.policy = dataclasses.replace(self.twin.policy, **changes)
 
+    def add_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        self.twin.add_group(group_id, *member_ids, name=name)
+
+    def add_role_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        self.twin.add_role_group(group_id, name, *member_ids)
+
+    def add_owner(self, group_id: str, user_id: str) -> None:
+        self.twin.add_owner(group_id, user_id)
+
+    def assign_role(self, principal_id: str, role_id: str, *, eligible: bool = False) -> None:
+        kind = RoleAssignmentKind.ELIGIBLE if eligible else RoleAssignmentKind.ACTIVE
+        self.twin.assign_role(principal_id, role_id, kind)
+
+    def add_group_schedule(
+        self,
+        principal_id: str,
+        group_id: str,
+        *,
+        owner: bool = False,
+        eligible: bool = True,
+        ends_at: datetime | None = None,
+    ) -> None:
+        self.twin.add_group_schedule(
+            principal_id, group_id, owner=owner, eligible=eligible, ends_at=ends_at
+        )
+
+    def fail_read(self, route: str, failure: str) -> None:
+        errors: dict[str, DirectoryError] = {
+            "forbidden": DirectoryAccessDenied("forbidden", code="UnknownError", status=403),
+            "throttled": DirectoryThrottled("throttled", retry_after=1, code="TooManyRequests"),
+            "server_error": DirectoryUnavailable("down", code="generalException", status=500),
+            "timeout": DirectoryUnavailable("timed out", code="timeout"),
+            "paging": DirectoryUnavailable("page 2 failed", code="generalException", status=500),
+            "unreadable": DirectoryUnavailable("not JSON", code="invalid_response", status=200),
+        }
+        self.twin.fail(route, errors[failure], times=None)
+
 
 class GraphSide(Side):
     kind = "graph"
 
-    def __init__(self, clock: ManualClock, tenant: Tenant, ports: Any) -> None:
+    def __init__(
+        self, clock: ManualClock, fake: FakeTenant, ports: Any, impatient: Directory
+    ) -> None:
         super().__init__(clock)
-        self.tenant = tenant
+        self.fake = fake
+        self.tenant = fake.tenant
         self.directory = ports.directory
         self.pass_issuer = ports.pass_issuer
         self.mailer = ports.mailer
+        self.impatient = impatient
+
+    def add_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        self.tenant.add_group(group_id, name, *member_ids, role_assignable=False)
+
+    def add_role_group(self, group_id: str, name: str, *member_ids: str) -> None:
+        self.tenant.add_group(group_id, name, *member_ids, role_assignable=True)
+
+    def add_owner(self, group_id: str, user_id: str) -> None:
+        privileged.add_owner(self.tenant, group_id, user_id)
+
+    def assign_role(self, principal_id: str, role_id: str, *, eligible: bool = False) -> None:
+        self.tenant.assign_role(principal_id, role_id, eligible=eligible)
+
+    def add_group_schedule(
+        self,
+        principal_id: str,
+        group_id: str,
+        *,
+        owner: bool = False,
+        eligible: bool = True,
+        ends_at: datetime | None = None,
+    ) -> None:
+        privileged.add_group_schedule(
+            self.tenant,
+            principal_id,
+            group_id,
+            access="owner" if owner else "member",
+            eligible=eligible,
+            start=self.seeded_at - timedelta(days=1),
+            end=ends_at,
+        )
+
+    def fail_read(self, route: str, failure: str) -> None:
+        faults = {
+            "forbidden": Fault(route, "error", status=403),
+            # 429 on every try: the client retries once, then gives up.
+            "throttled": Fault(route, "throttle", retry_after="0.01"),
+            "server_error": Fault(route, "error", status=503, retry_after="0.01"),
+            "timeout": Fault(route, "timeout", seconds=IMPATIENT_TIMEOUT * 3),
+            "paging": Fault(route, "error", status=500, skip=1),
+            "unreadable": Fault(route, "unreadable"),
+        }
+        self.fake.faults.add(faults[failure])
 
     def sent_mail(self) -> list[SentMail]:
         return [
@@ -253,9 +407,22 @@ async def side(
                 "GRAPH_CA_BUNDLE": str(fake.ca_cert_path),
             }
         )
-        async with httpx.AsyncClient(timeout=settings.graph_timeout_seconds) as http:
+        async with (
+            httpx.AsyncClient(timeout=settings.graph_timeout_seconds) as http,
+            httpx.AsyncClient(timeout=IMPATIENT_TIMEOUT) as impatient_http,
+        ):
             ports = build_graph_ports(settings, http, clock)
+            impatient = GraphDirectory(
+                GraphClient(
+                    impatient_http,
+                    base_url=settings.graph_base_url,
+                    auth=ports.auth,
+                    max_retries=1,
+                    max_retry_wait=1.0,
+                    backoff_base=0.01,
+                )
+            )
             try:
-                yield GraphSide(clock, fake.tenant, ports)
+                yield GraphSide(clock, fake, ports, impatient)
             finally:
                 ports.close()

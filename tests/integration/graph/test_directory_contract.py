@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.domain.errors import DirectoryObjectNotFound
-from bot.domain.model import DirectoryUser, ManagerChange, RoleAssignment, RoleAssignmentKind
+from bot.domain.model import DirectoryUser, ManagerChange
 from sandbox import org
-from sandbox.tenant import GLOBAL_ADMINISTRATOR
 from tests.integration.graph.conftest import Side
 
 UNKNOWN_ID = "99999999-0000-4000-8000-000000000099"
@@ -21,6 +20,8 @@ OLIVIA_REPORTS = {
     org.PIM_ELIGIBLE_ADMIN_ID,
     org.DISABLED_ID,
     org.RECENT_MANAGER_CHANGE_ID,
+    org.GROUP_ADMIN_ID,
+    org.PIM_GROUP_ELIGIBLE_ID,
     *org.JOINER_IDS,
 }
 
@@ -226,22 +227,7 @@ async def test_group_members_of_an_unknown_group_is_not_found(side: Side) -> Non
         await side.directory.list_group_members(UNKNOWN_ID)
 
 
-@pytest.mark.parametrize(
-    ("user_id", "expected"),
-    [
-        (org.GLOBAL_ADMIN_ID, [(GLOBAL_ADMINISTRATOR, RoleAssignmentKind.ACTIVE)]),
-        (org.BREAK_GLASS_ID, [(GLOBAL_ADMINISTRATOR, RoleAssignmentKind.ACTIVE)]),
-        (org.PIM_ELIGIBLE_ADMIN_ID, [(org.PRIVILEGED_AUTH_ADMIN, RoleAssignmentKind.ELIGIBLE)]),
-        (org.LIAM_ID, []),
-        (UNKNOWN_ID, []),
-    ],
-)
-async def test_list_role_assignments(
-    side: Side, user_id: str, expected: list[tuple[str, RoleAssignmentKind]]
-) -> None:
-    roles = await side.directory.list_role_assignments(user_id)
-
-    assert roles == [RoleAssignment(role, kind, "/") for role, kind in expected]
+# Roles: test_role_contract.py
 
 
 # Audit: manager changes

@@ -12,12 +12,15 @@ import pytest
 from bot.domain.eligibility import gather_target_facts
 from bot.domain.errors import (
     DirectoryAccessDenied,
+    DirectoryError,
     DirectoryObjectNotFound,
     DirectoryThrottled,
     DirectoryUnavailable,
 )
 from bot.domain.model import (
+    RoleAssignment,
     RoleAssignmentKind,
+    RoleSource,
     TapPolicy,
 )
 from bot.domain.policy import (
@@ -182,7 +185,6 @@ async def test_a_manager_lookup_answering_not_found_means_no_manager(
     [
         ("get_user", DirectoryUnavailable("timeout", code="timeout")),
         ("get_manager", DirectoryAccessDenied("no permission", status=403)),
-        ("list_role_assignments", DirectoryThrottled("slow down", retry_after=5)),
         ("member_of_groups", DirectoryUnavailable("503", status=503)),
         ("manager_changes", DirectoryAccessDenied("AuditLog.Read.All missing", status=403)),
         ("list_passes", DirectoryUnavailable("503", status=503)),
@@ -196,6 +198,68 @@ async def test_other_directory_failures_propagate(
     with pytest.raises(type(error)) as raised:
         await facts_of(directory)
     assert raised.value is error
+
+
+@pytest.mark.parametrize(
+    ("error", "recorded"),
+    [
+        (DirectoryAccessDenied("no permission", code="UnknownError", status=403),
+         "DirectoryAccessDenied 403 UnknownError"),
+        (DirectoryThrottled("slow down", retry_after=5, code="TooManyRequests"),
+         "DirectoryThrottled 429 TooManyRequests"),
+        (DirectoryUnavailable("503", code="serviceNotAvailable", status=503),
+         "DirectoryUnavailable 503 serviceNotAvailable"),
+        (DirectoryUnavailable("timed out", code="timeout"), "DirectoryUnavailable timeout"),
+        (DirectoryUnavailable("not JSON", code="invalid_response", status=200),
+         "DirectoryUnavailable 200 invalid_response"),
+        (DirectoryObjectNotFound("gone since", status=404), "DirectoryObjectNotFound 404"),
+    ],
+)  # fmt: skip
+async def test_roles_that_cannot_be_read_are_recorded_and_refused_not_raised(
+    directory: FakeDirectory, error: DirectoryError, recorded: str
+) -> None:
+    directory.fail("list_role_assignments", error)
+    facts = await facts_of(directory)
+    assert facts.role_check_failure == recorded
+    assert facts.role_assignments == ()
+    assert check_target("manager", facts, CONFIG) is Refusal.ROLE_CHECK_FAILED
+    # Someone who is not theirs learns nothing, not even that the check failed.
+    assert check_target("stranger", facts, CONFIG) is Refusal.NOT_DIRECT_REPORT
+
+
+async def test_a_failing_group_read_inside_the_role_check_is_a_role_check_failure(
+    directory: FakeDirectory,
+) -> None:
+    directory.add_role_group("tier0", "Tier 0 Administrators")
+    directory.fail("list_pim_group_eligibilities", DirectoryUnavailable("503", status=503))
+    facts = await facts_of(directory)
+    assert facts.role_check_failure == "DirectoryUnavailable 503"
+    assert check_target("manager", facts, CONFIG) is Refusal.ROLE_CHECK_FAILED
+
+
+async def test_the_recorded_failure_never_carries_graphs_message(
+    directory: FakeDirectory,
+) -> None:
+    directory.fail("list_role_assignments", DirectoryUnavailable("echo of 'noah' input"))
+    facts = await facts_of(directory)
+    assert facts.role_check_failure == "DirectoryUnavailable"
+
+
+async def test_roles_held_through_a_group_are_read(directory: FakeDirectory) -> None:
+    directory.add_role_group("tier0", "Tier 0 Administrators", "noah")
+    directory.assign_role("tier0", GLOBAL_ADMIN)
+    facts = await facts_of(directory)
+    assert facts.role_assignments == (
+        RoleAssignment(
+            GLOBAL_ADMIN,
+            RoleAssignmentKind.ACTIVE,
+            via=RoleSource.GROUP_MEMBER,
+            via_group_id="tier0",
+            via_group_name="Tier 0 Administrators",
+        ),
+    )
+    assert facts.role_check_failure is None
+    assert check_target("manager", facts, CONFIG) is Refusal.PRIVILEGED_ROLE
 
 
 async def test_a_failure_waits_for_the_other_calls(directory: FakeDirectory) -> None:

@@ -15,6 +15,7 @@ from bot.domain.model import (
     PassInfo,
     RoleAssignment,
     RoleAssignmentKind,
+    RoleSource,
     TapPolicy,
 )
 from bot.domain.policy import (
@@ -47,6 +48,11 @@ SECURITY_ADMIN = "194ae4cb-b126-40b2-bd5b-6091b380977d"
 PLAIN_ROLE = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"  # Directory Readers: not privileged
 BREAK_GLASS = "group-break-glass"
 CONFIG = PolicyConfig(blocked_group_ids=(BREAK_GLASS,))
+
+ACTIVE, ELIGIBLE = RoleAssignmentKind.ACTIVE, RoleAssignmentKind.ELIGIBLE
+IN_TIER0 = RoleAssignment(
+    GLOBAL_ADMIN, ACTIVE, "/", RoleSource.GROUP_MEMBER, "tier0", "Tier 0 Administrators"
+)
 
 MANAGER = person("Ava Manager", id="manager")
 GRAND_MANAGER = person("Gil Director", id="director")
@@ -266,6 +272,67 @@ def test_active_role_wins_over_eligible_and_roles_over_groups_and_scope() -> Non
     assert check_target(MANAGER.id, facts, CONFIG) is Refusal.PRIVILEGED_ROLE
     no_roles = dataclasses.replace(facts, role_assignments=())
     assert check_target(MANAGER.id, no_roles, CONFIG) is Refusal.BLOCKED_GROUP
+
+
+def test_roles_that_could_not_be_read_refuse_the_pass() -> None:
+    facts = facts_for(role_check_failure="DirectoryThrottled 429 TooManyRequests")
+    assert check_target(MANAGER.id, facts, CONFIG) is Refusal.ROLE_CHECK_FAILED
+    assert check_target("helpdesk", facts, CONFIG, via_helpdesk=True) is Refusal.ROLE_CHECK_FAILED
+
+
+@pytest.mark.parametrize(
+    ("requester", "changes", "expected"),
+    [
+        ("stranger", {}, Refusal.NOT_DIRECT_REPORT),
+        (MANAGER.id, {"manager_id": None, "manager_chain": ()}, Refusal.NO_MANAGER),
+        (NOAH.id, {}, Refusal.SELF),
+        (MANAGER.id, {"user": None}, Refusal.TARGET_NOT_FOUND),
+        (MANAGER.id, {"user": dataclasses.replace(NOAH, user_type="Guest")}, Refusal.GUEST),
+        (MANAGER.id, {"user": dataclasses.replace(NOAH, account_enabled=False)}, Refusal.DISABLED),
+    ],
+)
+def test_a_failed_role_check_comes_after_the_relationship_and_certain_facts(
+    requester: str, changes: dict[str, object], expected: Refusal
+) -> None:
+    # A manager must learn nothing about someone who is not theirs, not even that tapbot
+    # could not read their roles.
+    facts = dataclasses.replace(facts_for(role_check_failure="DirectoryUnavailable 503"), **changes)
+    assert check_target(requester, facts, CONFIG) is expected
+
+
+def test_a_failed_role_check_wins_over_blocked_groups_and_scope() -> None:
+    facts = facts_for(
+        role_check_failure="DirectoryAccessDenied 403",
+        blocked_groups=frozenset({BREAK_GLASS}),
+        in_policy_scope=False,
+    )
+    assert check_target(MANAGER.id, facts, CONFIG) is Refusal.ROLE_CHECK_FAILED
+
+
+def test_role_ids_are_compared_without_regard_to_case() -> None:
+    upper = facts_for(role_assignments=(RoleAssignment(GLOBAL_ADMIN.upper(), ACTIVE),))
+    assert check_target(MANAGER.id, upper, CONFIG) is Refusal.PRIVILEGED_ROLE
+    custom = dataclasses.replace(CONFIG, privileged_role_ids=frozenset({PLAIN_ROLE.upper()}))
+    plain = facts_for(role_assignments=(RoleAssignment(PLAIN_ROLE, ELIGIBLE),))
+    assert check_target(MANAGER.id, plain, custom) is Refusal.PRIVILEGED_ROLE_ELIGIBLE
+
+
+@pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [
+        (IN_TIER0, Refusal.PRIVILEGED_ROLE),
+        (dataclasses.replace(IN_TIER0, kind=ELIGIBLE, via=RoleSource.GROUP_OWNER),
+         Refusal.PRIVILEGED_ROLE_ELIGIBLE),
+        (dataclasses.replace(IN_TIER0, kind=ELIGIBLE, via=RoleSource.GROUP_ELIGIBLE_MEMBER),
+         Refusal.PRIVILEGED_ROLE_ELIGIBLE),
+        (dataclasses.replace(IN_TIER0, kind=ELIGIBLE, via=RoleSource.NESTED_GROUP),
+         Refusal.PRIVILEGED_ROLE_ELIGIBLE),
+    ],
+)  # fmt: skip
+def test_roles_through_groups_refuse_like_direct_ones(
+    assignment: RoleAssignment, expected: Refusal
+) -> None:
+    assert check_target(MANAGER.id, facts_for(role_assignments=(assignment,)), CONFIG) is expected
 
 
 # needs_helpdesk_approval
@@ -626,6 +693,36 @@ def test_refusal_message_fills_in_from_facts_and_config() -> None:
     # Without the organisation's settings the sentence stays general.
     assert "between" not in refusal_message(Refusal.LIFETIME_OUT_OF_RANGE, facts)
     assert refusal_message(Refusal.INVALID_INPUT, None) == message(Refusal.INVALID_INPUT)
+
+
+def test_a_failed_role_check_says_so_plainly() -> None:
+    facts = facts_for(role_check_failure="DirectoryThrottled 429 TooManyRequests")
+    text = refusal_message(Refusal.ROLE_CHECK_FAILED, facts, CONFIG)
+    assert text == (
+        "I couldn't check whether Noah Patel is or can become an administrator, so I can't "
+        "issue a pass for them. Try again in a few minutes, or ask the helpdesk."
+    )
+    assert "429" not in text
+    assert message(Refusal.ROLE_CHECK_FAILED).startswith("I couldn't check whether this person")
+
+
+def test_roles_through_a_group_are_explained_without_naming_the_group() -> None:
+    active = refusal_message(Refusal.PRIVILEGED_ROLE, facts_for(role_assignments=(IN_TIER0,)))
+    assert active == (
+        "Noah Patel holds an administrator role (Global Administrator) through a group, a "
+        "privileged role, so a pass must come from the helpdesk, not this bot."
+    )
+    owner = dataclasses.replace(IN_TIER0, kind=ELIGIBLE, via=RoleSource.GROUP_OWNER)
+    eligible = refusal_message(
+        Refusal.PRIVILEGED_ROLE_ELIGIBLE, facts_for(role_assignments=(owner,))
+    )
+    assert eligible.startswith(
+        "Noah Patel can become an administrator (a privileged role, Global Administrator) "
+        "through a group"
+    )
+    for text in (active, eligible):
+        assert "Tier 0" not in text
+        assert "tier0" not in text
 
 
 def test_blocked_group_message_never_names_the_group() -> None:

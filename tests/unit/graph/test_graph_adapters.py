@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from bot.domain.errors import DirectoryRejected
-from bot.domain.model import RoleAssignmentKind
 from bot.graph.adapters import GraphDirectory, GraphPassIssuer
 
 POLICY = {
@@ -31,23 +30,6 @@ class ManualClock:
 
     def now(self) -> datetime:
         return self.at
-
-
-async def test_active_and_eligible_roles_are_read_at_the_same_time(harness) -> None:
-    both_arrived = asyncio.Event()
-    arrived: list[str] = []
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        arrived.append(request.url.path)
-        if len(arrived) == 2:
-            both_arrived.set()
-        # Each answer waits for the other request: only concurrent calls get past this.
-        await asyncio.wait_for(both_arrived.wait(), timeout=2)
-        return harness.ok({"value": [{"roleDefinitionId": request.url.path[-8:]}]})
-
-    directory = GraphDirectory(harness.client(handler))
-    roles = await directory.list_role_assignments("u1")
-    assert [r.kind for r in roles] == [RoleAssignmentKind.ACTIVE, RoleAssignmentKind.ELIGIBLE]
 
 
 async def test_no_groups_to_check_costs_no_call(harness) -> None:
