@@ -20,6 +20,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import Settings
+from bot.delivery.ports import SmsSender
+from bot.delivery.wiring import build_delivery, build_sms_sender
 from bot.domain.audit import Auditor
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
@@ -31,7 +33,7 @@ from bot.domain.workflow import ManagerRequests
 from bot.graph.wiring import build_graph_ports
 from bot.observability import Metrics
 from bot.store.sql import SqlStore, create_store, migrate
-from bot.teams.delivery import ChatDelivery
+from bot.teams.chat import ProactiveChat
 from bot.teams.handler import TeamsDeps
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
@@ -75,11 +77,12 @@ def create_app(
     store: Store | None = None,
     graph: GraphComponents | None = None,
     clock: Clock | None = None,
+    sms: SmsSender | None = None,
 ) -> web.Application:
     """Return the bot's aiohttp application for *settings*.
 
-    *store*, *graph* and *clock* replace the real adapters (tests); when *store* is given it is
-    used as is (no migration, not closed by the app).
+    *store*, *graph*, *clock* and *sms* replace the real adapters (tests); when *store* is
+    given it is used as is (no migration, not closed by the app).
     """
     app = web.Application(client_max_size=settings.max_request_bytes)
     metrics = Metrics()
@@ -103,12 +106,24 @@ def create_app(
             components = GraphComponents(
                 ports.directory, ports.pass_issuer, ports.mailer, ports.token_probe
             )
+        sms_http: httpx.AsyncClient | None = None
+        sms_sender = sms
+        if sms_sender is None and settings.sms_provider != "none":
+            sms_http = _sms_http_client(settings)
+            sms_sender = build_sms_sender(settings, sms_http, the_clock)
         teams = TeamsRuntime(settings, metrics)
         references = ConversationReferences(the_store, the_clock)
         auditor = Auditor(the_store, the_clock)
         timezone = ZoneInfo(settings.timezone)
-        delivery = ChatDelivery(
-            teams.adapter, references, app_id=settings.app_id, timezone=timezone
+        delivery = build_delivery(
+            settings,
+            chat=ProactiveChat(teams.adapter, references, app_id=settings.app_id),
+            directory=components.directory,
+            mailer=components.mailer,
+            sms=sms_sender,
+            store=the_store,
+            auditor=auditor,
+            clock=the_clock,
         )
         requests = ManagerRequests(
             directory=components.directory,
@@ -159,8 +174,9 @@ def create_app(
             scheduler.cancel()
             await asyncio.gather(scheduler, return_exceptions=True)
             close_auth()
-            if http is not None:
-                await http.aclose()
+            for client in (http, sms_http):
+                if client is not None:
+                    await client.aclose()
             if own_store is not None:
                 await own_store.close()
 
@@ -207,6 +223,15 @@ def _graph_http_client(settings: Settings) -> httpx.AsyncClient:
         timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         verify=verify,
+        headers={"User-Agent": "tapbot/0.1"},
+    )
+
+
+def _sms_http_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for the SMS provider (the system's CAs, not Graph's bundle)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.sms_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
         headers={"User-Agent": "tapbot/0.1"},
     )
 

@@ -6,7 +6,9 @@ A fault names its *route*: an operation name (the aiohttp route name, e.g. ``cre
 
 - ``latency``: wait *seconds*, then answer normally;
 - ``throttle``: 429 ``TooManyRequests`` with ``Retry-After: <retry_after>`` (default ``1``);
-- ``error``: *status* (default 503) with a Graph error body, and ``Retry-After`` if given;
+- ``error``: *status* (default 503) with a Graph error body (*code*, if given, is its code), and
+  ``Retry-After`` if given; on the SMS routes the provider's error body, with *code* the
+  provider's (Twilio's numeric codes such as ``21610``, ACS's ``error.code``);
 - ``timeout``: wait *seconds* (default 30), then carry the request out and answer (a client that
   gave up meanwhile does not know the outcome);
 - ``drop``: carry the request out, then close the connection without an answer.
@@ -31,6 +33,7 @@ class Fault:
     status: int = 503
     retry_after: str | None = None
     seconds: float = 0.0
+    code: str | None = None
 
     def matches(self, operation: str | None, path: str) -> bool:
         if self.route == "*":
@@ -65,7 +68,18 @@ def fault_from_json(spec: object) -> Fault:
     seconds = spec.get("seconds", default_seconds)
     if not isinstance(seconds, int | float) or seconds < 0:
         raise ValueError("'seconds' must be a non-negative number")
-    return Fault(route, str(kind), count, status, retry_after, float(seconds))
+    code = spec.get("code")
+    if code is not None and (not isinstance(code, str | int) or isinstance(code, bool)):
+        raise ValueError("'code' must be a string or a number")
+    return Fault(
+        route,
+        str(kind),
+        count,
+        status,
+        retry_after,
+        float(seconds),
+        str(code) if code is not None else None,
+    )
 
 
 class FaultBoard:

@@ -120,12 +120,30 @@ def start_fake_tenant(
     return process, ready
 
 
-def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> dict[str, str]:
-    """The bot's settings for running against the fake tenant described by *ready*."""
+def bot_environment(
+    ready: dict[str, Any], *, port: int, database_url: str, sms_provider: str = "twilio"
+) -> dict[str, str]:
+    """The bot's settings for running against the fake tenant described by *ready*, with its
+    Twilio fake (or, with *sms_provider* ``acs``, its ACS fake) as the SMS provider."""
     from sandbox import org
 
     authority: str = ready["authority"]
-    return {
+    base: str = ready["base_url"]
+    sms = {
+        "twilio": {
+            "SMS_PROVIDER": "twilio",
+            "TWILIO_BASE_URL": f"{base}/twilio",
+            "TWILIO_ACCOUNT_SID": org.TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": org.TWILIO_AUTH_TOKEN,
+            "TWILIO_FROM": org.TWILIO_FROM,
+        },
+        "acs": {
+            "SMS_PROVIDER": "acs",
+            "ACS_CONNECTION_STRING": f"endpoint={base}/acs/;accesskey={org.ACS_ACCESS_KEY}",
+            "ACS_FROM": org.ACS_FROM,
+        },
+    }[sms_provider]
+    return sms | {
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "DATABASE_URL": database_url,
@@ -139,6 +157,8 @@ def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> d
         "BLOCKED_GROUP_IDS": org.BLOCKED_GROUP_ID,
         "MAIL_SENDER": org.MAILBOX_UPN,
         "TEAMS_APP_ID": org.TEAMS_APP_ID,
+        "SMS_DEFAULT_REGION": "GB",
+        "HELPDESK_CONTACT": "the Contoso service desk, extension 4000",
         "LOG_FORMAT": "console",
     }
 

@@ -69,6 +69,15 @@ class ConversationReferences:
         if len(self._saved) > self._remembered:
             self._saved.popitem(last=False)
 
+    async def save(self, key: str, tenant_id: str, reference: ConversationReference) -> None:
+        """Store *reference* under *key* (one the bot built, e.g. from Graph's chat id)."""
+        serialised = reference.serialize()
+        record = ConversationRecord(
+            key=key, tenant_id=tenant_id, reference=serialised, updated_at=self._clock.now()
+        )
+        await self._store.save_conversation(record)
+        self._saved.pop(key, None)
+
     async def reference_for(self, key: str) -> ConversationReference | None:
         record = await self._store.get_conversation(key)
         if record is None:
