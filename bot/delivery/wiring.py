@@ -21,14 +21,18 @@ from bot.delivery.email import EmailComposer
 from bot.delivery.ports import SmsSender, TeamsChat
 from bot.delivery.router import DeliveryRouter
 from bot.delivery.settings import acs_connection, delivery_setup
+from bot.delivery.sms import SmsRetry
 from bot.delivery.twilio import TwilioSms
 from bot.domain.audit import Auditor
 from bot.domain.model import DeliveryMethod
 from bot.domain.ports import Clock, Directory, Mailer, Store
 
 
-def build_sms_sender(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> SmsSender | None:
-    """The configured SMS provider on *http* (not closed here), or None when there is none."""
+def build_sms_sender(
+    settings: Settings, http: httpx.AsyncClient, clock: Clock, *, retry: SmsRetry | None = None
+) -> SmsSender | None:
+    """The configured SMS provider on *http* (not closed here), or None when there is none.
+    *retry* replaces the default retry policy (tests)."""
     if settings.sms_provider is SmsProvider.TWILIO:
         key = settings.twilio_api_key_sid
         return TwilioSms(
@@ -40,6 +44,7 @@ def build_sms_sender(settings: Settings, http: httpx.AsyncClient, clock: Clock) 
             messaging_service_sid=settings.twilio_messaging_service_sid,
             base_url=settings.twilio_base_url,
             timeout=settings.sms_timeout_seconds,
+            retry=retry,
         )
     if settings.sms_provider is SmsProvider.ACS:
         connection = acs_connection(settings)
@@ -50,6 +55,7 @@ def build_sms_sender(settings: Settings, http: httpx.AsyncClient, clock: Clock) 
             sender=settings.acs_from,
             clock=clock,
             timeout=settings.sms_timeout_seconds,
+            retry=retry,
         )
     return None
 
