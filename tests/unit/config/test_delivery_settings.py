@@ -127,9 +127,8 @@ def test_secrets_are_never_echoed() -> None:
 
 
 def test_a_region_for_numbers_without_a_country_code() -> None:
-    assert delivery_setup(
-        Settings.from_env(GOOD | {"SMS_DEFAULT_REGION": "gb"})
-    ).default_region == ("GB")
+    setup = delivery_setup(Settings.from_env(GOOD | {"SMS_DEFAULT_REGION": "gb"}))
+    assert setup.default_region == "GB"
     assert "SMS_DEFAULT_REGION='XX'" in _problems(GOOD | {"SMS_DEFAULT_REGION": "XX"})
 
 
