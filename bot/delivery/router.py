@@ -18,7 +18,8 @@ from bot.delivery.channels import NoticeChannel, Parcel, PassChannel
 from bot.delivery.ports import TeamsChat
 from bot.delivery.sms import SmsFailed
 from bot.domain.audit import Auditor
-from bot.domain.errors import DeliveryFailed, StoreError
+from bot.domain.delivery_options import ChatReach
+from bot.domain.errors import DeliveryFailed, DirectoryError, StoreError
 from bot.domain.model import (
     DeliveryMethod,
     DeliveryReceipt,
@@ -60,6 +61,7 @@ class DeliveryRouter:
         clock: Clock,
         timezone: ZoneInfo,
         notices: Sequence[NoticeChannel] = (),
+        teams_app_id: str = "",
     ) -> None:
         self._channels: Mapping[DeliveryMethod, PassChannel] = {c.method: c for c in channels}
         self._chat = chat
@@ -69,6 +71,21 @@ class DeliveryRouter:
         self._clock = clock
         self._timezone = timezone
         self._notices = tuple(notices)
+        self._app_id = teams_app_id
+
+    async def chat_reach(self, user_id: str) -> ChatReach:
+        """What tapbot knows about reaching *user_id* in Teams, for `delivery_options`: a
+        stored conversation, else whether its app is installed for them (None when Graph
+        could not tell). One Graph call at most."""
+        if await self._chat.has_conversation(user_id):
+            return ChatReach(has_conversation=True, app_installed=None)
+        if not self._app_id:
+            return ChatReach(app_installed=False)
+        try:
+            installed = await self._directory.is_app_installed_for(user_id, self._app_id)
+        except DirectoryError:
+            return ChatReach(app_installed=None)
+        return ChatReach(app_installed=installed)
 
     async def deliver(self, request: TapRequest, issued: IssuedPass) -> DeliveryReceipt:
         """Deliver by ``request.delivery``; raise DeliveryFailed (audited) when it cannot be."""

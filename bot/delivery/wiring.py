@@ -112,4 +112,5 @@ def build_delivery(
         clock=clock,
         timezone=timezone,
         notices=[notices[m] for m in settings.notice_methods if m in notices],
+        teams_app_id=settings.teams_app_id,
     )

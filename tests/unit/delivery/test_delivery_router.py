@@ -13,6 +13,7 @@ from bot.delivery.router import DeliveryRouter
 from bot.delivery.sms import SmsFailed
 from bot.delivery.wiring import build_delivery
 from bot.domain.audit import Auditor
+from bot.domain.delivery_options import ChatReach
 from bot.domain.errors import DeliveryFailed, DirectoryAccessDenied, DirectoryUnavailable
 from bot.domain.model import (
     AuditEvent,
@@ -363,3 +364,13 @@ async def test_notify_shows_the_text_literally_or_says_it_could_not() -> None:
     [card] = rig.chat.cards_to(OLIVIA.id)
     assert _runs(card) == ["Your request for *Liam* was interrupted."]
     assert not await rig.router.notify(LIAM.id, "x")
+
+
+async def test_chat_reach_tells_the_form_whether_tapbot_can_reach_the_person() -> None:
+    rig = Rig()
+    assert await rig.router.chat_reach(OLIVIA.id) == ChatReach(True, None)
+    assert await rig.router.chat_reach(LIAM.id) == ChatReach(False, False)
+    rig.directory.installed_apps.add((LIAM.id, APP_ID))
+    assert await rig.router.chat_reach(LIAM.id) == ChatReach(False, True)
+    rig.directory.fail("is_app_installed_for", DirectoryUnavailable("down", status=503))
+    assert await rig.router.chat_reach(LIAM.id) == ChatReach(False, None)
