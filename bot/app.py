@@ -20,6 +20,8 @@ import structlog
 from aiohttp import web
 
 from bot.config import ApprovalMode, Settings, parse_stage
+from bot.delivery.ports import SmsSender
+from bot.delivery.wiring import build_delivery, build_sms_sender
 from bot.domain.approvals import ApprovalPolicy
 from bot.domain.audit import Auditor
 from bot.domain.checks import RequestChecks
@@ -39,7 +41,7 @@ from bot.ops import listener_url, ops_app, start_ops_listener
 from bot.store.sql import SqlStore, create_store, migrate
 from bot.teams.approval_cards import ApprovalCards
 from bot.teams.board import TeamsBoard
-from bot.teams.delivery import ChatDelivery
+from bot.teams.chat import ProactiveChat
 from bot.teams.handler import TeamsDeps
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
@@ -85,13 +87,12 @@ def create_app(
     store: Store | None = None,
     graph: GraphComponents | None = None,
     clock: Clock | None = None,
+    sms: SmsSender | None = None,
 ) -> web.Application:
     """Return the bot's aiohttp application for *settings*: ``POST /api/messages``.
 
-    Starting it also starts the operator's listener (`bot.ops`) on OPS_HOST:OPS_PORT, stopped
-    with it; ``app[OPS_URL]`` then says where. *store*, *graph* and *clock* replace the real
-    adapters (tests); when *store* is given it is used as is (no migration, not closed by the
-    app).
+    *store*, *graph*, *clock* and *sms* replace the real adapters (tests); when *store* is
+    given it is used as is (no migration, not closed by the app).
     """
     app = web.Application(client_max_size=settings.max_request_bytes)
     metrics = Metrics()
@@ -115,9 +116,14 @@ def create_app(
             components = GraphComponents(
                 ports.directory, ports.pass_issuer, ports.mailer, ports.token_probe
             )
+        sms_http: httpx.AsyncClient | None = None
+        sms_sender = sms
+        if sms_sender is None and settings.sms_provider != "none":
+            sms_http = _sms_http_client(settings)
+            sms_sender = build_sms_sender(settings, sms_http, the_clock)
         teams = TeamsRuntime(settings, metrics)
         references = ConversationReferences(the_store, the_clock)
-        wired = _requests(settings, components, the_store, the_clock, teams, references)
+        wired = _requests(settings, components, the_store, the_clock, teams, references, sms_sender)
         teams.serve(
             TeamsDeps(
                 directory=components.directory,
@@ -173,8 +179,9 @@ def create_app(
             scheduler.cancel()
             await asyncio.gather(scheduler, return_exceptions=True)
             close_auth()
-            if http is not None:
-                await http.aclose()
+            for client in (http, sms_http):
+                if client is not None:
+                    await client.aclose()
             if own_store is not None:
                 await own_store.close()
 
@@ -201,11 +208,21 @@ def _requests(
     clock: Clock,
     teams: TeamsRuntime,
     references: ConversationReferences,
+    sms: SmsSender | None,
 ) -> RequestMachinery:
     auditor = Auditor(store, clock)
     timezone = ZoneInfo(settings.timezone)
     config = policy_config(settings)
-    delivery = ChatDelivery(teams.adapter, references, app_id=settings.app_id, timezone=timezone)
+    delivery = build_delivery(
+        settings,
+        chat=ProactiveChat(teams.adapter, references, app_id=settings.app_id),
+        directory=graph.directory,
+        mailer=graph.mailer,
+        sms=sms,
+        store=store,
+        auditor=auditor,
+        clock=clock,
+    )
     board = TeamsBoard(
         teams.adapter,
         references,
@@ -343,6 +360,15 @@ def _graph_http_client(settings: Settings) -> httpx.AsyncClient:
         timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         verify=verify,
+        headers={"User-Agent": "tapbot/0.1"},
+    )
+
+
+def _sms_http_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for the SMS provider (the system's CAs, not Graph's bundle)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.sms_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
         headers={"User-Agent": "tapbot/0.1"},
     )
 

@@ -21,6 +21,9 @@ from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.delivery.settings import delivery_problems
+from bot.domain.delivery_options import MailTo
+from bot.domain.model import DeliveryMethod
 from bot.domain.policy import PRIVILEGED_ROLES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/tapbot.db"
@@ -182,17 +185,31 @@ class Settings(BaseSettings):
     joiner_sweep_time: time = Field(time(8, 0), alias="JOINER_SWEEP_TIME")
     joiner_auto_issue: bool = Field(False, alias="JOINER_AUTO_ISSUE")
 
-    # Delivery
+    # Delivery (checked together by bot.delivery.settings.delivery_problems)
     mail_sender: str = Field("", alias="MAIL_SENDER")
     mail_cc_manager: bool = Field(True, alias="MAIL_CC_MANAGER")
+    mail_to: MailTo = Field(MailTo.PERSONAL, alias="MAIL_TO")
     sms_provider: SmsProvider = Field(SmsProvider.NONE, alias="SMS_PROVIDER")
+    sms_default_region: str = Field("", alias="SMS_DEFAULT_REGION")
+    sms_allow_typed_number: bool = Field(False, alias="SMS_ALLOW_TYPED_NUMBER")
     twilio_account_sid: str = Field("", alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str = Field("", alias="TWILIO_AUTH_TOKEN", repr=False)
+    twilio_api_key_sid: str = Field("", alias="TWILIO_API_KEY_SID")
+    twilio_api_key_secret: str = Field("", alias="TWILIO_API_KEY_SECRET", repr=False)
     twilio_from: str = Field("", alias="TWILIO_FROM")
+    twilio_messaging_service_sid: str = Field("", alias="TWILIO_MESSAGING_SERVICE_SID")
     twilio_base_url: str = Field("https://api.twilio.com", alias="TWILIO_BASE_URL")
+    acs_connection_string: str = Field("", alias="ACS_CONNECTION_STRING", repr=False)
     acs_endpoint: str = Field("", alias="ACS_ENDPOINT")
     acs_access_key: str = Field("", alias="ACS_ACCESS_KEY", repr=False)
     acs_from: str = Field("", alias="ACS_FROM")
+    sms_timeout_seconds: float = Field(15.0, alias="SMS_TIMEOUT_SECONDS", gt=0)
+    teams_install_for_target: bool = Field(True, alias="TEAMS_INSTALL_FOR_TARGET")
+    # Whom a person should call about a pass they did not expect (in SMS, email and notices).
+    helpdesk_contact: str = Field("your IT helpdesk", alias="HELPDESK_CONTACT", max_length=120)
+    # Where to tell a person that a pass was issued for them, in order of preference; the
+    # first that differs from the pass's own method and can reach them is used. Empty: never.
+    notice_methods: list[DeliveryMethod] = Field(default_factory=list, alias="NOTICE_METHODS")
 
     # Operations
     log_format: str = Field("console", alias="LOG_FORMAT", pattern="^(console|json)$")
@@ -212,7 +229,7 @@ class Settings(BaseSettings):
         # tests depend on the shell they run in.
         return (init_settings,)
 
-    _split_lists = field_validator("approval_stages", mode="before")(_csv)
+    _split_lists = field_validator("approval_stages", "notice_methods", mode="before")(_csv)
     _lower_ids = field_validator(
         "app_id",
         "app_tenant_id",
@@ -401,16 +418,6 @@ class Settings(BaseSettings):
             problems.append(
                 f"TIMEZONE={self.timezone!r} is not an IANA time zone (e.g. Europe/London)."
             )
-        if self.sms_provider is SmsProvider.TWILIO and not (
-            self.twilio_account_sid and self.twilio_auth_token and self.twilio_from
-        ):
-            problems.append(
-                "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM."
-            )
-        if self.sms_provider is SmsProvider.ACS and not (
-            self.acs_endpoint and self.acs_access_key and self.acs_from
-        ):
-            problems.append("SMS_PROVIDER=acs needs ACS_ENDPOINT, ACS_ACCESS_KEY and ACS_FROM.")
         for entry in self.approval_stages:
             parsed = parse_stage(entry)
             if parsed is None:
@@ -420,6 +427,7 @@ class Settings(BaseSettings):
                 )
             elif parsed[2] is not None and parsed[2] < 1:
                 problems.append(f"APPROVAL_STAGES: {entry[:60]!r} waits less than a minute.")
+        problems += delivery_problems(self)
         if self.joiner_auto_issue and not self.mail_sender:
             problems.append("JOINER_AUTO_ISSUE=true emails the pass, so it needs MAIL_SENDER.")
         return problems

@@ -6,7 +6,9 @@ A fault names its *route*: an operation name (the aiohttp route name, e.g. ``cre
 
 - ``latency``: wait *seconds*, then answer normally;
 - ``throttle``: 429 ``TooManyRequests`` with ``Retry-After: <retry_after>`` (default ``1``);
-- ``error``: *status* (default 503) with a Graph error body, and ``Retry-After`` if given;
+- ``error``: *status* (default 503) with a Graph error body (*code*, if given, is its code), and
+  ``Retry-After`` if given; on the SMS routes the provider's error body, with *code* the
+  provider's (Twilio's numeric codes such as ``21610``, ACS's ``error.code``);
 - ``timeout``: wait *seconds* (default 30), then carry the request out and answer (a client that
   gave up meanwhile does not know the outcome);
 - ``drop``: carry the request out, then close the connection without an answer;
@@ -36,6 +38,7 @@ class Fault:
     retry_after: str | None = None
     seconds: float = 0.0
     skip: int = 0
+    code: str | None = None
 
     def matches(self, operation: str | None, path: str) -> bool:
         if self.route == "*":
@@ -73,7 +76,19 @@ def fault_from_json(spec: object) -> Fault:
     skip = spec.get("skip", 0)
     if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
         raise ValueError("'skip' must be a non-negative integer")
-    return Fault(route, str(kind), count, status, retry_after, float(seconds), skip)
+    code = spec.get("code")
+    if code is not None and (not isinstance(code, str | int) or isinstance(code, bool)):
+        raise ValueError("'code' must be a string or a number")
+    return Fault(
+        route,
+        str(kind),
+        count,
+        status,
+        retry_after,
+        float(seconds),
+        skip,
+        str(code) if code is not None else None,
+    )
 
 
 class FaultBoard:

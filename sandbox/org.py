@@ -22,6 +22,11 @@ real tenant. Ids are fixed so the bot's settings, the Playground and tests can n
 Role-assignable groups, both holding Global Administrator actively: "Tier 0 Administrators"
 (member Marcus Reid, owner Robert Lang) and "Global Administrators (just in time)" (Hannah
 Fleming is only eligible to become a member, through PIM for Groups).
+
+Mobile numbers come from the range Australia's regulator keeps for fiction (0491 570 xxx),
+written the ways people write them. The UK's drama range (07700 900xxx) is not a valid number
+to phonenumbers, so only Grace Kim has one: the case of a mobile that cannot take a text.
+The SMS fakes' account and keys below are published sandbox values, like the client secret.
 """
 
 from __future__ import annotations
@@ -88,6 +93,16 @@ BREAK_GLASS_ID = "10000000-0000-4000-8000-000000000042"
 MAILBOX_ID = "10000000-0000-4000-8000-000000000051"
 MANAGED_IDENTITY_CLIENT_ID = "0c7e2f9a-3b6d-4a1e-8f5c-9d2b4e6a8c12"
 
+# The SMS providers' sandbox accounts (sandbox/sms_routes.py checks these).
+TWILIO_ACCOUNT_SID = "AC5a1d0b7e3c9f24e68a0b1c2d3e4f5a6b"
+TWILIO_AUTH_TOKEN = "sandbox0twilio0token0not0real000"
+TWILIO_API_KEY_SID = "SK7c2e4a6b8d0f1e3a5c7e9b1d3f5a7c9e"
+TWILIO_API_KEY_SECRET = "sandbox-twilio-key-secret-not-real"
+TWILIO_FROM = "+15005550006"
+TWILIO_MESSAGING_SERVICE_SID = "MG3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a"
+ACS_ACCESS_KEY = "c2FuZGJveC1hY3MtYWNjZXNzLWtleS1ub3QtcmVhbC0wMDA="
+ACS_FROM = "+18005550100"
+
 ELIGIBLE_REPORT_IDS = (LIAM_ID, GRACE_ID, SOPHIE_ID)
 MAILBOX_UPN = f"tapbot@{DOMAIN}"
 MANAGER_UPN = f"olivia.bennett@{DOMAIN}"
@@ -97,39 +112,39 @@ GUEST_UPN = f"jordan.ellis_fabrikam.example#EXT#@{DOMAIN}"
 # id: (display name, job title, department, manager id, mobile phone, personal email)
 PEOPLE: dict[str, tuple[str, str | None, str | None, str | None, str | None, str | None]] = {
     CEO_ID: ("Amelia Hughes", "Chief Executive Officer", "Executive", None,
-             "+447700900101", None),
+             "+61 491 570 110", None),
     MANAGER_ID: ("Olivia Bennett", "Head of Finance Operations", "Finance", CEO_ID,
-                 "+447700900102", None),
-    GLOBAL_ADMIN_ID: ("Robert Lang", "IT Director", "IT", CEO_ID, "+447700900103", None),
+                 "+61491570156", None),
+    GLOBAL_ADMIN_ID: ("Robert Lang", "IT Director", "IT", CEO_ID, "+61491570157", None),
     SECOND_MANAGER_ID: ("Daniel Okafor", "IT Service Desk Manager", "IT", GLOBAL_ADMIN_ID,
-                        "+447700900104", None),
+                        "+61491570158", None),
     LIAM_ID: ("Liam Carter", "Accounts Payable Specialist", "Finance", MANAGER_ID,
-              "+447700900111", "liam.carter.home@example.net"),
+              "+61 491 570 006", "liam.carter.home@example.net"),
     GRACE_ID: ("Grace Kim", "Payroll Officer", "Finance", MANAGER_ID, "+447700900112", None),
     SOPHIE_ID: ("Sophie Turner", "Financial Analyst", "Finance", MANAGER_ID, None,
                 "sophie.turner@example.org"),
     PIM_ELIGIBLE_ADMIN_ID: ("Noah Patel", "Finance Systems Administrator", "Finance",
-                            MANAGER_ID, "+447700900114", "noah.patel@example.net"),
-    DISABLED_ID: ("Harry Jones", "Credit Controller", "Finance", MANAGER_ID, "+447700900115",
+                            MANAGER_ID, "+61491570159", "noah.patel@example.net"),
+    DISABLED_ID: ("Harry Jones", "Credit Controller", "Finance", MANAGER_ID, "+61491570313",
                   None),
     RECENT_MANAGER_CHANGE_ID: ("Zoe Adams", "Management Accountant", "Finance", MANAGER_ID,
-                               "+447700900116", "zoe.adams@example.org"),
+                               "+61491570737", "zoe.adams@example.org"),
     JOINER_IDS[0]: ("Ethan Walsh", "Junior Accountant", "Finance", MANAGER_ID,
-                    "+447700900121", "ethan.walsh@example.net"),
+                    "+61491571266", "ethan.walsh@example.net"),
     JOINER_IDS[1]: ("Mia Rossi", "Treasury Analyst", "Finance", MANAGER_ID, None,
                     "mia.rossi@example.org"),
     JOINER_IDS[2]: ("Oscar Nguyen", "Procurement Officer", "Finance", MANAGER_ID,
-                    "+447700900123", None),
+                    "+61 491 571 491", None),
     HELPDESK_MEMBER_IDS[0]: ("Priya Shah", "Service Desk Analyst", "IT", SECOND_MANAGER_ID,
-                             "+447700900131", None),
+                             "+61491571804", None),
     HELPDESK_MEMBER_IDS[1]: ("Tom Becker", "Service Desk Analyst", "IT", SECOND_MANAGER_ID,
-                             "+447700900132", None),
+                             "+61491572549", None),
     HELPDESK_MEMBER_IDS[2]: ("Chloe Martin", "Senior Service Desk Analyst", "IT",
                              SECOND_MANAGER_ID, None, None),
     LUCAS_ID: ("Lucas Meyer", "Desktop Support Engineer", "IT", SECOND_MANAGER_ID,
-               "+447700900134", "lucas.meyer@example.net"),
+               "+61491572665", "lucas.meyer@example.net"),
     AVA_ID: ("Ava Thompson", "IT Asset Coordinator", "IT", SECOND_MANAGER_ID, None, None),
-    GUEST_ID: ("Jordan Ellis (Fabrikam)", "Consultant", None, None, "+447700900141",
+    GUEST_ID: ("Jordan Ellis (Fabrikam)", "Consultant", None, None, "+61491572983",
                "jordan.ellis@fabrikam.example"),
     BREAK_GLASS_ID: ("Break Glass 01", None, None, None, None, None),
     MAILBOX_ID: ("tapbot Notifications", None, None, None, None, None),

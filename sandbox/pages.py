@@ -141,7 +141,8 @@ class Pages:
         rows = [
             [
                 escape(i["at"][:19].replace("T", " ")),
-                escape(f"{i['kind']} ({i['channel']})"),
+                escape(f"{i['kind']} ({i['channel']})")
+                + (f"<br><small>{escape(i['reference'])}</small>" if i["reference"] else ""),
                 escape(i["sender"]),
                 escape(", ".join(i["to"] + [f"cc {c}" for c in i["cc"]])),
                 f"<b>{escape(i['subject'])}</b><pre>{escape(i['body'])}</pre>",

@@ -116,6 +116,8 @@ class Sandbox:
                 ops_port=self.ports.bot_ops,
                 database_url=f"sqlite+aiosqlite:///{database}",
             )
+            # The person a pass is for hears of it by text or email: the outbox shows both.
+            | {"NOTICE_METHODS": "sms,email"}
             | self.bot_settings
         )
         bot = start_bot(env, log_dir=logs)

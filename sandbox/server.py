@@ -29,7 +29,7 @@ from sandbox.graph_routes import PERMISSIONS, GraphRoutes, forbidden
 from sandbox.pages import Pages
 from sandbox.pki import create_pki
 from sandbox.role_routes import APP_ROLES
-from sandbox.sms_routes import SmsRoutes
+from sandbox.sms_routes import SmsRoutes, provider_fault
 from sandbox.tenant import GraphError, Tenant
 from sandbox.token_routes import TokenIssuer, TokenRoutes
 
@@ -64,7 +64,7 @@ def fault_error(fault: Fault, operation: str = "") -> GraphError:
     codes = {500: "generalException", 503: "serviceNotAvailable", 504: "GatewayTimeout"}
     return GraphError(
         fault.status,
-        codes.get(fault.status, "generalException"),
+        fault.code or codes.get(fault.status, "generalException"),
         "The sandbox injected this fault.",
         headers=headers,
     )
@@ -158,6 +158,9 @@ def _middleware(holder: _Holder, faults: FaultBoard, issuer: TokenIssuer, calls:
             await asyncio.sleep(fault.seconds)
         try:
             if fault is not None and fault.kind in ("throttle", "error"):
+                provider = provider_fault(operation, fault)
+                if provider is not None:
+                    return provider
                 raise fault_error(fault, operation or "")
             if path.startswith(_GRAPH):
                 claims = issuer.check(request.headers.get("Authorization"))

@@ -127,15 +127,36 @@ def start_fake_tenant(
 
 
 def bot_environment(
-    ready: dict[str, Any], *, port: int, ops_port: int, database_url: str
+    ready: dict[str, Any],
+    *,
+    port: int,
+    ops_port: int,
+    database_url: str,
+    sms_provider: str = "twilio",
 ) -> dict[str, str]:
     """The bot's settings for running against the fake tenant described by *ready*, with
-    /api/messages on *port* and /healthz and /metrics on *ops_port*."""
+    /api/messages on *port*, /healthz and /metrics on *ops_port*, and its Twilio fake (or, with
+    *sms_provider* ``acs``, its ACS fake) as the SMS provider."""
     from sandbox import org
     from sandbox.playground import APPROVALS_CHANNEL_ID
 
     authority: str = ready["authority"]
-    return {
+    base: str = ready["base_url"]
+    sms = {
+        "twilio": {
+            "SMS_PROVIDER": "twilio",
+            "TWILIO_BASE_URL": f"{base}/twilio",
+            "TWILIO_ACCOUNT_SID": org.TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": org.TWILIO_AUTH_TOKEN,
+            "TWILIO_FROM": org.TWILIO_FROM,
+        },
+        "acs": {
+            "SMS_PROVIDER": "acs",
+            "ACS_CONNECTION_STRING": f"endpoint={base}/acs/;accesskey={org.ACS_ACCESS_KEY}",
+            "ACS_FROM": org.ACS_FROM,
+        },
+    }[sms_provider]
+    return sms | {
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "OPS_HOST": "127.0.0.1",
@@ -152,6 +173,8 @@ def bot_environment(
         "BLOCKED_GROUP_IDS": org.BLOCKED_GROUP_ID,
         "MAIL_SENDER": org.MAILBOX_UPN,
         "TEAMS_APP_ID": org.TEAMS_APP_ID,
+        "SMS_DEFAULT_REGION": "GB",
+        "HELPDESK_CONTACT": "the Contoso service desk, extension 4000",
         "LOG_FORMAT": "console",
     }
 

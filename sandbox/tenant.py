@@ -317,6 +317,7 @@ class OutboxItem:
     channel: str  # "graph", "twilio" or "acs"
     cc: list[str] = field(default_factory=list)
     content_type: str = "Text"
+    reference: str = ""  # the provider's id for an SMS (Twilio's sid, ACS's message id)
 
 
 class Tenant:
@@ -649,8 +650,12 @@ class Tenant:
             )
         )
 
-    def record_sms(self, channel: str, sender: str, to: list[str], text: str) -> None:
-        self.outbox.append(OutboxItem("sms", self.clock(), sender, to, "", text, channel))
+    def record_sms(
+        self, channel: str, sender: str, to: list[str], text: str, *, reference: str = ""
+    ) -> None:
+        self.outbox.append(
+            OutboxItem("sms", self.clock(), sender, to, "", text, channel, reference=reference)
+        )
 
     def installation_id(self, user_id: str, app_id: str) -> str:
         return base64.b64encode(f"{user_id}##{app_id}".encode()).decode()

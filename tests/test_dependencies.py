@@ -23,8 +23,8 @@ SHIPPED = ("bot", "cards", "sandbox", "appPackage", "bench")
 LOCAL = frozenset({*SHIPPED, "tests"})
 
 # Declared but not imported yet: other branches of this round import them (apscheduler for
-# joiner scheduling, phonenumbers and jinja2 for delivery). Empty this once they are merged.
-WORK_IN_PROGRESS = frozenset({"apscheduler", "phonenumbers", "jinja2"})
+# joiner scheduling). Empty this once it is merged.
+WORK_IN_PROGRESS = frozenset({"apscheduler"})
 # Used without an import statement, each for the reason given.
 USED_WITHOUT_IMPORT = {
     "aiosqlite": "SQLAlchemy loads it for DATABASE_URL sqlite+aiosqlite://",

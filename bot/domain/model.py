@@ -160,12 +160,13 @@ class ManagerChange:
 
 @dataclass(frozen=True, slots=True)
 class MailMessage:
-    """An HTML email sent from the configured mailbox."""
+    """An HTML email sent from the configured mailbox. Its body may carry a pass, so its
+    ``repr`` leaves the body out."""
 
     sender: str
     to: tuple[str, ...]
     subject: str
-    html_body: str
+    html_body: str = field(repr=False)
     cc: tuple[str, ...] = ()
 
 
@@ -387,11 +388,19 @@ def hire_day(hire: datetime) -> date:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReceipt:
-    """Where a delivered pass now sits, so the message can be redacted later.
+    """Where a delivered pass now sits, so the message can be redacted later, and the
+    provider's receipt for the audit trail.
 
-    *conversation_key* and *activity_id* are empty for channels that cannot be edited (SMS).
+    *conversation_key* and *activity_id* are empty for channels that cannot be edited (SMS,
+    email). *provider* names who carried it (``teams``, ``twilio``, ``acs``, ``graph``);
+    *reference* is its id for the message (Twilio's sid, ACS's message id; Graph's sendMail
+    gives none); *destination* is where it went, masked (``+44 •••• ••01 11``). None of them
+    is ever the pass.
     """
 
     method: DeliveryMethod
     conversation_key: str = ""
     activity_id: str = ""
+    provider: str = ""
+    reference: str = ""
+    destination: str = ""

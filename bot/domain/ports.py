@@ -98,6 +98,11 @@ class Directory(Protocol):
         """Install the Teams app for *user_id* (idempotent: already installed is success)."""
         ...
 
+    async def personal_chat_id(self, user_id: str, teams_app_id: str) -> str | None:
+        """Return the id of the 1:1 chat between *user_id* and the Teams app *teams_app_id*
+        (``19:…@unq.gbl.spaces``), or None when the app is not installed for them."""
+        ...
+
 
 class PassIssuer(Protocol):
     """Temporary Access Pass administration (Microsoft Graph authentication methods)."""

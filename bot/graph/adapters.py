@@ -137,6 +137,13 @@ class GraphDirectory:
     async def install_app_for(self, user_id: str, teams_app_id: str) -> None:
         await self._client.install_app(user_id, teams_app_id)
 
+    async def personal_chat_id(self, user_id: str, teams_app_id: str) -> str | None:
+        """Two Graph calls: find the installation, then read its chat."""
+        installation = await self._client.find_app_installation(user_id, teams_app_id)
+        if installation is None:
+            return None
+        return await self._client.get_installation_chat(user_id, installation)
+
 
 async def _each(calls: Iterable[Awaitable[T]]) -> list[T]:
     """Await *calls* concurrently, in order; every one finishes before a failure is raised."""

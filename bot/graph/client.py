@@ -398,6 +398,16 @@ class GraphClient:
             if exc.status != 409:
                 raise
 
+    async def get_installation_chat(self, user_id: str, installation_id: str) -> str:
+        """Return the id of the 1:1 chat of app installation *installation_id* of *user_id*."""
+        url = self._url("users", user_id, "teamwork", "installedApps", installation_id, "chat")
+        chat_id = (await self._get("get installation chat", url)).get("id")
+        if not isinstance(chat_id, str) or not chat_id:
+            raise DirectoryUnavailable(
+                "Graph get installation chat: answer has no chat id", code=INVALID_RESPONSE
+            )
+        return chat_id
+
     # Plumbing
 
     def _url(self, *segments: str, params: Mapping[str, str] | None = None) -> str:

@@ -24,7 +24,6 @@ from botbuilder.schema import (
 from botbuilder.schema.teams import TeamsChannelData
 
 from bot.domain.audit import Auditor
-from bot.domain.model import ConversationRecord
 from bot.domain.ports import Directory
 from bot.domain.requester import profile_of
 from bot.teams.approval_cards import ApprovalCards
@@ -182,14 +181,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         reference.activity_id = None
         if reference.conversation is not None:
             reference.conversation.id = channel.id
-        await self._deps.references.save_record(
-            ConversationRecord(
-                key=HELPDESK_CHANNEL_KEY,
-                tenant_id=caller.tenant_id,
-                reference=reference.serialize(),
-                updated_at=self._deps.references.now(),
-            )
-        )
+        await self._deps.references.save(HELPDESK_CHANNEL_KEY, caller.tenant_id, reference)
 
     async def _authorised_caller(
         self, turn_context: TurnContext, *, reply: bool = True

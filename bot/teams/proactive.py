@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -70,12 +69,14 @@ class ConversationReferences:
         if len(self._saved) > self._remembered:
             self._saved.popitem(last=False)
 
-    async def save_record(self, record: ConversationRecord) -> None:
-        """Store *record* as it is (a reference the Teams layer built itself)."""
+    async def save(self, key: str, tenant_id: str, reference: ConversationReference) -> None:
+        """Store *reference* under *key* (one the bot built, e.g. from Graph's chat id)."""
+        serialised = reference.serialize()
+        record = ConversationRecord(
+            key=key, tenant_id=tenant_id, reference=serialised, updated_at=self._clock.now()
+        )
         await self._store.save_conversation(record)
-
-    def now(self) -> datetime:
-        return self._clock.now()
+        self._saved.pop(key, None)
 
     async def reference_for(self, key: str) -> ConversationReference | None:
         record = await self._store.get_conversation(key)

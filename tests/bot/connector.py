@@ -14,6 +14,8 @@ class RecordingConnector:
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        # (method, path) of each recorded body, in the same order.
+        self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._server = ThreadedJsonServer(self._record)
 
@@ -22,6 +24,7 @@ class RecordingConnector:
             return None
         with self._lock:
             self.sent.append(body or {})
+            self.calls.append((method, path))
             return {"id": f"activity-{len(self.sent)}"}
 
     @property

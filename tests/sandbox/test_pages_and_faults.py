@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import httpx
 
+from bot.delivery.acs import signed_headers
 from sandbox import org
 from sandbox.faults import Fault
 from sandbox.server import FakeTenant
@@ -71,22 +74,27 @@ async def test_pages_render_and_never_show_a_pass_value(
     assert (await graph.post(f"users/{org.MAILBOX_UPN}/sendMail", json=mail)).status_code == 202
     async with httpx.AsyncClient(base_url=fake.base_url) as client:
         sms = await client.post(
-            "/twilio/2010-04-01/Accounts/AC123/Messages.json",
-            data={"To": "+447700900111", "From": "+15005550006", "Body": f"Pass {value}"},
-            auth=("AC123", "token"),
+            f"/twilio/2010-04-01/Accounts/{org.TWILIO_ACCOUNT_SID}/Messages.json",
+            data={"To": "+61491570006", "From": org.TWILIO_FROM, "Body": f"Pass {value}"},
+            auth=(org.TWILIO_ACCOUNT_SID, org.TWILIO_AUTH_TOKEN),
         )
         assert sms.status_code == 201
         assert sms.json()["status"] == "queued"
+        acs_body = json.dumps(
+            {"from": org.ACS_FROM, "smsRecipients": [{"to": "+61491570156"}], "message": "hello"}
+        ).encode()
+        acs_url = httpx.URL(f"{fake.base_url}/acs/sms?api-version=2021-03-07")
+        key = base64.b64decode(org.ACS_ACCESS_KEY)
         acs = await client.post(
-            "/acs/sms?api-version=2021-03-07",
-            json={"from": "+18005550100", "smsRecipients": [{"to": "+447700900112"}],
-                  "message": "hello"},
-            headers={"Authorization": "HMAC-SHA256 x"},
-        )  # fmt: skip
+            acs_url,
+            content=acs_body,
+            headers=signed_headers("POST", acs_url, acs_body, key, fake.tenant.clock()),
+        )
         assert acs.status_code == 202
         assert acs.json()["value"][0]["successful"] is True
         unauthorised = await client.post(
-            "/twilio/2010-04-01/Accounts/AC123/Messages.json", data={"To": "1", "Body": "x"}
+            f"/twilio/2010-04-01/Accounts/{org.TWILIO_ACCOUNT_SID}/Messages.json",
+            data={"To": "1", "Body": "x"},
         )
         assert unauthorised.status_code == 401
         home = await client.get("/")
@@ -97,7 +105,7 @@ async def test_pages_render_and_never_show_a_pass_value(
     assert "Break Glass 01" in home.text
     assert "EnabledByPolicy" in home.text
     assert "liam.carter.home@example.net" in outbox.text
-    assert "+447700900112" in outbox.text
+    assert "+61491570156" in outbox.text
     for response in (home, outbox, *twins):
         assert value not in response.text
     sent = twins[1].json()["value"]

@@ -392,6 +392,14 @@ class FakeDirectory:
         await self._enter("install_app_for", user_id, teams_app_id)
         self.installed_apps.add((self._find(user_id).id, teams_app_id))
 
+    async def personal_chat_id(self, user_id: str, teams_app_id: str) -> str | None:
+        await self._enter("personal_chat_id", user_id, teams_app_id)
+        user_id = self._find(user_id).id
+        if (user_id, teams_app_id) not in self.installed_apps:
+            return None
+        # The shape Graph answers with (facts §7.2), as the fake tenant builds it.
+        return f"19:{teams_app_id}_{user_id}@unq.gbl.spaces"
+
     # PassIssuer
 
     async def get_policy(self) -> TapPolicy:

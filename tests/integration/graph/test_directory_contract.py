@@ -47,7 +47,7 @@ async def test_get_user_returns_every_field(side: Side) -> None:
         job_title="Accounts Payable Specialist",
         mail="liam.carter@contoso.example",
         other_mails=("liam.carter.home@example.net",),
-        mobile_phone="+447700900111",
+        mobile_phone="+61 491 570 006",
         employee_hire_date=seeded_hire_date(side, org.LIAM_ID),
         given_name="Liam",
     )
@@ -342,3 +342,14 @@ async def test_app_for_unknown_user_is_not_found(side: Side) -> None:
         await side.directory.is_app_installed_for(UNKNOWN_ID, org.TEAMS_APP_ID)
     with pytest.raises(DirectoryObjectNotFound):
         await side.directory.install_app_for(UNKNOWN_ID, org.TEAMS_APP_ID)
+
+
+async def test_the_personal_chat_exists_only_once_the_app_is_installed(side: Side) -> None:
+    directory = side.directory
+
+    assert await directory.personal_chat_id(org.LIAM_ID, org.TEAMS_APP_ID) is None
+    await directory.install_app_for(org.LIAM_ID, org.TEAMS_APP_ID)
+
+    chat_id = await directory.personal_chat_id(org.LIAM_ID, org.TEAMS_APP_ID)
+    assert chat_id == f"19:{org.TEAMS_APP_ID}_{org.LIAM_ID}@unq.gbl.spaces"
+    assert await directory.personal_chat_id(org.GRACE_ID, org.TEAMS_APP_ID) is None

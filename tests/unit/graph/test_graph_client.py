@@ -657,6 +657,25 @@ async def test_installed_app_lookup_and_idempotent_install(harness) -> None:
     }
 
 
+async def test_an_installations_chat_is_read_and_an_answer_without_one_is_refused(
+    harness,
+) -> None:
+    installation = "dTEjI2FwcC0x"  # base64("u1##app-1"), as Graph makes installation ids
+    answers = iter(
+        [
+            harness.ok({"@odata.context": "x", "id": "19:app-1_u1@unq.gbl.spaces"}),
+            harness.ok({"@odata.context": "x"}),
+        ]
+    )
+    client = harness.client(lambda r: next(answers))
+    assert await client.get_installation_chat("u1", installation) == ("19:app-1_u1@unq.gbl.spaces")
+    assert harness.requests[0].url.path == (
+        f"/v1.0/users/u1/teamwork/installedApps/{installation}/chat"
+    )
+    with pytest.raises(DirectoryUnavailable):
+        await client.get_installation_chat("u1", installation)
+
+
 async def test_calls_run_concurrently_on_one_client(harness) -> None:
     arrived = asyncio.Event()
     waiting = 0

@@ -1,0 +1,160 @@
+"""Which ways of delivering a pass work for one person, and where each would go (masked).
+
+The request card offers only the methods that can work: no text message without a mobile
+number that can take one, no email without an address, no chat with the person when tapbot
+cannot reach them. `delivery_options` decides from facts gathered beforehand (the directory
+user, whether tapbot can reach their chat) and the deployment's `DeliverySetup`; it does no I/O.
+Destinations are masked (``+44 •••• ••01 11``, ``l•••@example.net``): the requester may see
+where the pass goes, never the number or address itself.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from bot.domain.model import DeliveryMethod, DirectoryUser
+from bot.domain.phone import MASK, InvalidPhoneNumber, mask_phone, sms_number
+
+
+class MailTo(enum.StrEnum):
+    """Which of the person's addresses a pass email goes to."""
+
+    PERSONAL = "personal"  # the first of ``otherMails`` (seed 002's choice)
+    WORK = "work"  # ``mail``
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySetup:
+    """What this deployment can deliver with (from the settings).
+
+    *sms*: an SMS provider is configured. *email*: a sender mailbox is. *chat_to_target*: a
+    Teams app id is set, so tapbot can look for (and, with *install_for_target*, install) its
+    app for the person. *typed_numbers*: a requester may type a number for a text message.
+    """
+
+    sms: bool
+    email: bool
+    chat_to_target: bool
+    mail_to: MailTo = MailTo.PERSONAL
+    install_for_target: bool = False
+    default_region: str | None = None
+    typed_numbers: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReach:
+    """What tapbot knows about reaching the person in Teams: a stored conversation with them,
+    and whether its app is installed for them (None when it could not be told)."""
+
+    has_conversation: bool = False
+    app_installed: bool | None = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOption:
+    """One method for one person: *available*, and either the masked *destination* (empty when
+    there is nothing to show, e.g. "this chat") or why not, in words for the requester.
+
+    *typed_number* is True when the requester may type a number for this text message.
+    """
+
+    method: DeliveryMethod
+    available: bool
+    destination: str = ""
+    why_not: str = ""
+    typed_number: bool = False
+
+
+def mail_address(user: DirectoryUser, mail_to: MailTo) -> str | None:
+    """The address a pass email for *user* goes to, or None when the directory has none."""
+    if mail_to is MailTo.PERSONAL:
+        return next((m.strip() for m in user.other_mails if m.strip()), None)
+    return user.mail.strip() if user.mail and user.mail.strip() else None
+
+
+def mask_email(address: str) -> str:
+    """*address* with only its first character and its domain shown: ``l•••@example.net``."""
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return MASK * 3
+    return f"{local[0]}{MASK * 3}@{domain}"
+
+
+def delivery_options(
+    target: DirectoryUser,
+    setup: DeliverySetup,
+    reach: ChatReach,
+    *,
+    requester_reachable: bool = True,
+) -> tuple[DeliveryOption, ...]:
+    """Every delivery method, in the order the card lists them, each marked available or not
+    for *target*. *requester_reachable* is False when tapbot has no chat with the requester."""
+    return (
+        _chat_to_requester(requester_reachable),
+        _chat_to_target(target, setup, reach),
+        _sms(target, setup),
+        _email(target, setup),
+    )
+
+
+def _chat_to_requester(reachable: bool) -> DeliveryOption:
+    if reachable:
+        return DeliveryOption(DeliveryMethod.CHAT_TO_REQUESTER, True)
+    return DeliveryOption(
+        DeliveryMethod.CHAT_TO_REQUESTER, False, why_not="I have no chat with you to send it to"
+    )
+
+
+def _chat_to_target(
+    target: DirectoryUser, setup: DeliverySetup, reach: ChatReach
+) -> DeliveryOption:
+    method = DeliveryMethod.CHAT_TO_TARGET
+    if not setup.chat_to_target:
+        return DeliveryOption(method, False, why_not="tapbot is not set up to message people")
+    if reach.has_conversation or reach.app_installed:
+        return DeliveryOption(method, True)
+    if setup.install_for_target and reach.app_installed is False:
+        return DeliveryOption(method, True)
+    if reach.app_installed is None:
+        return DeliveryOption(
+            method, False, why_not=f"I can't tell now whether tapbot can reach {_first(target)}"
+        )
+    return DeliveryOption(
+        method, False, why_not=f"tapbot is not installed in Teams for {_first(target)}"
+    )
+
+
+def _sms(target: DirectoryUser, setup: DeliverySetup) -> DeliveryOption:
+    method = DeliveryMethod.SMS
+    if not setup.sms:
+        return DeliveryOption(method, False, why_not="text messages are not set up")
+    try:
+        number = sms_number(target.mobile_phone or "", default_region=setup.default_region)
+    except InvalidPhoneNumber as invalid:
+        if setup.typed_numbers:
+            return DeliveryOption(method, True, typed_number=True)
+        return DeliveryOption(
+            method,
+            False,
+            why_not=f"{_first(target)}'s mobile number in the directory can't be used: "
+            f"{invalid.problem.text}",
+        )
+    return DeliveryOption(method, True, mask_phone(number), typed_number=setup.typed_numbers)
+
+
+def _email(target: DirectoryUser, setup: DeliverySetup) -> DeliveryOption:
+    method = DeliveryMethod.EMAIL
+    if not setup.email:
+        return DeliveryOption(method, False, why_not="email is not set up")
+    address = mail_address(target, setup.mail_to)
+    if address is None:
+        which = "personal email address" if setup.mail_to is MailTo.PERSONAL else "email address"
+        return DeliveryOption(
+            method, False, why_not=f"the directory has no {which} for {_first(target)}"
+        )
+    return DeliveryOption(method, True, mask_email(address))
+
+
+def _first(user: DirectoryUser) -> str:
+    return user.given_name or user.display_name
