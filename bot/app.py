@@ -8,6 +8,9 @@ context and closed on shutdown. Tests pass in-memory twins through the keyword a
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +27,8 @@ from bot.domain.audit import Auditor
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.errors import StoreError
+from bot.domain.manager_check import ManagerCheck, WatchedDirectory
+from bot.domain.manager_sync import ManagerSync
 from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
 from bot.domain.upkeep import Upkeep
@@ -57,6 +62,7 @@ class Runtime:
 
 RUNTIME = web.AppKey("runtime", Runtime)
 UPKEEP = web.AppKey("upkeep", Upkeep)
+MANAGER_SYNC = web.AppKey("manager_sync", ManagerSync)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,23 +112,41 @@ def create_app(
         teams = TeamsRuntime(settings, metrics)
         references = ConversationReferences(the_store, the_clock)
         auditor = Auditor(the_store, the_clock)
+        config = policy_config(settings)
+        manager_check = ManagerCheck(
+            directory=components.directory,
+            store=the_store,
+            window=timedelta(days=config.manager_change_window_days),
+            trusted_provisioning_ids=config.trusted_provisioning_ids,
+            auditor=auditor,
+        )
+        # Until the request workflow takes the check itself, it reaches it through the
+        # directory it is given (see WatchedDirectory); every other consumer is unaffected.
+        directory: Directory = WatchedDirectory(components.directory, manager_check)
+        manager_sync = ManagerSync(
+            directory=components.directory,
+            store=the_store,
+            clock=the_clock,
+            owner=_process_owner(),
+            auditor=auditor,
+        )
         timezone = ZoneInfo(settings.timezone)
         delivery = ChatDelivery(
             teams.adapter, references, app_id=settings.app_id, timezone=timezone
         )
         requests = ManagerRequests(
-            directory=components.directory,
+            directory=directory,
             pass_issuer=components.pass_issuer,
             delivery=delivery,
             store=the_store,
             auditor=auditor,
             clock=the_clock,
-            config=policy_config(settings),
+            config=config,
             redact_after=timedelta(minutes=settings.pass_redact_after_minutes),
         )
         teams.serve(
             TeamsDeps(
-                directory=components.directory,
+                directory=directory,
                 references=references,
                 auditor=auditor,
                 tenant_id=settings.tenant_id,
@@ -133,7 +157,7 @@ def create_app(
         app[RUNTIME] = Runtime(
             settings=settings,
             store=the_store,
-            directory=components.directory,
+            directory=directory,
             pass_issuer=components.pass_issuer,
             mailer=components.mailer,
             clock=the_clock,
@@ -150,14 +174,23 @@ def create_app(
             clock=the_clock,
         )
         app[UPKEEP] = upkeep
+        app[MANAGER_SYNC] = manager_sync
+        # The first poll runs before the bot answers anyone, so on a small tenant the baseline
+        # of managers exists before the first request (a large one's continues in the loop).
+        await _logged(manager_sync.poll)
         scheduler = asyncio.create_task(
             _every(settings.scheduler_interval_seconds, upkeep.run), name="upkeep"
+        )
+        # Its own loop: a long baseline must not hold up pass redactions.
+        managers = asyncio.create_task(
+            _every(settings.manager_sync_interval_seconds, manager_sync.poll), name="managers"
         )
         try:
             yield
         finally:
-            scheduler.cancel()
-            await asyncio.gather(scheduler, return_exceptions=True)
+            for task in (scheduler, managers):
+                task.cancel()
+            await asyncio.gather(scheduler, managers, return_exceptions=True)
             close_auth()
             if http is not None:
                 await http.aclose()
@@ -187,17 +220,27 @@ def policy_config(settings: Settings) -> PolicyConfig:
         requests_per_requester_per_hour=settings.requests_per_requester_per_hour,
         requests_per_target_per_day=settings.requests_per_target_per_day,
         manager_change_window_days=settings.manager_change_window_days,
+        trusted_provisioning_ids=frozenset(settings.hr_provisioning_app_ids),
     )
+
+
+def _process_owner() -> str:
+    """A name for this process that no other process sharing the store has (lease owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
     """Run *job* now and then every *seconds* until cancelled; a failed run is logged."""
     while True:
-        try:
-            await job()
-        except Exception:  # the next run retries; one bad run must not stop the loop
-            log.exception("scheduled job failed", job=getattr(job, "__qualname__", "job"))
+        await _logged(job)
         await asyncio.sleep(seconds)
+
+
+async def _logged(job: Callable[[], Awaitable[object]]) -> None:
+    try:
+        await job()
+    except Exception:  # the next run retries; one bad run must not stop the loop
+        log.exception("scheduled job failed", job=getattr(job, "__qualname__", "job"))
 
 
 def _graph_http_client(settings: Settings) -> httpx.AsyncClient:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import re
 import zoneinfo
 from collections.abc import Mapping
 from datetime import time
@@ -58,6 +59,7 @@ def _csv(value: object) -> object:
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 class Settings(BaseSettings):
@@ -105,6 +107,15 @@ class Settings(BaseSettings):
     helpdesk_group_id: str = Field("", alias="HELPDESK_GROUP_ID")
     approval_mode: ApprovalMode = Field(ApprovalMode.FOUR_EYES, alias="APPROVAL_MODE")
     manager_change_window_days: int = Field(14, alias="MANAGER_CHANGE_WINDOW_DAYS", ge=0, le=365)
+    # App ids or service principal object ids of the HR inbound-provisioning identities whose
+    # first manager assignment for a joiner is trusted (not a manager change).
+    hr_provisioning_app_ids: list[str] = Field(
+        default_factory=list, alias="HR_PROVISIONING_APP_IDS"
+    )
+    # How often the users delta query is polled for manager changes.
+    manager_sync_interval_seconds: float = Field(
+        60.0, alias="MANAGER_SYNC_INTERVAL_SECONDS", gt=0, le=3600
+    )
     allow_indirect_reports: bool = Field(False, alias="ALLOW_INDIRECT_REPORTS")
     allow_guests: bool = Field(False, alias="ALLOW_GUESTS")
     privileged_role_ids: list[str] | None = Field(None, alias="PRIVILEGED_ROLE_IDS")
@@ -155,7 +166,22 @@ class Settings(BaseSettings):
         # tests depend on the shell they run in.
         return (init_settings,)
 
-    _split_lists = field_validator("privileged_role_ids", "blocked_group_ids", mode="before")(_csv)
+    _split_lists = field_validator(
+        "privileged_role_ids", "blocked_group_ids", "hr_provisioning_app_ids", mode="before"
+    )(_csv)
+
+    @field_validator("hr_provisioning_app_ids")
+    @classmethod
+    def _object_ids(cls, ids: list[str]) -> list[str]:
+        # A typo here would silently trust nothing (or, worse, be noticed only by a joiner's
+        # manager waiting on the helpdesk): insist on the GUIDs Entra uses.
+        bad = [i for i in ids if not _GUID.fullmatch(i)]
+        if bad:
+            raise ValueError(
+                "must list application (client) ids or service principal object ids, which "
+                f"are GUIDs; not: {', '.join(bad)}"
+            )
+        return [i.lower() for i in ids]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, env_file: Path | None = None) -> Self:

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from sandbox import org
 from sandbox.calls import CallLog
+from sandbox.change_routes import CLAIMS
 from sandbox.faults import Fault, FaultBoard
 from sandbox.graph_routes import PERMISSIONS, GraphRoutes, forbidden
 from sandbox.pages import Pages
@@ -157,8 +158,11 @@ def _middleware(holder: _Holder, faults: FaultBoard, issuer: TokenIssuer, calls:
                 raise fault_error(fault)
             if path.startswith(_GRAPH):
                 claims = issuer.check(request.headers.get("Authorization"))
+                request[CLAIMS] = claims
+                # App-only tokens carry permissions in `roles`, delegated ones in `scp`.
+                granted = set(claims.get("roles", ())) | set(str(claims.get("scp", "")).split())
                 allowed = PERMISSIONS.get(operation or "")
-                if allowed is not None and not allowed & set(claims.get("roles", ())):
+                if allowed is not None and not allowed & granted:
                     raise forbidden(operation or "")
             response = await handler(request)
         except GraphError as exc:

@@ -137,6 +137,8 @@ def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> d
         "GRAPH_CA_BUNDLE": ready["ca_cert_path"],
         "HELPDESK_GROUP_ID": org.HELPDESK_GROUP_ID,
         "BLOCKED_GROUP_IDS": org.BLOCKED_GROUP_ID,
+        # The joiners' first manager comes from HR provisioning: not a manager change.
+        "HR_PROVISIONING_APP_IDS": org.HR_PROVISIONING_APP_ID,
         "MAIL_SENDER": org.MAILBOX_UPN,
         "TEAMS_APP_ID": org.TEAMS_APP_ID,
         "LOG_FORMAT": "console",

@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
-from bot.domain.model import ManagerChange, PassInfo, RoleAssignment, TapPolicy
+from bot.domain.manager_changes import ManagerEvidence, recent_manager_change
+from bot.domain.manager_check import ManagerCheck, WatchedDirectory
+from bot.domain.model import (
+    DirectoryUser,
+    PassInfo,
+    RecentManagerChange,
+    RoleAssignment,
+    TapPolicy,
+)
 from bot.domain.policy import (
     MAX_MANAGER_CHAIN,
     REQUESTER_WINDOW,
@@ -33,51 +41,83 @@ async def gather_target_facts(
     now: datetime,
     *,
     policy: TapPolicy | None = None,
+    manager_check: ManagerCheck | None = None,
 ) -> TargetFacts:
     """Read everything `check_target` and `needs_helpdesk_approval` need about *target_id*.
 
     *target_id* should be the target's object id (audit events are matched on it). *policy* is
     the tenant TAP policy when the caller has it cached; otherwise it is read here, alongside
-    the rest, and returned in ``facts.policy``.
+    the rest, and returned in ``facts.policy``. *manager_check* answers whether the target's
+    manager changed recently and records the manager seen now (when None, the one a
+    `WatchedDirectory` *directory* carries). Without either, tapbot keeps no record to compare
+    with, so the target counts as never seen: ``recent_manager_change`` is a NEVER_SEEN change
+    (fail closed), unless the window is zero.
 
     Concurrently: the user, their manager (and, when indirect reports are allowed, the chain
-    above), role assignments, blocked-group membership, manager changes within the window, their
-    passes, the TAP policy and membership of its target groups, and (when guests are allowed)
-    their sponsors. Calls whose answer cannot matter are skipped: no blocked groups configured,
-    a zero window, a policy for all users with no exclusions.
+    above), role assignments, blocked-group membership, the manager-change check (tapbot's
+    record and the audit log, read while the manager is), their passes, the TAP policy and
+    membership of its target groups, and (when guests are allowed) their sponsors. Calls whose
+    answer cannot matter are skipped: no blocked groups configured, a zero window, a policy for
+    all users with no exclusions.
 
-    A user the directory does not know gives ``TargetFacts(user=None)``; a missing manager gives
-    ``manager_id=None``. Any other DirectoryError propagates, after every call has finished.
+    A user the directory does not know gives ``TargetFacts(user=None)`` (and nothing is
+    recorded for them); a missing manager gives ``manager_id=None``. Any other DirectoryError
+    propagates, after every call has finished.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
+    if manager_check is None and isinstance(directory, WatchedDirectory):
+        manager_check = directory.manager_check
+
+    async def first_manager() -> DirectoryUser | None:
+        try:
+            return await directory.get_manager(target_id)
+        except DirectoryObjectNotFound:
+            return None
+
+    first_t = asyncio.ensure_future(first_manager())
 
     async def manager_chain() -> tuple[str, ...]:
         chain: list[str] = []
-        current = target_id
+        manager = await first_t
         depth = MAX_MANAGER_CHAIN if config.allow_indirect_reports else 1
-        while len(chain) < depth:
-            try:
-                manager = await directory.get_manager(current)
-            except DirectoryObjectNotFound:
-                break
+        while manager is not None and len(chain) < depth:
             # A cycle in the directory's management chain must not loop forever.
-            if manager is None or manager.id in chain:
+            if manager.id in chain:
                 break
             chain.append(manager.id)
-            current = manager.id
+            if len(chain) >= depth:
+                break
+            try:
+                manager = await directory.get_manager(manager.id)
+            except DirectoryObjectNotFound:
+                break
         return tuple(chain)
+
+    async def current_manager() -> str | None:
+        # Recorded only for a user who exists: a 404 here stops the check before it writes.
+        found = await user_t
+        if isinstance(found, DirectoryError):
+            raise found
+        manager = await first_t
+        return manager.id if manager else None
+
+    async def manager_change() -> RecentManagerChange | None:
+        if config.manager_change_window_days <= 0:
+            return None
+        if manager_check is None:
+            manager_id = await current_manager()
+            return recent_manager_change(
+                ManagerEvidence(manager_id, None, records_kept=False),
+                now=now,
+                window=timedelta(days=config.manager_change_window_days),
+            )
+        return await manager_check.recent_change(target_id, current_manager(), now=now)
 
     async def blocked() -> set[str]:
         if not config.blocked_group_ids:
             return set()
         return await directory.member_of_groups(target_id, list(config.blocked_group_ids))
-
-    async def changes() -> list[ManagerChange]:
-        if config.manager_change_window_days <= 0:
-            return []
-        since = now - timedelta(days=config.manager_change_window_days)
-        return await directory.manager_changes(target_id, since)
 
     async def scope() -> tuple[TapPolicy, bool | None]:
         tap_policy = policy if policy is not None else await pass_issuer.get_policy()
@@ -92,12 +132,12 @@ async def gather_target_facts(
     chain_t = asyncio.ensure_future(_settle(manager_chain()))
     roles_t = asyncio.ensure_future(_settle(directory.list_role_assignments(target_id)))
     blocked_t = asyncio.ensure_future(_settle(blocked()))
-    changes_t = asyncio.ensure_future(_settle(changes()))
+    change_t = asyncio.ensure_future(_settle(manager_change()))
     passes_t = asyncio.ensure_future(_settle(pass_issuer.list_passes(target_id)))
     scope_t = asyncio.ensure_future(_settle(scope()))
     sponsors_t = asyncio.ensure_future(_settle(sponsors()))
     await asyncio.gather(
-        user_t, chain_t, roles_t, blocked_t, changes_t, passes_t, scope_t, sponsors_t
+        user_t, chain_t, roles_t, blocked_t, change_t, passes_t, scope_t, sponsors_t
     )
 
     found = user_t.result()
@@ -111,7 +151,7 @@ async def gather_target_facts(
     chain = _ok(chain_t.result())
     roles: list[RoleAssignment] = _ok(roles_t.result())
     member_of: set[str] = _ok(blocked_t.result())
-    recent: list[ManagerChange] = _ok(changes_t.result())
+    recent = _ok(change_t.result())
     passes: list[PassInfo] = _ok(passes_t.result())
     tap_policy, in_scope = _ok(scoped)
     sponsor_ids = _ok(sponsors_t.result())
@@ -122,7 +162,7 @@ async def gather_target_facts(
         role_assignments=tuple(roles),
         blocked_groups=frozenset(member_of),
         in_policy_scope=in_scope,
-        manager_changes=tuple(recent),
+        recent_manager_change=recent,
         passes=tuple(passes),
         sponsor_ids=sponsor_ids,
         policy=tap_policy,

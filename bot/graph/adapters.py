@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import DirectoryObjectNotFound, DirectoryRejected
 from bot.domain.model import (
+    AccountCreation,
     DirectoryUser,
     IssuedPass,
     MailMessage,
@@ -23,6 +24,7 @@ from bot.domain.model import (
     PassInfo,
     RoleAssignment,
     TapPolicy,
+    UsersDeltaPage,
 )
 from bot.domain.ports import Clock
 from bot.graph.client import GraphClient
@@ -66,6 +68,12 @@ class GraphDirectory:
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
         return await self._client.list_manager_changes(user_id, since)
+
+    async def account_created(self, user_id: str, since: datetime) -> AccountCreation | None:
+        return await self._client.find_account_creation(user_id, since)
+
+    async def users_delta_page(self, link: str | None) -> UsersDeltaPage:
+        return await self._client.users_delta_page(link)
 
     async def list_joiners(
         self, hired_from: datetime, hired_before: datetime

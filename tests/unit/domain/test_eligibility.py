@@ -16,7 +16,10 @@ from bot.domain.errors import (
     DirectoryThrottled,
     DirectoryUnavailable,
 )
+from bot.domain.manager_check import ManagerCheck, WatchedDirectory
+from bot.domain.manager_sync import ManagerSync
 from bot.domain.model import (
+    ChangeEvidence,
     DeliveryMethod,
     RequestState,
     RoleAssignmentKind,
@@ -78,10 +81,25 @@ def seed(directory: FakeDirectory) -> None:
     directory.add_user(person("Noah Patel", id="noah"), manager_id="manager")
 
 
+def check_for(directory: FakeDirectory, store: MemoryStore | None = None) -> ManagerCheck:
+    return ManagerCheck(
+        directory=directory, store=store or MemoryStore(), window=timedelta(days=14)
+    )
+
+
+async def with_baseline(directory: FakeDirectory) -> ManagerCheck:
+    """A check whose store holds the baseline of *directory* as it is now."""
+    store = MemoryStore()
+    await ManagerSync(directory=directory, store=store, clock=FixedClock(), owner="test").poll()
+    directory.calls.clear()
+    return check_for(directory, store)
+
+
 @pytest.fixture
-def directory() -> FakeDirectory:
+async def directory() -> FakeDirectory:
     fake = FakeDirectory(FixedClock())
     seed(fake)
+    fake.manager_check = await with_baseline(fake)  # type: ignore[attr-defined]
     return fake
 
 
@@ -91,8 +109,12 @@ async def facts_of(
     config: PolicyConfig = CONFIG,
     *,
     policy: TapPolicy | None = None,
+    check: ManagerCheck | None = None,
 ) -> TargetFacts:
-    return await gather_target_facts(directory, directory, target, config, NOW, policy=policy)
+    check = check or getattr(directory, "manager_check", None) or check_for(directory)
+    return await gather_target_facts(
+        directory, directory, target, config, NOW, policy=policy, manager_check=check
+    )
 
 
 async def test_facts_of_a_plain_direct_report(directory: FakeDirectory) -> None:
@@ -104,7 +126,7 @@ async def test_facts_of_a_plain_direct_report(directory: FakeDirectory) -> None:
     assert facts.role_assignments == ()
     assert facts.blocked_groups == frozenset()
     assert facts.in_policy_scope is True
-    assert facts.manager_changes == ()
+    assert facts.recent_manager_change is None
     assert facts.passes == ()
     assert facts.policy == DEFAULT_POLICY
     assert check_target("manager", facts, CONFIG) is None
@@ -119,10 +141,12 @@ async def test_everything_the_rules_look_at_is_read(directory: FakeDirectory) ->
     facts = await facts_of(directory)
     assert [r.role_definition_id for r in facts.role_assignments] == [GLOBAL_ADMIN]
     assert facts.blocked_groups == {BREAK_GLASS}
-    assert len(facts.manager_changes) == 1
+    change = facts.recent_manager_change
+    assert change is not None
+    assert (change.previous_manager_id, change.new_manager_id) == ("director", "manager")
     assert [p.user_id for p in facts.passes] == ["noah"]
     assert check_target("manager", facts, CONFIG) is Refusal.PRIVILEGED_ROLE_ELIGIBLE
-    assert needs_helpdesk_approval(facts, CONFIG, NOW) == facts.manager_changes[0]
+    assert needs_helpdesk_approval(facts, CONFIG, NOW) == change
 
 
 async def test_independent_reads_run_concurrently() -> None:
@@ -148,8 +172,26 @@ async def test_calls_that_cannot_matter_are_skipped(directory: FakeDirectory) ->
     config = PolicyConfig(manager_change_window_days=0)
     facts = await facts_of(directory, config=config, policy=DEFAULT_POLICY)
     assert facts.user is not None
-    for method in ("member_of_groups", "manager_changes", "get_policy", "list_sponsors"):
+    for method in (
+        "member_of_groups",
+        "manager_changes",
+        "account_created",
+        "get_policy",
+        "list_sponsors",
+    ):
         assert directory.called(method) == 0, method
+
+
+async def test_the_account_creation_is_read_only_for_a_first_manager(
+    directory: FakeDirectory,
+) -> None:
+    await facts_of(directory)
+    assert directory.called("account_created") == 0
+    directory.add_user(
+        person("Jo Joiner", id="jo"), manager_id="manager", created_at=NOW, created_by="hr"
+    )
+    await facts_of(directory, "jo")
+    assert directory.called("account_created") == 1
 
 
 async def test_an_unknown_target_gives_no_user_not_an_error(directory: FakeDirectory) -> None:
@@ -229,14 +271,64 @@ async def test_a_management_loop_stops(directory: FakeDirectory) -> None:
     assert check_target("stranger", facts, config) is Refusal.NOT_DIRECT_REPORT
 
 
-async def test_only_manager_changes_inside_the_window_are_read(directory: FakeDirectory) -> None:
+async def test_only_manager_changes_inside_the_window_count(directory: FakeDirectory) -> None:
     directory.set_manager("noah", "director", at=NOW - timedelta(days=20))
     directory.set_manager("noah", "manager", at=NOW - timedelta(days=5))
     facts = await facts_of(directory)
-    assert [c.changed_at for c in facts.manager_changes] == [NOW - timedelta(days=5)]
     found = needs_helpdesk_approval(facts, CONFIG, NOW)
     assert found is not None
-    assert found.old_manager_id == "director"
+    assert found.changed_at == NOW - timedelta(days=5)
+    assert found.previous_manager_id == "director"
+    assert found.evidence is ChangeEvidence.AUDIT_LOG
+
+
+async def test_a_manager_set_a_moment_ago_is_caught_before_the_audit_log_shows_it(
+    directory: FakeDirectory,
+) -> None:
+    directory.managers["noah"] = "director"  # no audit event yet: the log lags
+    facts = await facts_of(directory)
+    change = facts.recent_manager_change
+    assert change is not None
+    assert change.evidence is ChangeEvidence.TAPBOT_RECORD
+    assert (change.previous_manager_id, change.new_manager_id) == ("manager", "director")
+    assert change.changed_at == NOW
+
+
+async def test_the_check_records_what_it_saw(directory: FakeDirectory) -> None:
+    check: ManagerCheck = directory.manager_check  # type: ignore[attr-defined]
+    directory.managers["noah"] = "director"
+    await facts_of(directory)
+    directory.calls.clear()
+    # Asked again, the record has caught up but still shows the change of a moment ago.
+    again = await facts_of(directory, check=check)
+    assert again.recent_manager_change is not None
+    assert again.recent_manager_change.evidence is ChangeEvidence.TAPBOT_RECORD
+    assert again.recent_manager_change.previous_manager_id == "manager"
+
+
+async def test_without_a_record_store_everyone_counts_as_never_seen(
+    directory: FakeDirectory,
+) -> None:
+    facts = await gather_target_facts(directory, directory, "noah", CONFIG, NOW)
+    assert facts.recent_manager_change is not None
+    assert facts.recent_manager_change.evidence is ChangeEvidence.NEVER_SEEN
+
+
+async def test_a_watched_directory_carries_the_check(directory: FakeDirectory) -> None:
+    check: ManagerCheck = directory.manager_check  # type: ignore[attr-defined]
+    watched = WatchedDirectory(directory, check)
+    directory.managers["noah"] = "director"
+    facts = await gather_target_facts(watched, directory, "noah", CONFIG, NOW)
+    assert facts.recent_manager_change is not None
+    assert facts.recent_manager_change.evidence is ChangeEvidence.TAPBOT_RECORD
+
+
+async def test_nothing_is_recorded_for_an_unknown_target(directory: FakeDirectory) -> None:
+    check: ManagerCheck = directory.manager_check  # type: ignore[attr-defined]
+    facts = await facts_of(directory, "nobody", check=check)
+    assert facts.user is None
+    store = check._store  # the test looks at what the check wrote
+    assert await store.manager_records(["nobody"]) == {}
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from bot.domain.audit import Auditor
 from bot.domain.cleanup import PassCleanup
+from bot.domain.manager_check import ManagerCheck, WatchedDirectory
+from bot.domain.manager_sync import ManagerSync
 from bot.domain.model import DeliveryMethod, IssuedPass, RoleAssignmentKind
 from bot.domain.policy import PolicyConfig
 from bot.domain.request_form import RequestForm
@@ -42,14 +44,24 @@ class World:
             STRANGER.id, OTHER_MANAGER.id, at=self.clock.now() - timedelta(days=90)
         )
         self.directory.assign_role(NOAH.id, GLOBAL_ADMIN, RoleAssignmentKind.ELIGIBLE)
-        self.requests = ManagerRequests(
+        config = PolicyConfig(blocked_group_ids=(BLOCKED,))
+        self.manager_check = ManagerCheck(
             directory=self.directory,
+            store=self.store,
+            window=timedelta(days=config.manager_change_window_days),
+            auditor=Auditor(self.store, self.clock),
+        )
+        self.manager_sync = ManagerSync(
+            directory=self.directory, store=self.store, clock=self.clock, owner="world"
+        )
+        self.requests = ManagerRequests(
+            directory=WatchedDirectory(self.directory, self.manager_check),
             pass_issuer=self.directory,
             delivery=self.delivery,
             store=self.store,
             auditor=Auditor(self.store, self.clock),
             clock=self.clock,
-            config=PolicyConfig(blocked_group_ids=(BLOCKED,)),
+            config=config,
             redact_after=timedelta(minutes=30),
         )
         self.upkeep = Upkeep(
@@ -59,6 +71,12 @@ class World:
             auditor=Auditor(self.store, self.clock),
             clock=self.clock,
         )
+
+    async def baseline(self) -> None:
+        """Record everyone's manager as the users delta shows them now (a fresh install's
+        first poll)."""
+        report = await self.manager_sync.poll()
+        assert report.round_completed
 
     def form(
         self,
