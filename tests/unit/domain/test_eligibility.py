@@ -57,7 +57,14 @@ class FixedClock:
         return NOW
 
 
-class GatedDirectory(FakeDirectory):
+class CheckedDirectory(FakeDirectory):
+    """The twin, with the manager check the tests read facts through (None: one without a
+    baseline, made per read)."""
+
+    manager_check: ManagerCheck | None = None
+
+
+class GatedDirectory(CheckedDirectory):
     """Holds every call until *expected* different methods have been entered: a caller that
     awaited them one by one would never get past the first and time out."""
 
@@ -75,19 +82,19 @@ class GatedDirectory(FakeDirectory):
         await super()._enter(method, *args)
 
 
-def seed(directory: FakeDirectory) -> None:
+def seed(directory: CheckedDirectory) -> None:
     directory.add_user(person("Gil Director", id="director"))
     directory.add_user(person("Ava Manager", id="manager"), manager_id="director")
     directory.add_user(person("Noah Patel", id="noah"), manager_id="manager")
 
 
-def check_for(directory: FakeDirectory, store: MemoryStore | None = None) -> ManagerCheck:
+def check_for(directory: CheckedDirectory, store: MemoryStore | None = None) -> ManagerCheck:
     return ManagerCheck(
         directory=directory, store=store or MemoryStore(), window=timedelta(days=14)
     )
 
 
-async def with_baseline(directory: FakeDirectory) -> ManagerCheck:
+async def with_baseline(directory: CheckedDirectory) -> ManagerCheck:
     """A check whose store holds the baseline of *directory* as it is now."""
     store = MemoryStore()
     await ManagerSync(directory=directory, store=store, clock=FixedClock(), owner="test").poll()
@@ -96,28 +103,28 @@ async def with_baseline(directory: FakeDirectory) -> ManagerCheck:
 
 
 @pytest.fixture
-async def directory() -> FakeDirectory:
-    fake = FakeDirectory(FixedClock())
+async def directory() -> CheckedDirectory:
+    fake = CheckedDirectory(FixedClock())
     seed(fake)
-    fake.manager_check = await with_baseline(fake)  # type: ignore[attr-defined]
+    fake.manager_check = await with_baseline(fake)
     return fake
 
 
 async def facts_of(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
     target: str = "noah",
     config: PolicyConfig = CONFIG,
     *,
     policy: TapPolicy | None = None,
     check: ManagerCheck | None = None,
 ) -> TargetFacts:
-    check = check or getattr(directory, "manager_check", None) or check_for(directory)
+    check = check or directory.manager_check or check_for(directory)
     return await gather_target_facts(
         directory, directory, target, config, NOW, policy=policy, manager_check=check
     )
 
 
-async def test_facts_of_a_plain_direct_report(directory: FakeDirectory) -> None:
+async def test_facts_of_a_plain_direct_report(directory: CheckedDirectory) -> None:
     facts = await facts_of(directory)
     assert facts.user is not None
     assert facts.user.display_name == "Noah Patel"
@@ -132,7 +139,7 @@ async def test_facts_of_a_plain_direct_report(directory: FakeDirectory) -> None:
     assert check_target("manager", facts, CONFIG) is None
 
 
-async def test_everything_the_rules_look_at_is_read(directory: FakeDirectory) -> None:
+async def test_everything_the_rules_look_at_is_read(directory: CheckedDirectory) -> None:
     directory.assign_role("noah", GLOBAL_ADMIN, RoleAssignmentKind.ELIGIBLE)
     directory.add_group(BREAK_GLASS, "noah")
     directory.set_manager("noah", "director", at=NOW - timedelta(days=30))
@@ -168,7 +175,7 @@ async def test_sponsors_are_read_concurrently_too_when_guests_are_allowed() -> N
     assert check_target("manager", facts, config) is None
 
 
-async def test_calls_that_cannot_matter_are_skipped(directory: FakeDirectory) -> None:
+async def test_calls_that_cannot_matter_are_skipped(directory: CheckedDirectory) -> None:
     config = PolicyConfig(manager_change_window_days=0)
     facts = await facts_of(directory, config=config, policy=DEFAULT_POLICY)
     assert facts.user is not None
@@ -183,7 +190,7 @@ async def test_calls_that_cannot_matter_are_skipped(directory: FakeDirectory) ->
 
 
 async def test_the_account_creation_is_read_only_for_a_first_manager(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     await facts_of(directory)
     assert directory.called("account_created") == 0
@@ -194,20 +201,20 @@ async def test_the_account_creation_is_read_only_for_a_first_manager(
     assert directory.called("account_created") == 1
 
 
-async def test_an_unknown_target_gives_no_user_not_an_error(directory: FakeDirectory) -> None:
+async def test_an_unknown_target_gives_no_user_not_an_error(directory: CheckedDirectory) -> None:
     facts = await facts_of(directory, "nobody")
     assert facts.user is None
     assert facts.policy == DEFAULT_POLICY
     assert check_target("manager", facts, CONFIG) is Refusal.TARGET_NOT_FOUND
 
 
-async def test_an_unknown_target_wins_over_other_failures(directory: FakeDirectory) -> None:
+async def test_an_unknown_target_wins_over_other_failures(directory: CheckedDirectory) -> None:
     directory.fail("list_role_assignments", DirectoryThrottled("slow down", retry_after=5))
     facts = await facts_of(directory, "nobody")
     assert facts.user is None
 
 
-async def test_a_target_without_a_manager(directory: FakeDirectory) -> None:
+async def test_a_target_without_a_manager(directory: CheckedDirectory) -> None:
     facts = await facts_of(directory, "director")
     assert facts.user is not None
     assert facts.manager_id is None
@@ -215,7 +222,7 @@ async def test_a_target_without_a_manager(directory: FakeDirectory) -> None:
 
 
 async def test_a_manager_lookup_answering_not_found_means_no_manager(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     directory.fail("get_manager", DirectoryObjectNotFound("no manager", status=404))
     facts = await facts_of(directory)
@@ -244,7 +251,7 @@ async def test_other_directory_failures_propagate(
     assert raised.value is error
 
 
-async def test_a_failure_waits_for_the_other_calls(directory: FakeDirectory) -> None:
+async def test_a_failure_waits_for_the_other_calls(directory: CheckedDirectory) -> None:
     directory.fail("get_user", DirectoryUnavailable("timeout", code="timeout"))
     with pytest.raises(DirectoryUnavailable):
         await facts_of(directory)
@@ -252,7 +259,9 @@ async def test_a_failure_waits_for_the_other_calls(directory: FakeDirectory) -> 
     assert {name for name, _ in directory.calls} == FIRST_ROUND
 
 
-async def test_the_chain_above_is_read_only_for_indirect_reports(directory: FakeDirectory) -> None:
+async def test_the_chain_above_is_read_only_for_indirect_reports(
+    directory: CheckedDirectory,
+) -> None:
     directory.add_user(person("Tia Trainee", id="tia"), manager_id="noah")
     direct = await facts_of(directory, "tia")
     assert direct.manager_chain == ("noah",)
@@ -263,7 +272,7 @@ async def test_the_chain_above_is_read_only_for_indirect_reports(directory: Fake
     assert check_target("director", indirect, config) is None
 
 
-async def test_a_management_loop_stops(directory: FakeDirectory) -> None:
+async def test_a_management_loop_stops(directory: CheckedDirectory) -> None:
     directory.set_manager("director", "noah", at=NOW - timedelta(days=100))
     config = dataclasses.replace(CONFIG, allow_indirect_reports=True)
     facts = await facts_of(directory, "noah", config)
@@ -271,7 +280,7 @@ async def test_a_management_loop_stops(directory: FakeDirectory) -> None:
     assert check_target("stranger", facts, config) is Refusal.NOT_DIRECT_REPORT
 
 
-async def test_only_manager_changes_inside_the_window_count(directory: FakeDirectory) -> None:
+async def test_only_manager_changes_inside_the_window_count(directory: CheckedDirectory) -> None:
     directory.set_manager("noah", "director", at=NOW - timedelta(days=20))
     directory.set_manager("noah", "manager", at=NOW - timedelta(days=5))
     facts = await facts_of(directory)
@@ -283,7 +292,7 @@ async def test_only_manager_changes_inside_the_window_count(directory: FakeDirec
 
 
 async def test_a_manager_set_a_moment_ago_is_caught_before_the_audit_log_shows_it(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     directory.managers["noah"] = "director"  # no audit event yet: the log lags
     facts = await facts_of(directory)
@@ -294,8 +303,9 @@ async def test_a_manager_set_a_moment_ago_is_caught_before_the_audit_log_shows_i
     assert change.changed_at == NOW
 
 
-async def test_the_check_records_what_it_saw(directory: FakeDirectory) -> None:
-    check: ManagerCheck = directory.manager_check  # type: ignore[attr-defined]
+async def test_the_check_records_what_it_saw(directory: CheckedDirectory) -> None:
+    check = directory.manager_check
+    assert check is not None
     directory.managers["noah"] = "director"
     await facts_of(directory)
     directory.calls.clear()
@@ -307,15 +317,16 @@ async def test_the_check_records_what_it_saw(directory: FakeDirectory) -> None:
 
 
 async def test_without_a_record_store_everyone_counts_as_never_seen(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     facts = await gather_target_facts(directory, directory, "noah", CONFIG, NOW)
     assert facts.recent_manager_change is not None
     assert facts.recent_manager_change.evidence is ChangeEvidence.NEVER_SEEN
 
 
-async def test_a_watched_directory_carries_the_check(directory: FakeDirectory) -> None:
-    check: ManagerCheck = directory.manager_check  # type: ignore[attr-defined]
+async def test_a_watched_directory_carries_the_check(directory: CheckedDirectory) -> None:
+    check = directory.manager_check
+    assert check is not None
     watched = WatchedDirectory(directory, check)
     directory.managers["noah"] = "director"
     facts = await gather_target_facts(watched, directory, "noah", CONFIG, NOW)
@@ -323,8 +334,9 @@ async def test_a_watched_directory_carries_the_check(directory: FakeDirectory) -
     assert facts.recent_manager_change.evidence is ChangeEvidence.TAPBOT_RECORD
 
 
-async def test_nothing_is_recorded_for_an_unknown_target(directory: FakeDirectory) -> None:
-    check: ManagerCheck = directory.manager_check  # type: ignore[attr-defined]
+async def test_nothing_is_recorded_for_an_unknown_target(directory: CheckedDirectory) -> None:
+    check = directory.manager_check
+    assert check is not None
     facts = await facts_of(directory, "nobody", check=check)
     assert facts.user is None
     store = check._store  # the test looks at what the check wrote
@@ -359,7 +371,7 @@ async def test_policy_scope_follows_include_and_exclude_groups(
 
 
 async def test_scope_membership_is_transitive_through_nested_groups(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     directory.policy = dataclasses.replace(
         DEFAULT_POLICY, all_users=False, include_group_ids=("tap-users",)
@@ -369,7 +381,7 @@ async def test_scope_membership_is_transitive_through_nested_groups(
     assert (await facts_of(directory)).in_policy_scope is True
 
 
-async def test_a_cached_policy_is_used_instead_of_reading_it(directory: FakeDirectory) -> None:
+async def test_a_cached_policy_is_used_instead_of_reading_it(directory: CheckedDirectory) -> None:
     cached = dataclasses.replace(DEFAULT_POLICY, exclude_group_ids=("no-tap",))
     directory.add_group("no-tap", "noah")
     facts = await facts_of(directory, policy=cached)
@@ -378,7 +390,7 @@ async def test_a_cached_policy_is_used_instead_of_reading_it(directory: FakeDire
     assert facts.in_policy_scope is False
 
 
-async def test_naive_now_is_a_programming_error(directory: FakeDirectory) -> None:
+async def test_naive_now_is_a_programming_error(directory: CheckedDirectory) -> None:
     naive = datetime(2024, 6, 10, 9, 0)  # noqa: DTZ001
     with pytest.raises(ValueError, match="timezone-aware"):
         await gather_target_facts(directory, directory, "noah", CONFIG, naive)
