@@ -10,9 +10,9 @@ method fail with `fail`, and read what happened from `sent_mail`, `calls` and `a
 
 The users delta query works as the fake tenant's does (sandbox/directory_changes.py): pages of
 `delta_page_size`, a full round then delta links whose rounds list the users changed since
-(plus `DELTA_REPLAY` already delivered, as Graph replays), ``manager_known=False`` when a later
-round does not say the manager, links that expire after `DELTA_LINK_LIFETIME` or when
-`expire_delta_links` is called.
+(plus `DELTA_REPLAY` already delivered, as Graph replays), ``manager_known=False`` for a user
+without a manager (Graph leaves ``manager@delta`` out), links that expire after
+`DELTA_LINK_LIFETIME` or when `expire_delta_links` is called.
 """
 
 from __future__ import annotations
@@ -358,7 +358,7 @@ class FakeDirectory:
             start = max(0, since - DELTA_REPLAY)
             ids = list(dict.fromkeys(self._changes[start:snapshot]))
         page_ids = ids[offset : offset + self.delta_page_size]
-        sightings = tuple(self._sighting(uid, full=kind == "full") for uid in page_ids)
+        sightings = tuple(self._sighting(uid) for uid in page_ids)
 
         def link_to(**fields: object) -> str:
             values = {"epoch": self._delta_epoch, "issued": now.isoformat()} | fields
@@ -373,11 +373,12 @@ class FakeDirectory:
         # while it was read is listed again then.
         return UsersDeltaPage(sightings, delta_link=link_to(kind="delta", since=snapshot, offset=0))
 
-    def _sighting(self, user_id: str, *, full: bool) -> ManagerSighting:
+    def _sighting(self, user_id: str) -> ManagerSighting:
         if user_id in self._removed and user_id not in self.users:
             return ManagerSighting(user_id, None, removed=True)
         manager = self.managers.get(user_id)
-        if manager is None and not full:
+        # As Graph does: no manager@delta when there is no manager, in any round.
+        if manager is None:
             return ManagerSighting(user_id, None, manager_known=False)
         return ManagerSighting(user_id, manager)
 
