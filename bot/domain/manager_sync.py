@@ -89,8 +89,10 @@ class ManagerSync:
             try:
                 page = await self._directory.users_delta_page(state.link)
             except DirectoryDeltaExpired:
-                if state.link is None:
-                    raise  # the first page of a new round cannot have expired
+                if state.link is None or restarted:
+                    # A new round's first page cannot have expired, and a link that expires as
+                    # soon as it is given is Graph failing: let the next poll try again.
+                    raise
                 # Graph no longer knows where we were: enumerate everyone again.
                 state = dataclasses.replace(state, link=None, full_round=True)
                 restarted = True

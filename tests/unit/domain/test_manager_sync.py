@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.audit import Auditor
-from bot.domain.errors import DirectoryUnavailable
+from bot.domain.errors import DirectoryDeltaExpired, DirectoryUnavailable
 from bot.domain.manager_sync import ManagerSync
 from bot.domain.model import ManagerRecord
 from tests.twins.clock import ManualClock
@@ -193,3 +193,14 @@ async def test_a_failed_read_gives_the_lease_up_and_the_next_poll_resumes(tenant
     report = await other.poll()  # not blocked by a lease, and not starting over
     assert report.round_completed
     assert report.pages == 2
+
+
+async def test_links_that_keep_expiring_stop_the_poll_instead_of_looping(tenant: Tenant) -> None:
+    small = tenant.reader("process-1", pages_per_poll=1)
+    await small.poll()  # one page of the baseline: a next link is saved
+    tenant.directory.fail(
+        "users_delta_page", DirectoryDeltaExpired("Resync required.", status=410), times=None
+    )
+    with pytest.raises(DirectoryDeltaExpired):
+        await tenant.sync.poll()
+    assert tenant.directory.called("users_delta_page") == 3  # the saved link, then one restart
