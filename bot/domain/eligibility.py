@@ -107,8 +107,9 @@ async def gather_target_facts(
             return None
         if manager_check is None:
             manager_id = await current_manager()
+            # No record store at all: tapbot has seen nobody (fail closed).
             return recent_manager_change(
-                ManagerEvidence(manager_id, None, records_kept=False),
+                ManagerEvidence(manager_id, None),
                 now=now,
                 window=timedelta(days=config.manager_change_window_days),
             )

@@ -44,16 +44,14 @@ class ManagerEvidence:
     """Everything the decision about one person looks at, read at one moment.
 
     *manager_id* is the manager Graph reports now. *record* is tapbot's record before this
-    check, None when tapbot has none. *records_kept* is False when no record store is wired at
-    all (then the person counts as never seen). *audit* holds the "Set user manager" events of
-    the window; *creation* the person's "Add user" event, when it was read.
+    check, None when tapbot has none (or keeps none). *audit* holds the "Set user manager"
+    events of the window; *creation* the person's "Add user" event, when it was read.
     """
 
     manager_id: str | None
     record: ManagerRecord | None
     audit: tuple[ManagerChange, ...] = ()
     creation: AccountCreation | None = None
-    records_kept: bool = True
 
 
 def trusted_first_assignment(

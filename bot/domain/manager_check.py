@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from bot.domain.audit import Auditor
 from bot.domain.manager_changes import (
+    ACCOUNT_CREATION_TOLERANCE,
     ManagerEvidence,
     needs_account_creation,
     recent_manager_change,
@@ -57,10 +58,6 @@ class ManagerCheck:
         self._auditor = auditor
         self._baseline_known = False
 
-    @property
-    def window(self) -> timedelta:
-        return self._window
-
     async def recent_change(
         self, user_id: str, current_manager: Awaitable[str | None], *, now: datetime
     ) -> RecentManagerChange | None:
@@ -91,7 +88,9 @@ class ManagerCheck:
         evidence = ManagerEvidence(manager_id, records.get(user_id), tuple(audit))
         if needs_account_creation(evidence, self._trusted):
             # A first manager is trusted when set with the account: look for its creation.
-            creation = await self._directory.account_created(user_id, since)
+            creation = await self._directory.account_created(
+                user_id, since - ACCOUNT_CREATION_TOLERANCE
+            )
             evidence = ManagerEvidence(manager_id, evidence.record, evidence.audit, creation)
         for _ in range(MAX_RECORD_ATTEMPTS):
             update = record_after_check(

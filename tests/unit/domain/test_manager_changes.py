@@ -98,12 +98,6 @@ def test_a_person_first_seen_recently_still_counts_as_never_seen() -> None:
     assert found == RecentManagerChange(first, None, "olivia", None, ChangeEvidence.NEVER_SEEN)
 
 
-def test_without_a_record_store_everyone_is_never_seen() -> None:
-    found = decide(ManagerEvidence("olivia", None, records_kept=False))
-    assert found is not None
-    assert found.evidence is ChangeEvidence.NEVER_SEEN
-
-
 def test_a_zero_window_switches_the_check_off() -> None:
     evidence = ManagerEvidence("mallory", baseline())
     assert recent_manager_change(evidence, now=NOW, window=timedelta(0)) is None
