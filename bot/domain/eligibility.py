@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
+from bot.domain.errors import DirectoryError, DirectoryObjectNotFound, TapbotError
 from bot.domain.manager_changes import ManagerEvidence, recent_manager_change
 from bot.domain.manager_check import ManagerCheck, WatchedDirectory
 from bot.domain.model import (
@@ -143,11 +143,11 @@ async def gather_target_facts(
 
     found = user_t.result()
     scoped = scope_t.result()
-    read_policy = None if isinstance(scoped, DirectoryError) else scoped[0]
+    read_policy = None if isinstance(scoped, TapbotError) else scoped[0]
     if isinstance(found, DirectoryObjectNotFound):
         # The other reads failed or answered for nobody; none of it means anything.
         return TargetFacts(user=None, policy=read_policy)
-    if isinstance(found, DirectoryError):
+    if isinstance(found, TapbotError):
         raise found
     chain = _ok(chain_t.result())
     roles: list[RoleAssignment] = _ok(roles_t.result())
@@ -197,18 +197,19 @@ async def recent_request_counts(
     return by_requester, for_target
 
 
-async def _settle(call: Awaitable[T]) -> T | DirectoryError:
-    # Hold a directory failure as a value so every call finishes before we decide what it
-    # means: a missing user explains the other calls' 404s, and no task is left unawaited.
+async def _settle(call: Awaitable[T]) -> T | TapbotError:
+    # Hold a directory (or, for the manager check, store) failure as a value so every call
+    # finishes before we decide what it means: a missing user explains the other calls' 404s,
+    # and no task is left unawaited.
     try:
         return await call
-    except DirectoryError as exc:
+    except TapbotError as exc:
         return exc
 
 
-def _ok(result: T | DirectoryError) -> T:
+def _ok(result: T | TapbotError) -> T:
     """The value of a settled call, or its failure raised again."""
-    if isinstance(result, DirectoryError):
+    if isinstance(result, TapbotError):
         raise result
     return result
 

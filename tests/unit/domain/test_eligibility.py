@@ -15,6 +15,7 @@ from bot.domain.errors import (
     DirectoryObjectNotFound,
     DirectoryThrottled,
     DirectoryUnavailable,
+    StoreError,
 )
 from bot.domain.manager_check import ManagerCheck, WatchedDirectory
 from bot.domain.manager_sync import ManagerSync
@@ -62,6 +63,7 @@ class CheckedDirectory(FakeDirectory):
     baseline, made per read)."""
 
     manager_check: ManagerCheck | None = None
+    records: MemoryStore | None = None
 
 
 class GatedDirectory(CheckedDirectory):
@@ -95,8 +97,9 @@ def check_for(directory: CheckedDirectory, store: MemoryStore | None = None) -> 
 
 
 async def with_baseline(directory: CheckedDirectory) -> ManagerCheck:
-    """A check whose store holds the baseline of *directory* as it is now."""
-    store = MemoryStore()
+    """A check whose store (kept in ``directory.records``) holds the baseline of *directory*
+    as it is now."""
+    store = directory.records = MemoryStore()
     await ManagerSync(directory=directory, store=store, clock=FixedClock(), owner="test").poll()
     directory.calls.clear()
     return check_for(directory, store)
@@ -339,8 +342,8 @@ async def test_nothing_is_recorded_for_an_unknown_target(directory: CheckedDirec
     assert check is not None
     facts = await facts_of(directory, "nobody", check=check)
     assert facts.user is None
-    store = check._store  # the test looks at what the check wrote
-    assert await store.manager_records(["nobody"]) == {}
+    assert directory.records is not None
+    assert await directory.records.manager_records(["nobody"]) == {}
 
 
 @pytest.mark.parametrize(
@@ -428,3 +431,13 @@ async def test_recent_request_counts_use_an_hour_and_a_day() -> None:
         await store.add_request(request(number, requester=requester, target=target, age=age))
     counts = await recent_request_counts(store, requester_id="manager", target_id="noah", now=NOW)
     assert counts == (2, 3)
+
+
+async def test_a_store_outage_in_the_manager_check_waits_for_the_other_calls(
+    directory: CheckedDirectory,
+) -> None:
+    assert directory.records is not None
+    directory.records.unavailable = True
+    with pytest.raises(StoreError):
+        await facts_of(directory)
+    assert {name for name, _ in directory.calls} >= FIRST_ROUND - {"manager_changes"}
