@@ -8,6 +8,7 @@ context and closed on shutdown. Tests pass in-memory twins through the keyword a
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import uuid
@@ -28,7 +29,7 @@ from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.errors import StoreError
 from bot.domain.manager_check import ManagerCheck, WatchedDirectory
-from bot.domain.manager_sync import ManagerSync
+from bot.domain.manager_sync import STARTUP_PAGES, ManagerSync
 from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
 from bot.domain.upkeep import Upkeep
@@ -175,9 +176,10 @@ def create_app(
         )
         app[UPKEEP] = upkeep
         app[MANAGER_SYNC] = manager_sync
-        # The first poll runs before the bot answers anyone, so on a small tenant the baseline
-        # of managers exists before the first request (a large one's continues in the loop).
-        await _logged(manager_sync.poll)
+        # The first poll runs before the bot answers anyone, with a large page budget, so the
+        # baseline of managers exists before the first request (a very large tenant's goes on
+        # in the loop; until it is complete, requests fail closed to the helpdesk).
+        await _logged(functools.partial(manager_sync.poll, pages=STARTUP_PAGES))
         scheduler = asyncio.create_task(
             _every(settings.scheduler_interval_seconds, upkeep.run), name="upkeep"
         )

@@ -27,6 +27,9 @@ DELTA_LEASE = timedelta(minutes=5)
 # Pages read per poll: bounds one poll's work so a large tenant's baseline spreads over several
 # polls, each resuming from the saved link.
 PAGES_PER_POLL = 50
+# The start-up poll may read this many, so most tenants have their baseline before the bot
+# answers anyone (Graph's users delta pages hold up to a few hundred users).
+STARTUP_PAGES = 1000
 # Managers read at once for users a page shows without saying their manager.
 MANAGER_READS_AT_ONCE = 8
 
@@ -65,8 +68,9 @@ class ManagerSync:
         self._lease = lease
         self._pages_per_poll = pages_per_poll
 
-    async def poll(self) -> PollReport:
-        """Read up to the poll's page budget, or to the end of a round, and record it.
+    async def poll(self, *, pages: int | None = None) -> PollReport:
+        """Read up to *pages* pages (default: the poll's page budget), or to the end of a
+        round, and record them.
 
         Returns at once when another process holds the lease. DirectoryError (other than an
         expired link) and StoreError propagate, after the lease is given up; the saved link
@@ -77,14 +81,14 @@ class ManagerSync:
         if state is None:
             return PollReport(ran=False)
         try:
-            return await self._read(state)
+            return await self._read(state, pages or self._pages_per_poll)
         finally:
             await self._store.release_users_delta(self._owner)
 
-    async def _read(self, state: UsersDeltaState) -> PollReport:
+    async def _read(self, state: UsersDeltaState, budget: int) -> PollReport:
         pages = recorded = 0
         restarted = False
-        while pages < self._pages_per_poll:
+        while pages < budget:
             full = state.link is None or state.full_round
             try:
                 page = await self._directory.users_delta_page(state.link)

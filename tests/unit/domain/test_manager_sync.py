@@ -204,3 +204,9 @@ async def test_links_that_keep_expiring_stop_the_poll_instead_of_looping(tenant:
     with pytest.raises(DirectoryDeltaExpired):
         await tenant.sync.poll()
     assert tenant.directory.called("users_delta_page") == 3  # the saved link, then one restart
+
+
+async def test_a_poll_can_be_given_a_larger_page_budget(tenant: Tenant) -> None:
+    small = tenant.reader("process-1", pages_per_poll=1)
+    report = await small.poll(pages=10)
+    assert (report.pages, report.round_completed) == (3, True)
