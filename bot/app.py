@@ -8,6 +8,10 @@ context and closed on shutdown. Tests pass in-memory twins through the keyword a
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +32,8 @@ from bot.domain.checks import RequestChecks
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.issuing import PassIssuing
+from bot.domain.manager_check import ManagerCheck
+from bot.domain.manager_sync import STARTUP_PAGES, ManagerSync
 from bot.domain.membership import GroupMembership
 from bot.domain.model import ApproverKind, Stage
 from bot.domain.offers import RequestOffers
@@ -69,6 +75,7 @@ RUNTIME = web.AppKey("runtime", Runtime)
 UPKEEP = web.AppKey("upkeep", Upkeep)
 # Where /healthz and /metrics are served (OPS_HOST:OPS_PORT, with the port actually bound).
 OPS_URL = web.AppKey("ops_url", str)
+MANAGER_SYNC = web.AppKey("manager_sync", ManagerSync)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +130,31 @@ def create_app(
             sms_sender = build_sms_sender(settings, sms_http, the_clock)
         teams = TeamsRuntime(settings, metrics)
         references = ConversationReferences(the_store, the_clock)
-        wired = _requests(settings, components, the_store, the_clock, teams, references, sms_sender)
+        auditor = Auditor(the_store, the_clock)
+        manager_check = ManagerCheck(
+            directory=components.directory,
+            store=the_store,
+            window=timedelta(days=settings.manager_change_window_days),
+            trusted_provisioning_ids=frozenset(settings.hr_provisioning_app_ids),
+            auditor=auditor,
+        )
+        manager_sync = ManagerSync(
+            directory=components.directory,
+            store=the_store,
+            clock=the_clock,
+            owner=_process_owner(),
+            auditor=auditor,
+        )
+        wired = _requests(
+            settings,
+            components,
+            the_store,
+            the_clock,
+            teams,
+            references,
+            sms_sender,
+            manager_check,
+        )
         teams.serve(
             TeamsDeps(
                 directory=components.directory,
@@ -148,9 +179,18 @@ def create_app(
         )
         upkeep = wired.upkeep
         app[UPKEEP] = upkeep
+        app[MANAGER_SYNC] = manager_sync
+        # The first poll runs before the bot answers anyone, with a large page budget, so the
+        # baseline of managers exists before the first request (a very large tenant's goes on
+        # in the loop; until it is complete, requests fail closed to the helpdesk).
+        await _logged(functools.partial(manager_sync.poll, pages=STARTUP_PAGES))
         scheduler = asyncio.create_task(
             _every(settings.scheduler_interval_seconds, partial(_upkeep_round, upkeep)),
             name="upkeep",
+        )
+        # Its own loop: a long baseline must not hold up pass redactions.
+        managers = asyncio.create_task(
+            _every(settings.manager_sync_interval_seconds, manager_sync.poll), name="managers"
         )
         ops: web.AppRunner | None = None
         try:
@@ -176,8 +216,9 @@ def create_app(
         finally:
             if ops is not None:
                 await ops.cleanup()
-            scheduler.cancel()
-            await asyncio.gather(scheduler, return_exceptions=True)
+            for task in (scheduler, managers):
+                task.cancel()
+            await asyncio.gather(scheduler, managers, return_exceptions=True)
             close_auth()
             for client in (http, sms_http):
                 if client is not None:
@@ -209,6 +250,7 @@ def _requests(
     teams: TeamsRuntime,
     references: ConversationReferences,
     sms: SmsSender | None,
+    manager_check: ManagerCheck,
 ) -> RequestMachinery:
     auditor = Auditor(store, clock)
     timezone = ZoneInfo(settings.timezone)
@@ -239,6 +281,7 @@ def _requests(
         clock=clock,
         config=config,
         helpdesk_group_id=settings.helpdesk_group_id,
+        manager_check=manager_check,
     )
     cleanup = PassCleanup(graph.pass_issuer, auditor, store)
     service = RequestService(
@@ -321,6 +364,7 @@ def policy_config(settings: Settings) -> PolicyConfig:
         requests_per_requester_per_hour=settings.requests_per_requester_per_hour,
         requests_per_target_per_day=settings.requests_per_target_per_day,
         manager_change_window_days=settings.manager_change_window_days,
+        trusted_provisioning_ids=frozenset(settings.hr_provisioning_app_ids),
     )
 
 
@@ -343,14 +387,23 @@ def warn_unprotected_roles(settings: Settings) -> None:
         )
 
 
+def _process_owner() -> str:
+    """A name for this process that no other process sharing the store has (lease owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
     """Run *job* now and then every *seconds* until cancelled; a failed run is logged."""
     while True:
-        try:
-            await job()
-        except Exception:  # the next run retries; one bad run must not stop the loop
-            log.exception("scheduled job failed", job=getattr(job, "__qualname__", "job"))
+        await _logged(job)
         await asyncio.sleep(seconds)
+
+
+async def _logged(job: Callable[[], Awaitable[object]]) -> None:
+    try:
+        await job()
+    except Exception:  # the next run retries; one bad run must not stop the loop
+        log.exception("scheduled job failed", job=getattr(job, "__qualname__", "job"))
 
 
 def _graph_http_client(settings: Settings) -> httpx.AsyncClient:

@@ -158,6 +158,15 @@ class Settings(BaseSettings):
     helpdesk_group_id: str = Field("", alias="HELPDESK_GROUP_ID")
     approval_mode: ApprovalMode = Field(ApprovalMode.FOUR_EYES, alias="APPROVAL_MODE")
     manager_change_window_days: int = Field(14, alias="MANAGER_CHANGE_WINDOW_DAYS", ge=0, le=365)
+    # App ids or service principal object ids of the HR inbound-provisioning identities whose
+    # first manager assignment for a joiner is trusted (not a manager change).
+    hr_provisioning_app_ids: list[str] = Field(
+        default_factory=list, alias="HR_PROVISIONING_APP_IDS"
+    )
+    # How often the users delta query is polled for manager changes.
+    manager_sync_interval_seconds: float = Field(
+        60.0, alias="MANAGER_SYNC_INTERVAL_SECONDS", gt=0, le=3600
+    )
     allow_indirect_reports: bool = Field(False, alias="ALLOW_INDIRECT_REPORTS")
     allow_guests: bool = Field(False, alias="ALLOW_GUESTS")
     # Roles protected in addition to tapbot's default list (bot.domain.policy.PRIVILEGED_ROLES).
@@ -241,7 +250,11 @@ class Settings(BaseSettings):
         mode="before",
     )(_id)
     _split_ids = field_validator(
-        "privileged_role_ids", "unprotected_role_ids", "blocked_group_ids", mode="before"
+        "privileged_role_ids",
+        "unprotected_role_ids",
+        "blocked_group_ids",
+        "hr_provisioning_app_ids",
+        mode="before",
     )(_ids)
 
     @classmethod
@@ -324,6 +337,11 @@ class Settings(BaseSettings):
             ("PRIVILEGED_ROLE_IDS", self.privileged_role_ids, "a role definition id"),
             ("UNSAFE_UNPROTECTED_ROLE_IDS", self.unprotected_role_ids, "a role definition id"),
             ("BLOCKED_GROUP_IDS", self.blocked_group_ids, "a group's object id"),
+            (
+                "HR_PROVISIONING_APP_IDS",
+                self.hr_provisioning_app_ids,
+                "an application (client) id or a service principal's object id",
+            ),
         ):
             bad = [str(n) for n, value in enumerate(values, start=1) if not is_guid(value)]
             if bad:

@@ -45,8 +45,8 @@ class ApprovalView:
 
     *pending* is True while a stage waits for a decision (*stage* of *stages*, *waiting_for*
     says who may decide, *expires* when); otherwise *outcome* is a sentence saying how it ended.
-    *manager_change* holds (when, previous manager, by whom) when the target's manager changed
-    recently; missing names are empty strings.
+    *manager_change* holds (when, previous manager, by whom, how it was noticed) when the
+    target's manager changed recently; what is not known is an empty string.
     """
 
     request_id: str
@@ -64,7 +64,7 @@ class ApprovalView:
     expires: str = ""
     target_job_title: str = ""
     target_manager_name: str = ""
-    manager_change: tuple[str, str, str] | None = None
+    manager_change: tuple[str, str, str, str] | None = None
     existing_pass_until: str = ""
     decisions: Sequence[DecisionLine] = field(default_factory=tuple)
     outcome: Part = ""
@@ -158,12 +158,14 @@ def _request_facts(view: ApprovalView, *, for_requester: bool = False) -> list[d
         }
     )
     if view.manager_change is not None:
-        when, previous, by = view.manager_change
+        when, previous, by, how = view.manager_change
         change: list[Part] = [f"Manager changed recently: on {when}"]
         if previous:
             change += [", from ", name(previous)]
         if by:
             change += [", by ", name(by)]
+        if how:
+            change.append(f" ({how})")
         change.append(". Check with the person that the new manager is right before approving.")
         lines.append(rich(sentence(*change), color="Attention"))
     if view.existing_pass_until:

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox import change_routes
+from sandbox.directory_changes import visible_audits
 from sandbox.odata import ODataError, parse_filter
 from sandbox.role_routes import RoleRoutes
 from sandbox.tenant import DEFAULT_USER_PROPERTIES, GraphError, Tenant, User
@@ -99,6 +101,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "list_installed_apps": _APPS,
     "install_app": _APPS,
     "get_installation_chat": _APPS,
+    **change_routes.PERMISSIONS,
 }
 
 
@@ -139,12 +142,15 @@ class GraphRoutes:
     def __init__(self, tenant: Callable[[], Tenant], *, page_size: int = 3) -> None:
         self._tenant = tenant
         self.page_size = page_size
+        self.changes = change_routes.ChangeRoutes(tenant, page_size=page_size)
 
     @property
     def tenant(self) -> Tenant:
         return self._tenant()
 
     def add_to(self, app: web.Application) -> None:
+        # First: "/users/delta" must not be taken for a user id by "/users/{user}".
+        self.changes.add_to(app)
         r = app.router
         users = "/v1.0/users/{user}"
         passes = users + "/authentication/temporaryAccessPassMethods"
@@ -321,7 +327,7 @@ class GraphRoutes:
         return self.page(request, self.filtered(request, items), "users")
 
     async def audits(self, request: web.Request) -> web.Response:
-        items = self.filtered(request, list(self.tenant.audits))
+        items = self.filtered(request, visible_audits(self.tenant))
         order = request.query.get("$orderby", "activityDateTime desc").split()
         if order and order[0] != "activityDateTime":
             raise GraphError(400, "BadRequest", f"Order by '{order[0]}' is not supported.")

@@ -8,10 +8,11 @@ real tenant. Ids are fixed so the bot's settings, the Playground and tests can n
     │   ├── Liam Carter, Grace Kim, Sophie Turner     ordinary members (ELIGIBLE_REPORT_IDS)
     │   ├── Noah Patel                                 PIM-eligible Privileged Auth. Admin
     │   ├── Harry Jones                                disabled account
-    │   ├── Zoe Adams                                  manager changed two days ago
+    │   ├── Zoe Adams                                  manager changed two days ago by Robert
     │   ├── Marcus Reid                                Global Admin through a role group
     │   ├── Hannah Fleming                             PIM-eligible member of such a group
-    │   └── Ethan Walsh, Mia Rossi, Oscar Nguyen       joiners in 3, 6 and 10 days
+    │   └── Ethan Walsh, Mia Rossi, Oscar Nguyen       joiners in 3, 6 and 10 days, created with
+    │                                                  Olivia as manager by HR provisioning
     └── Robert Lang (active Global Administrator)
         └── Daniel Okafor (SECOND_MANAGER_ID)
             ├── Priya Shah, Tom Becker, Chloe Martin   helpdesk group (Priya: Playground tab 2)
@@ -27,6 +28,11 @@ Mobile numbers come from the range Australia's regulator keeps for fiction (0491
 written the ways people write them. The UK's drama range (07700 900xxx) is not a valid number
 to phonenumbers, so only Grace Kim has one: the case of a mobile that cannot take a text.
 The SMS fakes' account and keys below are published sandbox values, like the client secret.
+
+The HR inbound-provisioning app (`HR_PROVISIONING_APP_ID`) created the joiners' accounts 4, 8
+and 12 days ago with their manager set at creation ("Add user" and "Set user manager" events
+initiated by the app); the sandbox bot lists it in HR_PROVISIONING_APP_IDS, so the joiners'
+first manager is not a manager change, while Zoe's (set by a person) is.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
+from sandbox.directory_changes import ServicePrincipal
 from sandbox.privileged import add_group_schedule, add_owner
 from sandbox.tenant import GLOBAL_ADMINISTRATOR, Tenant, User
 
@@ -92,6 +99,11 @@ GUEST_ID = "10000000-0000-4000-8000-000000000041"
 BREAK_GLASS_ID = "10000000-0000-4000-8000-000000000042"
 MAILBOX_ID = "10000000-0000-4000-8000-000000000051"
 MANAGED_IDENTITY_CLIENT_ID = "0c7e2f9a-3b6d-4a1e-8f5c-9d2b4e6a8c12"
+# The HR system's inbound provisioning (API-driven, as Workday or SuccessFactors would be).
+HR_PROVISIONING_APP_ID = "5e1a7c3d-9b2f-4d6e-8a1c-3f5b7d9e1a31"
+HR_PROVISIONING_SP_ID = "5e1a7c3d-9b2f-4d6e-8a1c-3f5b7d9e1a32"
+HR_PROVISIONING_NAME = "Contoso HR inbound provisioning"
+JOINER_CREATED_DAYS_AGO = (4, 8, 12)
 
 # The SMS providers' sandbox accounts (sandbox/sms_routes.py checks these).
 TWILIO_ACCOUNT_SID = "AC5a1d0b7e3c9f24e68a0b1c2d3e4f5a6b"
@@ -179,30 +191,40 @@ def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenan
     """Build Contoso as of *now* (aware): no passes, joiners 3/6/10 days ahead, one recent
     manager change. *clock* (default: the real clock) drives the tenant afterwards."""
     tenant = Tenant(TENANT_ID, clock=clock) if clock else Tenant(TENANT_ID)
+    for principal in (
+        ServicePrincipal(HR_PROVISIONING_SP_ID, HR_PROVISIONING_APP_ID, HR_PROVISIONING_NAME),
+        ServicePrincipal("0c7e2f9a-3b6d-4a1e-8f5c-9d2b4e6a8c13", CLIENT_ID, "tapbot"),
+    ):
+        tenant.service_principals[principal.app_id] = principal
+    created_days_ago = dict(zip(JOINER_IDS, JOINER_CREATED_DAYS_AGO, strict=True))
     for index, (user_id, spec) in enumerate(PEOPLE.items()):
-        name, title, department, _, mobile, personal = spec
+        name, title, department, manager_id, mobile, personal = spec
         given, _, surname = name.partition(" ")
         upn = upn_of(user_id)
-        tenant.add_user(
-            User(
-                id=user_id,
-                display_name=name,
-                given_name=given,
-                surname=surname,
-                user_principal_name=upn,
-                job_title=title,
-                department=department,
-                office_location="London" if department else None,
-                mail="jordan.ellis@fabrikam.example" if user_id == GUEST_ID else upn,
-                other_mails=[personal] if personal else [],
-                mobile_phone=mobile,
-                business_phones=["+442079460000"] if department else [],
-                user_type="Guest" if user_id == GUEST_ID else "Member",
-                # A shared mailbox is a user whose sign-in is blocked.
-                account_enabled=user_id not in (DISABLED_ID, MAILBOX_ID),
-                employee_hire_date=now - timedelta(days=400 + 37 * index),
-            )
+        user = User(
+            id=user_id,
+            display_name=name,
+            given_name=given,
+            surname=surname,
+            user_principal_name=upn,
+            job_title=title,
+            department=department,
+            office_location="London" if department else None,
+            mail="jordan.ellis@fabrikam.example" if user_id == GUEST_ID else upn,
+            other_mails=[personal] if personal else [],
+            mobile_phone=mobile,
+            business_phones=["+442079460000"] if department else [],
+            user_type="Guest" if user_id == GUEST_ID else "Member",
+            # A shared mailbox is a user whose sign-in is blocked.
+            account_enabled=user_id not in (DISABLED_ID, MAILBOX_ID),
+            employee_hire_date=now - timedelta(days=400 + 37 * index),
         )
+        if user_id in created_days_ago:
+            # HR provisioning made the account with its manager, days before the start.
+            at = now - timedelta(days=created_days_ago[user_id])
+            tenant.create_user(user, manager_id=manager_id, at=at, by_app=HR_PROVISIONING_APP_ID)
+        else:
+            tenant.add_user(user)
     for joiner, days in zip(JOINER_IDS, JOINER_DAYS, strict=True):
         tenant.users[joiner].employee_hire_date = hire_date(now, days)
     for special in (GUEST_ID, BREAK_GLASS_ID, MAILBOX_ID):

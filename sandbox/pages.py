@@ -7,14 +7,17 @@
 - JSON twins: ``GET /_sandbox/org.json``, ``/_sandbox/outbox.json``, ``/_sandbox/passes.json``.
 - ``POST /_sandbox/faults`` (one fault object or a list; see `sandbox.faults`), ``GET`` lists,
   ``DELETE`` clears; ``POST /_sandbox/reset`` reseeds the organisation (and clears faults);
-  ``POST /_sandbox/manager`` ``{"userId", "managerId"}`` changes a manager with an audit event.
+  ``POST /_sandbox/manager`` ``{"userId", "managerId"}`` changes a manager with an audit event;
+  ``POST /_sandbox/audit-delay`` ``{"seconds"}`` sets how long new audit events stay out of the
+  audit log (Entra's lag); ``POST /_sandbox/token`` (sandbox.token_routes) mints Graph tokens
+  for a person or another app, to change the directory as they would.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 from aiohttp import web
@@ -69,6 +72,7 @@ class Pages:
         r.add_delete("/_sandbox/faults", self.clear_faults)
         r.add_post("/_sandbox/reset", self.reset)
         r.add_post("/_sandbox/manager", self.set_manager)
+        r.add_post("/_sandbox/audit-delay", self.set_audit_delay)
 
     async def home(self, request: web.Request) -> web.Response:
         tenant = self._tenant()
@@ -199,3 +203,13 @@ class Pages:
         except GraphError as exc:
             return web.json_response({"error": exc.message}, status=exc.status)
         return web.Response(status=204)
+
+    async def set_audit_delay(self, request: web.Request) -> web.Response:
+        try:
+            seconds = json.loads(await request.text())["seconds"]
+        except (ValueError, KeyError, TypeError):
+            seconds = None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            return web.json_response({"error": "expected {seconds: a number >= 0}"}, status=400)
+        self._tenant().audit_delay = timedelta(seconds=seconds)
+        return web.json_response({"seconds": seconds})

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from sandbox import org
 from sandbox.calls import CallLog
+from sandbox.change_routes import CLAIMS
 from sandbox.faults import Fault, FaultBoard
 from sandbox.graph_routes import PERMISSIONS, GraphRoutes, forbidden
 from sandbox.pages import Pages
@@ -164,7 +165,10 @@ def _middleware(holder: _Holder, faults: FaultBoard, issuer: TokenIssuer, calls:
                 raise fault_error(fault, operation or "")
             if path.startswith(_GRAPH):
                 claims = issuer.check(request.headers.get("Authorization"))
-                request[APP_ROLES] = granted = set(claims.get("roles", ()))
+                request[CLAIMS] = claims
+                # App-only tokens carry permissions in `roles`, delegated ones in `scp`.
+                granted = set(claims.get("roles", ())) | set(str(claims.get("scp", "")).split())
+                request[APP_ROLES] = granted
                 allowed = PERMISSIONS.get(operation or "")
                 if allowed is not None and not allowed & granted:
                     raise forbidden(operation or "")

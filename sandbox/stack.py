@@ -171,6 +171,8 @@ def bot_environment(
         "HELPDESK_GROUP_ID": org.HELPDESK_GROUP_ID,
         "HELPDESK_CHANNEL_ID": APPROVALS_CHANNEL_ID,
         "BLOCKED_GROUP_IDS": org.BLOCKED_GROUP_ID,
+        # The joiners' first manager comes from HR provisioning: not a manager change.
+        "HR_PROVISIONING_APP_IDS": org.HR_PROVISIONING_APP_ID,
         "MAIL_SENDER": org.MAILBOX_UPN,
         "TEAMS_APP_ID": org.TEAMS_APP_ID,
         "SMS_DEFAULT_REGION": "GB",

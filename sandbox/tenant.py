@@ -34,6 +34,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sandbox.privileged import GroupSchedule
 
+from sandbox.directory_changes import (
+    ChangeLog,
+    ServicePrincipal,
+    audit_event,
+    audit_target,
+    initiated_by,
+)
+
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 ROLE_NAMES = {
     GLOBAL_ADMINISTRATOR: "Global Administrator",
@@ -336,6 +344,10 @@ class Tenant:
         self.policy = TapPolicy()
         self.passes: dict[str, Pass] = {}  # user id -> their one pass
         self.audits: list[dict[str, Any]] = []
+        # How long an audit event takes to show in the audit log (Entra's lag is minutes).
+        self.audit_delay = timedelta(0)
+        self.changes = ChangeLog()  # what the users delta query reports
+        self.service_principals: dict[str, ServicePrincipal] = {}  # by app id
         self.outbox: list[OutboxItem] = []
         self.teams_apps: dict[str, str] = {}  # teams app id -> display name
         self.installed_apps: set[tuple[str, str]] = set()  # (user id, teams app id)
@@ -352,7 +364,44 @@ class Tenant:
         self.users[user.id] = user
         if manager_id is not None:
             self.managers[user.id] = manager_id
+        self.changes.touch(user.id)
         return user
+
+    def create_user(
+        self,
+        user: User,
+        *,
+        manager_id: str | None = None,
+        at: datetime | None = None,
+        by: str = "",
+        by_app: str = "",
+    ) -> User:
+        """Add *user* as Entra logs a creation: "Add user" and, with a manager, "Set user
+        manager", both initiated by person *by* or app *by_app*, in one correlation."""
+        when = at or self.clock()
+        correlation = str(uuid.uuid4())
+        self.add_user(user)
+        audit_event(
+            self,
+            "Add user",
+            [audit_target(user, None, None, manager=False)],
+            at=when,
+            initiator=initiated_by(self, user_id=by, app_id=by_app),
+            operation="Add",
+            correlation_id=correlation,
+        )
+        if manager_id is not None:
+            self.set_manager(
+                user.id, manager_id, at=when, by=by, by_app=by_app, correlation_id=correlation
+            )
+        return user
+
+    def remove_user(self, user_id: str) -> None:
+        """Delete the user (the users delta then reports it ``@removed``)."""
+        user = self.user(user_id)
+        del self.users[user.id]
+        self.managers.pop(user.id, None)
+        self.changes.touch(user.id)
 
     def add_group(
         self,
@@ -395,44 +444,34 @@ class Tenant:
         )
 
     def set_manager(
-        self, user_id: str, manager_id: str | None, *, at: datetime | None = None, by: str = ""
+        self,
+        user_id: str,
+        manager_id: str | None,
+        *,
+        at: datetime | None = None,
+        by: str = "",
+        by_app: str = "",
+        correlation_id: str | None = None,
     ) -> None:
-        """Change the manager and write Entra's "Set user manager" audit event."""
+        """Change (or, with None, remove) the manager and write Entra's "Set user manager"
+        event, initiated by person *by* or app *by_app* (or nobody)."""
         user = self.user(user_id)
+        new = self.user(manager_id).id if manager_id is not None else None
         old = self.managers.pop(user.id, None)
-        if manager_id is not None:
-            self.managers[user.id] = self.user(manager_id).id
-        targets = [_audit_target(user, old, manager_id)]
-        if manager_id is not None:
-            targets.append(_audit_target(self.users[manager_id], None, None))
-        initiator = self.users.get(by)
-        self.audits.append(
-            {
-                "id": f"Directory_{uuid.uuid4()}",
-                "category": "UserManagement",
-                "correlationId": str(uuid.uuid4()),
-                "result": "success",
-                "resultReason": "",
-                "activityDisplayName": "Set user manager",
-                "activityDateTime": graph_time(at or self.clock()),
-                "loggedByService": "Core Directory",
-                "operationType": "Assign",
-                "initiatedBy": {
-                    "user": (
-                        {
-                            "id": initiator.id,
-                            "displayName": initiator.display_name,
-                            "userPrincipalName": initiator.user_principal_name,
-                            "ipAddress": "127.0.0.1",
-                        }
-                        if initiator
-                        else None
-                    ),
-                    "app": None,
-                },
-                "targetResources": targets,
-                "additionalDetails": [],
-            }
+        if new is not None:
+            self.managers[user.id] = new
+        self.changes.touch(user.id, frozenset({"manager"}))
+        targets = [audit_target(user, old, new, manager=True)]
+        if new is not None:
+            targets.append(audit_target(self.users[new], None, None, manager=False))
+        audit_event(
+            self,
+            "Set user manager",
+            targets,
+            at=at or self.clock(),
+            initiator=initiated_by(self, user_id=by, app_id=by_app),
+            operation="Assign",
+            correlation_id=correlation_id,
         )
 
     # Directory reads
@@ -604,7 +643,7 @@ class Tenant:
                 "loggedByService": "Authentication Methods",
                 "operationType": "Add" if "registered" in activity else "Delete",
                 "initiatedBy": {"user": None, "app": {"displayName": "tapbot"}},
-                "targetResources": [_audit_target(user, None, None)],
+                "targetResources": [audit_target(user, None, None, manager=False)],
                 "additionalDetails": [],
             }
         )
@@ -691,26 +730,6 @@ class Tenant:
             if uid == user.id and self.installation_id(uid, app_id) == installation_id:
                 return {"id": f"19:{app_id}_{user.id}@unq.gbl.spaces"}
         raise GraphError(404, "NotFound", "The app installation was not found.")
-
-
-def _audit_target(user: User, old: str | None, new: str | None) -> dict[str, Any]:
-    properties = []
-    if old is not None or new is not None:
-        # modifiedProperties values are JSON-encoded strings (facts §6).
-        properties.append(
-            {
-                "displayName": "Manager.ObjectID",
-                "oldValue": f'"{old}"' if old else None,
-                "newValue": f'"{new}"' if new else None,
-            }
-        )
-    return {
-        "id": user.id,
-        "displayName": user.display_name,
-        "type": "User",
-        "userPrincipalName": user.user_principal_name,
-        "modifiedProperties": properties,
-    }
 
 
 def _addresses(recipients: object) -> list[str]:

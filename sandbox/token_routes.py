@@ -63,6 +63,27 @@ class TokenIssuer:
         self.issued += 1
         return jwt.encode(claims, self._key, algorithm="HS256")
 
+    def issue_for_user(
+        self, user_id: str, scopes: Iterable[str], *, client_id: str, now: datetime | None = None
+    ) -> str:
+        """A delegated token: *client_id* acting for the person *user_id* with *scopes*."""
+        now = now or datetime.now(UTC)
+        claims = {
+            "aud": GRAPH_RESOURCE,
+            "iss": f"https://sts.windows.net/{self.tenant_id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime,
+            "appid": client_id,
+            "oid": user_id,
+            "tid": self.tenant_id,
+            "idtyp": "user",
+            "scp": " ".join(sorted(scopes)),
+            "jti": str(uuid.uuid4()),
+        }
+        self.issued += 1
+        return jwt.encode(claims, self._key, algorithm="HS256")
+
     def revoke_all(self, token: str | None = None) -> None:
         """Revoke *token*, or every token issued so far (by rotating the key)."""
         if token is not None:
@@ -150,6 +171,31 @@ class TokenRoutes:
         )
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self.token, name="token")
         app.router.add_get("/msi/token", self.msi_token, name="msi_token")
+        app.router.add_post("/_sandbox/token", self.sandbox_token)
+
+    async def sandbox_token(self, request: web.Request) -> web.Response:
+        """A sandbox control (no credentials: loopback only): a Graph token for a person,
+        ``{"userId", "scopes"?}`` (delegated, default scope User.ReadWrite.All), or for another
+        app, ``{"appId", "roles"}``: to change the directory as a person or an HR app would."""
+        try:
+            spec = await request.json()
+        except ValueError:
+            spec = None
+        if isinstance(spec, dict) and isinstance(spec.get("userId"), str):
+            scopes = spec.get("scopes", ["User.ReadWrite.All"])
+            if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
+                return web.json_response({"error": "scopes must be a list of names"}, status=400)
+            token = self.issuer.issue_for_user(spec["userId"], scopes, client_id=self.client_id)
+        elif isinstance(spec, dict) and isinstance(spec.get("appId"), str):
+            roles = spec.get("roles", [])
+            if not isinstance(roles, list) or not all(isinstance(x, str) for x in roles):
+                return web.json_response({"error": "roles must be a list of names"}, status=400)
+            token = self.issuer.issue(spec["appId"], roles)
+        else:
+            return web.json_response(
+                {"error": 'expected {"userId"} or {"appId", "roles"}'}, status=400
+            )
+        return web.json_response({"access_token": token, "token_type": "Bearer"})
 
     def _tenant_ok(self, request: web.Request) -> bool:
         return request.match_info["tenant"] in (self.issuer.tenant_id, "organizations")

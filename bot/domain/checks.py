@@ -21,11 +21,13 @@ from typing import Protocol
 
 from bot.domain.eligibility import gather_target_facts, read_manager_chain
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
+from bot.domain.manager_check import ManagerCheck
 from bot.domain.membership import GroupMembership
 from bot.domain.model import (
+    ActorKind,
     ApprovalContext,
     DirectoryUser,
-    ManagerChange,
+    RecentManagerChange,
     RequestKind,
     TapPolicy,
 )
@@ -78,7 +80,7 @@ class Checked:
     route: Route
     facts: TargetFacts
     policy: TapPolicy
-    manager_change: ManagerChange | None
+    manager_change: RecentManagerChange | None
 
     @property
     def target(self) -> DirectoryUser:
@@ -98,13 +100,20 @@ class RequestChecks:
         clock: Clock,
         config: PolicyConfig,
         helpdesk_group_id: str,
+        manager_check: ManagerCheck | None = None,
     ) -> None:
         self._directory = directory
+        self._manager_check = manager_check
         self._issuer = pass_issuer
         self._membership = membership
         self._clock = clock
         self._config = config
         self._helpdesk = helpdesk_group_id
+
+    @property
+    def manager_check(self) -> ManagerCheck | None:
+        """What tells a recent manager change (tapbot's record and the audit log)."""
+        return self._manager_check
 
     async def is_helpdesk(self, user_id: str) -> bool:
         """Whether *user_id* is a helpdesk member now (remembered at most a minute)."""
@@ -156,7 +165,8 @@ class RequestChecks:
             self._config,
             now,
             policy=policy,
-            known_chain=tuple(m.id for m in route.chain),
+            known_chain=route.chain,
+            manager_check=self._manager_check,
         )
         refusal = check_target(
             requester_id, facts, self._config, via_helpdesk=route.kind is RequestKind.HELPDESK
@@ -184,9 +194,13 @@ class RequestChecks:
         manager = checked.route.manager
         previous = by = ""
         if change is not None:
+            actor = change.changed_by
             previous, by = await asyncio.gather(
-                self._name(change.old_manager_id), self._name(change.initiated_by)
+                self._name(change.previous_manager_id),
+                self._name(actor.id if actor and actor.kind is ActorKind.USER else None),
             )
+            if actor is not None and not by:
+                by = actor.display_name
         existing = existing_pass_needs_confirmation(checked.facts.passes, self._clock.now())
         return ApprovalContext(
             target_job_title=checked.target.job_title or "",
@@ -194,6 +208,7 @@ class RequestChecks:
             manager_changed_at=change.changed_at if change else None,
             previous_manager_name=previous,
             manager_changed_by=by,
+            manager_change_evidence=change.evidence.value if change else "",
             existing_pass_ends_at=existing.ends_at if existing else None,
         )
 

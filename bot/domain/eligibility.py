@@ -12,8 +12,16 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
-from bot.domain.model import DirectoryUser, ManagerChange, PassInfo, RoleAssignment, TapPolicy
+from bot.domain.errors import DirectoryError, DirectoryObjectNotFound, TapbotError
+from bot.domain.manager_changes import ManagerEvidence, recent_manager_change
+from bot.domain.manager_check import ManagerCheck
+from bot.domain.model import (
+    DirectoryUser,
+    PassInfo,
+    RecentManagerChange,
+    RoleAssignment,
+    TapPolicy,
+)
 from bot.domain.policy import (
     MAX_MANAGER_CHAIN,
     PolicyConfig,
@@ -32,47 +40,72 @@ async def gather_target_facts(
     now: datetime,
     *,
     policy: TapPolicy | None = None,
-    known_chain: tuple[str, ...] | None = None,
+    known_chain: tuple[DirectoryUser, ...] | None = None,
+    manager_check: ManagerCheck | None = None,
 ) -> TargetFacts:
     """Read everything `check_target` and `needs_helpdesk_approval` need about *target_id*.
 
     *target_id* should be the target's object id (audit events are matched on it). *policy* is
     the tenant TAP policy when the caller has it cached; otherwise it is read here, alongside
-    the rest, and returned in ``facts.policy``.
+    the rest, and returned in ``facts.policy``. *known_chain*, when the caller has just read the
+    management chain (`read_manager_chain`), is used instead of reading it again.
+
+    *manager_check* answers whether the target's manager changed recently and records the
+    manager seen now. Without it tapbot keeps no record to compare with, so the target counts
+    as never seen: ``recent_manager_change`` is a NEVER_SEEN change (fail closed), unless the
+    window is zero.
 
     Concurrently: the user, their manager (and, when indirect reports are allowed, the chain
-    above), role assignments, blocked-group membership, manager changes within the window, their
-    passes, the TAP policy and membership of its target groups, and (when guests are allowed)
-    their sponsors. Calls whose answer cannot matter are skipped: no blocked groups configured,
-    a zero window, a policy for all users with no exclusions.
+    above), role assignments, blocked-group membership, the manager-change check (tapbot's
+    record and the audit log, read while the manager is), their passes, the TAP policy and
+    membership of its target groups, and (when guests are allowed) their sponsors. Calls whose
+    answer cannot matter are skipped: no blocked groups configured, a zero window, a policy for
+    all users with no exclusions.
 
-    *known_chain*, when the caller has just read the management chain (`read_manager_chain`),
-    is used instead of reading it again.
-
-    A user the directory does not know gives ``TargetFacts(user=None)``; a missing manager gives
-    ``manager_id=None``. Roles that cannot be read (any DirectoryError) are recorded in
-    ``role_check_failure``, so `check_target` refuses only after the relationship checks. Any
-    other DirectoryError propagates, after every call has finished.
+    A user the directory does not know gives ``TargetFacts(user=None)`` (and nothing is
+    recorded for them); a missing manager gives ``manager_id=None``. Roles that cannot be read
+    (any DirectoryError) are recorded in ``role_check_failure``, so `check_target` refuses only
+    after the relationship checks. Any other DirectoryError propagates, after every call has
+    finished.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
+    depth = MAX_MANAGER_CHAIN if config.allow_indirect_reports else 1
 
-    async def manager_chain() -> tuple[str, ...]:
+    async def read_chain() -> tuple[DirectoryUser, ...]:
         if known_chain is not None:
             return known_chain
-        depth = MAX_MANAGER_CHAIN if config.allow_indirect_reports else 1
-        return tuple(m.id for m in await read_manager_chain(directory, target_id, depth))
+        return tuple(await read_manager_chain(directory, target_id, depth))
+
+    chain_read = asyncio.ensure_future(_settle(read_chain()))
+
+    async def manager_chain() -> tuple[str, ...]:
+        return tuple(m.id for m in _ok(await chain_read))
+
+    async def current_manager() -> str | None:
+        # Recorded only for a user who exists: a 404 here stops the check before it writes.
+        found = await user_t
+        if isinstance(found, TapbotError):
+            raise found
+        chain = _ok(await chain_read)
+        return chain[0].id if chain else None
+
+    async def manager_change() -> RecentManagerChange | None:
+        if config.manager_change_window_days <= 0:
+            return None
+        if manager_check is None:
+            # No record store at all: tapbot has seen nobody (fail closed).
+            return recent_manager_change(
+                ManagerEvidence(await current_manager(), None),
+                now=now,
+                window=timedelta(days=config.manager_change_window_days),
+            )
+        return await manager_check.recent_change(target_id, current_manager(), now=now)
 
     async def blocked() -> set[str]:
         if not config.blocked_group_ids:
             return set()
         return await directory.member_of_groups(target_id, list(config.blocked_group_ids))
-
-    async def changes() -> list[ManagerChange]:
-        if config.manager_change_window_days <= 0:
-            return []
-        since = now - timedelta(days=config.manager_change_window_days)
-        return await directory.manager_changes(target_id, since)
 
     async def scope() -> tuple[TapPolicy, bool | None]:
         tap_policy = policy if policy is not None else await pass_issuer.get_policy()
@@ -87,27 +120,27 @@ async def gather_target_facts(
     chain_t = asyncio.ensure_future(_settle(manager_chain()))
     roles_t = asyncio.ensure_future(_settle(directory.list_role_assignments(target_id)))
     blocked_t = asyncio.ensure_future(_settle(blocked()))
-    changes_t = asyncio.ensure_future(_settle(changes()))
+    change_t = asyncio.ensure_future(_settle(manager_change()))
     passes_t = asyncio.ensure_future(_settle(pass_issuer.list_passes(target_id)))
     scope_t = asyncio.ensure_future(_settle(scope()))
     sponsors_t = asyncio.ensure_future(_settle(sponsors()))
     await asyncio.gather(
-        user_t, chain_t, roles_t, blocked_t, changes_t, passes_t, scope_t, sponsors_t
+        chain_read, user_t, chain_t, roles_t, blocked_t, change_t, passes_t, scope_t, sponsors_t
     )
 
     found = user_t.result()
     scoped = scope_t.result()
-    read_policy = None if isinstance(scoped, DirectoryError) else scoped[0]
+    read_policy = None if isinstance(scoped, TapbotError) else scoped[0]
     if isinstance(found, DirectoryObjectNotFound):
         # The other reads failed or answered for nobody; none of it means anything.
         return TargetFacts(user=None, policy=read_policy)
-    if isinstance(found, DirectoryError):
+    if isinstance(found, TapbotError):
         raise found
     chain = _ok(chain_t.result())
     roles_read = roles_t.result()
-    roles: list[RoleAssignment] = [] if isinstance(roles_read, DirectoryError) else roles_read
+    roles: list[RoleAssignment] = [] if isinstance(roles_read, DirectoryError) else _ok(roles_read)
     member_of: set[str] = _ok(blocked_t.result())
-    recent: list[ManagerChange] = _ok(changes_t.result())
+    recent = _ok(change_t.result())
     passes: list[PassInfo] = _ok(passes_t.result())
     tap_policy, in_scope = _ok(scoped)
     sponsor_ids = _ok(sponsors_t.result())
@@ -118,7 +151,7 @@ async def gather_target_facts(
         role_assignments=tuple(roles),
         blocked_groups=frozenset(member_of),
         in_policy_scope=in_scope,
-        manager_changes=tuple(recent),
+        recent_manager_change=recent,
         passes=tuple(passes),
         sponsor_ids=sponsor_ids,
         policy=tap_policy,
@@ -159,12 +192,13 @@ async def _in_policy_scope(directory: Directory, user_id: str, policy: TapPolicy
     return included and not member_of & set(policy.exclude_group_ids)
 
 
-async def _settle(call: Awaitable[T]) -> T | DirectoryError:
-    # Hold a directory failure as a value so every call finishes before we decide what it
-    # means: a missing user explains the other calls' 404s, and no task is left unawaited.
+async def _settle(call: Awaitable[T]) -> T | TapbotError:
+    # Hold a directory (or, for the manager check, store) failure as a value so every call
+    # finishes before we decide what it means: a missing user explains the other calls' 404s,
+    # and no task is left unawaited.
     try:
         return await call
-    except DirectoryError as exc:
+    except TapbotError as exc:
         return exc
 
 
@@ -179,9 +213,9 @@ def _failure(error: DirectoryError) -> str:
     return " ".join(parts)
 
 
-def _ok(result: T | DirectoryError) -> T:
+def _ok(result: T | TapbotError) -> T:
     """The value of a settled call, or its failure raised again."""
-    if isinstance(result, DirectoryError):
+    if isinstance(result, TapbotError):
         raise result
     return result
 

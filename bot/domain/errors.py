@@ -6,7 +6,8 @@
     │   ├── DirectoryAccessDenied      the app lacks a permission (401/403)
     │   ├── DirectoryThrottled         429 after our retries ran out; carries retry_after
     │   ├── DirectoryUnavailable       5xx, timeout or dropped connection after retries
-    │   └── DirectoryRejected          400/409: Graph refused the request; carries Graph's code
+    │   ├── DirectoryRejected          400/409: Graph refused the request; carries Graph's code
+    │   └── DirectoryDeltaExpired      a delta link is no longer valid (410): start a new round
     └── StoreError                     the database failed
         ├── StoreConflict              a compare-and-set lost its race
         └── LimitReached               an atomic count-and-insert found the limit reached
@@ -59,6 +60,11 @@ class DirectoryUnavailable(DirectoryError):
 
 class DirectoryRejected(DirectoryError):
     """Graph refused the request as invalid (400, 409); ``code`` says why."""
+
+
+class DirectoryDeltaExpired(DirectoryError):
+    """A saved delta link can no longer be used (Graph answered 410 Gone, or the link is not
+    for this Graph endpoint): the reader must start again with a full round."""
 
 
 class StoreError(TapbotError):

@@ -147,15 +147,168 @@ class RoleAssignment:
     via_group_name: str | None = None
 
 
+class ActorKind(enum.StrEnum):
+    USER = "user"
+    APP = "app"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who made a directory change, as the audit log's ``initiatedBy`` names them.
+
+    For a person, *id* is their object id. For an app, *id* is its service principal id
+    (its app id when the event gives no service principal) and *app_id* its application id.
+    """
+
+    kind: ActorKind
+    id: str
+    display_name: str = ""
+    app_id: str | None = None
+
+    def same_as(self, other: Actor | None) -> bool:
+        """True when *other* is the same person or the same app (names aside)."""
+        if other is None or other.kind is not self.kind:
+            return False
+        if self.id == other.id:
+            return True
+        return (
+            self.kind is ActorKind.APP and self.app_id is not None and self.app_id == other.app_id
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ManagerChange:
-    """A "Set user manager" event from the directory audit log."""
+    """A "Set user manager" event from the directory audit log, as far as tapbot could read it.
+
+    *readable* is False when the event concerns the person but its shape is not one tapbot
+    understands: it then counts as a change of unknown origin, never as nothing.
+    *old_manager_known* is False when the event does not say who the manager was before
+    (*old_manager_id* None then means "unknown", not "none"). *changed_at* is None when the
+    event's time was unreadable. *changed_by* is None when ``initiatedBy`` names nobody tapbot
+    can read.
+    """
 
     target_id: str
-    changed_at: datetime
+    changed_at: datetime | None
     old_manager_id: str | None
     new_manager_id: str | None
-    initiated_by: str | None = None
+    changed_by: Actor | None = None
+    old_manager_known: bool = True
+    readable: bool = True
+
+    @property
+    def first_assignment(self) -> bool:
+        """True when the event says, readably, that the person had no manager before."""
+        return (
+            self.readable
+            and self.old_manager_known
+            and self.old_manager_id is None
+            and self.new_manager_id is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCreation:
+    """An "Add user" event from the directory audit log: when and by whom an account was made."""
+
+    user_id: str
+    created_at: datetime
+    created_by: Actor | None = None
+
+
+class ChangeEvidence(enum.StrEnum):
+    """What shows that a person's manager changed recently."""
+
+    # A "Set user manager" event in the directory audit log (it says when, from whom, by whom).
+    AUDIT_LOG = "audit_log"
+    # The manager differs from the one tapbot last saw, or did within the window: the audit
+    # log lags by minutes, so tapbot's own record is what catches a change made a moment ago.
+    TAPBOT_RECORD = "tapbot_record"
+    # tapbot had never seen this person's manager (no baseline yet, or a person new since):
+    # nothing shows the manager is not freshly set, so it counts as a change.
+    NEVER_SEEN = "never_seen"
+    # An audit event about this person's manager whose shape tapbot does not understand.
+    UNREADABLE_AUDIT = "unreadable_audit"
+
+
+@dataclass(frozen=True, slots=True)
+class RecentManagerChange:
+    """The newest manager change tapbot does not trust, within the change window.
+
+    *changed_at* is the audit event's time, or when tapbot noticed the change.
+    *previous_manager_id* is the manager before: None means "none" for AUDIT_LOG and
+    TAPBOT_RECORD evidence and "unknown" for NEVER_SEEN and UNREADABLE_AUDIT (and for an audit
+    event that did not say). *changed_by* is who made it when the audit log says; None while
+    only tapbot's record shows the change.
+    """
+
+    changed_at: datetime
+    previous_manager_id: str | None
+    new_manager_id: str | None
+    changed_by: Actor | None
+    evidence: ChangeEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerRecord:
+    """tapbot's own record of a person's manager as last seen (the ``manager_records`` table).
+
+    *changed_at* is when tapbot saw the manager become *manager_id*; None when it was already
+    the manager when tapbot first looked at the whole directory (the baseline). *first_seen*
+    says *changed_at* is when tapbot first saw the person at all, so *previous_manager_id* is
+    unknown; otherwise it is the manager tapbot saw before (None: none). *seen_at* is when this
+    record was written. *version* is the store's compare-and-set counter: 0 for a record not
+    stored yet; the store returns it one higher on every write.
+    """
+
+    user_id: str
+    manager_id: str | None
+    seen_at: datetime
+    changed_at: datetime | None = None
+    previous_manager_id: str | None = None
+    first_seen: bool = False
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerSighting:
+    """One user in a page of the users delta query.
+
+    *manager_known* is False when the page did not say (Graph leaves ``manager@delta`` out when
+    a manager is removed, and when something else about the user changed), so the manager must
+    be read. *removed* is True for a deleted user (``@removed``).
+    """
+
+    user_id: str
+    manager_id: str | None
+    manager_known: bool = True
+    removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsersDeltaPage:
+    """One page of ``GET /users/delta``: its users and either the next page or the delta link."""
+
+    users: tuple[ManagerSighting, ...]
+    next_link: str | None = None
+    delta_link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsersDeltaState:
+    """Where tapbot's reading of the users delta query stands (the ``users_delta`` row).
+
+    *link* is the next page to read: a nextLink inside a round, the deltaLink between rounds;
+    None starts a new full round. *full_round* says the round in progress enumerates every
+    user (the baseline, or a resync after 410). *baseline_at* is when the first full round
+    completed: until then no record exists for most people. *polled_at* is when a round last
+    completed.
+    """
+
+    link: str | None = None
+    full_round: bool = True
+    baseline_at: datetime | None = None
+    polled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +410,7 @@ class ApprovalContext:
     manager_changed_at: datetime | None = None
     previous_manager_name: str = ""
     manager_changed_by: str = ""
+    manager_change_evidence: str = ""
     existing_pass_ends_at: datetime | None = None
 
 

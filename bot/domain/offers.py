@@ -89,7 +89,13 @@ class RequestOffers:
         async def option(user: DirectoryUser) -> TargetOption:
             async with limit:
                 facts = await gather_target_facts(
-                    self._directory, self._issuer, user.id, self._config, now, policy=policy
+                    self._directory,
+                    self._issuer,
+                    user.id,
+                    self._config,
+                    now,
+                    policy=policy,
+                    manager_check=self._checks.manager_check,
                 )
             refusal = check_target(requester_id, facts, self._config)
             if refusal is None and needs_helpdesk_approval(facts, self._config, now):

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from bot.domain.model import (
     DirectoryUser,
-    ManagerChange,
     PassInfo,
+    RecentManagerChange,
     RoleAssignment,
     RoleAssignmentKind,
     TapPolicy,
@@ -96,6 +96,8 @@ class PolicyConfig:
     The composition root builds it from Settings; the defaults match Settings' defaults.
     *max_start_days_ahead* is ours: Graph documents no upper bound on ``startDateTime``, but a
     pass waiting weeks to start is a pass at risk of leaking before it is needed.
+    *trusted_provisioning_ids* are the app ids and service principal ids (HR inbound
+    provisioning) whose first manager assignment for a joiner is not a change.
     """
 
     allow_indirect_reports: bool = False
@@ -107,6 +109,7 @@ class PolicyConfig:
     requests_per_requester_per_hour: int = 10
     requests_per_target_per_day: int = 3
     manager_change_window_days: int = 14
+    trusted_provisioning_ids: frozenset[str] = frozenset()
     max_start_days_ahead: int = 30
     require_justification: bool = True
     max_justification_length: int = DEFAULT_MAX_JUSTIFICATION_LENGTH
@@ -194,6 +197,9 @@ class TargetFacts:
     creation). *policy* is the tenant TAP policy read alongside, when it was.
     *role_check_failure* is set when the roles could not be read (then *role_assignments* is
     empty and means nothing): the kind of failure, HTTP status and Graph code, never a message.
+    *recent_manager_change* is the newest manager change within the window that tapbot does
+    not trust (`bot.domain.manager_check.ManagerCheck`), None when there is none or the window
+    is zero; it says when, from whom and by whom, for the helpdesk's approval card.
     """
 
     user: DirectoryUser | None
@@ -202,7 +208,7 @@ class TargetFacts:
     role_assignments: tuple[RoleAssignment, ...] = ()
     blocked_groups: frozenset[str] = frozenset()
     in_policy_scope: bool | None = None
-    manager_changes: tuple[ManagerChange, ...] = ()
+    recent_manager_change: RecentManagerChange | None = None
     passes: tuple[PassInfo, ...] = ()
     sponsor_ids: frozenset[str] = frozenset()
     policy: TapPolicy | None = field(default=None, compare=False)
@@ -305,25 +311,20 @@ def _relationship(
 
 def needs_helpdesk_approval(
     facts: TargetFacts, config: PolicyConfig, now: datetime
-) -> ManagerChange | None:
-    """Return the newest manager change within the window before *now*, or None.
+) -> RecentManagerChange | None:
+    """Return the recent manager change that sends a manager's request to the helpdesk, or None.
 
-    A recent "Set user manager" event means whoever controls that attribute might be the one
-    asking, so a manager's request then needs helpdesk approval; the returned change names the
-    previous manager for the approval card. Events that set the same manager again are not
-    changes. A first assignment (no previous manager) counts: it is exactly what someone who
-    controls the attribute would do to a person without a manager.
+    Whoever controls the manager attribute might be the one asking, so a change tapbot does not
+    trust (audit log, tapbot's own record, a person never seen, an unreadable audit event; see
+    `bot.domain.manager_changes`) within the window means the helpdesk must approve. The value
+    says when the manager changed, from whom and by whom (when known), for the approval card.
+    A zero window switches the rule off. *now* must be aware (the window was applied when the
+    facts were read at that moment).
     """
     _aware(now, "now")
     if config.manager_change_window_days <= 0:
         return None
-    since = now - timedelta(days=config.manager_change_window_days)
-    recent = [
-        change
-        for change in facts.manager_changes
-        if since <= change.changed_at <= now and change.old_manager_id != change.new_manager_id
-    ]
-    return max(recent, key=lambda change: change.changed_at, default=None)
+    return facts.recent_manager_change
 
 
 def lifetime_bounds(policy: TapPolicy, config: PolicyConfig) -> tuple[int, int] | None:

@@ -6,11 +6,12 @@ the same contract tests. Every method may raise the errors in `bot.domain.errors
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain.model import (
+    AccountCreation,
     AuditEvent,
     ConversationRecord,
     DeliveryReceipt,
@@ -18,6 +19,7 @@ from bot.domain.model import (
     IssuedPass,
     MailMessage,
     ManagerChange,
+    ManagerRecord,
     PassInfo,
     RateLimit,
     RequestMessage,
@@ -26,6 +28,8 @@ from bot.domain.model import (
     ScheduledEdit,
     TapPolicy,
     TapRequest,
+    UsersDeltaPage,
+    UsersDeltaState,
 )
 
 
@@ -81,7 +85,19 @@ class Directory(Protocol):
         ...
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
-        """Return "Set user manager" audit events for *user_id* since *since*, newest first."""
+        """Return the "Set user manager" audit events that changed *user_id*'s manager since
+        *since*, newest first (unreadable times first). An event about *user_id* whose shape is
+        not understood comes back with ``readable=False``; it is never dropped."""
+        ...
+
+    async def account_created(self, user_id: str, since: datetime) -> AccountCreation | None:
+        """Return the newest "Add user" audit event for *user_id* since *since*, or None."""
+        ...
+
+    async def users_delta_page(self, link: str | None) -> UsersDeltaPage:
+        """Read one page of the users delta query (each user's manager): the first page of a
+        new full round when *link* is None, else the page at *link*, a next or delta link from
+        an earlier page. Raise DirectoryDeltaExpired when the link can no longer be used."""
         ...
 
     async def list_joiners(
@@ -257,6 +273,41 @@ class Store(Protocol):
     # Exactly-once job runs
     async def claim(self, job: str, run_key: str, owner: str, at: datetime) -> bool:
         """Claim run *run_key* of *job* for *owner*; True for exactly one caller ever."""
+        ...
+
+    # tapbot's record of each person's manager
+    async def manager_records(self, user_ids: Collection[str]) -> dict[str, ManagerRecord]:
+        """Return the records of those of *user_ids* tapbot has one for, by user id."""
+        ...
+
+    async def save_manager_record(self, record: ManagerRecord) -> ManagerRecord | None:
+        """Compare-and-set: store *record* if the stored one still has ``record.version`` (0:
+        none stored yet) and return it as stored, one version higher; return None, changing
+        nothing, when another writer got there first. Exactly one of several concurrent
+        writers of the same version wins."""
+        ...
+
+    # The users delta query's progress, read by one process at a time
+    async def users_delta_state(self) -> UsersDeltaState:
+        """Return where reading the users delta stands (an empty state before the first read)."""
+        ...
+
+    async def claim_users_delta(
+        self, owner: str, now: datetime, lease_until: datetime
+    ) -> UsersDeltaState | None:
+        """Take the lease on reading the users delta for *owner* until *lease_until* and return
+        the state, or None when another owner holds an unexpired lease. Exactly one of several
+        concurrent claimants wins; *owner* may renew its own lease."""
+        ...
+
+    async def save_users_delta(
+        self, owner: str, state: UsersDeltaState, lease_until: datetime
+    ) -> bool:
+        """Store *state* and extend the lease, if *owner* still holds it; False otherwise."""
+        ...
+
+    async def release_users_delta(self, owner: str) -> None:
+        """Give up *owner*'s lease (nothing happens if it holds none)."""
         ...
 
     # Scheduled message edits

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from bot.domain.errors import DirectoryObjectNotFound, DirectoryRejected
 from bot.domain.model import (
+    AccountCreation,
     DirectoryUser,
     IssuedPass,
     MailMessage,
@@ -25,6 +26,7 @@ from bot.domain.model import (
     RoleAssignment,
     RoleAssignmentKind,
     TapPolicy,
+    UsersDeltaPage,
 )
 from bot.domain.ports import Clock
 from bot.graph.client import GraphClient
@@ -125,6 +127,12 @@ class GraphDirectory:
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
         return await self._client.list_manager_changes(user_id, since)
+
+    async def account_created(self, user_id: str, since: datetime) -> AccountCreation | None:
+        return await self._client.find_account_creation(user_id, since)
+
+    async def users_delta_page(self, link: str | None) -> UsersDeltaPage:
+        return await self._client.users_delta_page(link)
 
     async def list_joiners(
         self, hired_from: datetime, hired_before: datetime

@@ -18,8 +18,15 @@ from typing import Any, TypeVar
 import httpx
 import structlog
 
-from bot.domain.errors import DirectoryObjectNotFound, DirectoryRejected, DirectoryUnavailable
+from bot.domain.errors import (
+    DirectoryDeltaExpired,
+    DirectoryObjectNotFound,
+    DirectoryRejected,
+    DirectoryUnavailable,
+)
+from bot.domain.manager_changes import newest_first
 from bot.domain.model import (
+    AccountCreation,
     DirectoryUser,
     IssuedPass,
     MailMessage,
@@ -28,7 +35,9 @@ from bot.domain.model import (
     RoleAssignment,
     RoleAssignmentKind,
     TapPolicy,
+    UsersDeltaPage,
 )
+from bot.graph import changes as audit_parse
 from bot.graph import parse, privilege
 from bot.graph.errors import INVALID_RESPONSE, safe_text
 from bot.graph.http import GraphHttp, Json, json_object
@@ -48,6 +57,8 @@ _ROLE_COLLECTIONS = {
     RoleAssignmentKind.ELIGIBLE: "roleEligibilityScheduleInstances",
 }
 _GROUP_SCHEDULES = {False: "assignmentScheduleInstances", True: "eligibilityScheduleInstances"}
+# What the users delta query selects: the id comes anyway; the manager is what tapbot tracks.
+USERS_DELTA_SELECT = "id,manager"
 
 
 class GraphClient:
@@ -280,15 +291,38 @@ class GraphClient:
         items = await self._collect(operation, url)
         return [self._parsed(privilege.group_schedule, item, eligible=eligible) for item in items]
 
-    # Audit
+    # Audit and the users delta
 
     async def list_manager_changes(
         self, user_id: str, since: datetime, until: datetime | None = None
     ) -> list[ManagerChange]:
-        """Return "Set user manager" audit events targeting *user_id* in [*since*, *until*],
-        newest first."""
+        """Return the "Set user manager" audit events that changed *user_id*'s manager in
+        [*since*, *until*], newest first (see `bot.graph.changes.manager_change`: events about
+        *user_id* whose shape is not understood come back unreadable, never dropped)."""
+        items = await self._audits(
+            "list manager changes", audit_parse.MANAGER_SET, user_id, since, until
+        )
+        found = [audit_parse.manager_change(item, user_id) for item in items]
+        return newest_first([change for change in found if change is not None])
+
+    async def find_account_creation(self, user_id: str, since: datetime) -> AccountCreation | None:
+        """Return the newest readable "Add user" audit event for *user_id* since *since*."""
+        items = await self._audits(
+            "find account creation", audit_parse.USER_ADDED, user_id, since, None
+        )
+        found = [audit_parse.account_creation(item, user_id) for item in items]
+        return max((c for c in found if c is not None), key=lambda c: c.created_at, default=None)
+
+    async def _audits(
+        self,
+        operation: str,
+        activity: str,
+        user_id: str,
+        since: datetime,
+        until: datetime | None,
+    ) -> list[Json]:
         clause = (
-            "activityDisplayName eq 'Set user manager'"
+            f"activityDisplayName eq {parse.odata_string(activity)}"
             f" and activityDateTime ge {parse.odata_datetime(since)}"
         )
         if until is not None:
@@ -296,10 +330,32 @@ class GraphClient:
         clause += f" and targetResources/any(t:t/id eq {parse.odata_string(user_id)})"
         params = {"$filter": clause, "$orderby": "activityDateTime desc"}
         url = self._url("auditLogs", "directoryAudits", params=params)
-        items = await self._collect("list manager changes", url)
-        parsed = [self._parsed(parse.manager_change, item, user_id) for item in items]
-        changes = [change for change in parsed if change is not None]
-        return sorted(changes, key=lambda c: c.changed_at, reverse=True)
+        return await self._collect(operation, url)
+
+    async def users_delta_page(self, link: str | None) -> UsersDeltaPage:
+        """Read one page of ``GET /users/delta?$select=id,manager``: the first page of a new
+        round when *link* is None, else *link* (a next or delta link; ``$select`` travels
+        inside it). DirectoryDeltaExpired when Graph answers 410 Gone or *link* does not point
+        at this Graph endpoint (a saved link from another configuration)."""
+        if link is None:
+            url = self._url("users", "delta", params={"$select": USERS_DELTA_SELECT})
+        elif self._graph.is_graph_link(link):
+            url = link
+        else:
+            raise DirectoryDeltaExpired("users delta: the saved link is not for this Graph")
+        try:
+            body = await self._get("read users delta", url)
+        except DirectoryRejected as exc:
+            if exc.status != 410:
+                raise
+            raise DirectoryDeltaExpired(str(exc), code=exc.code, status=410) from exc
+        page = self._parsed(audit_parse.users_delta_page, body)
+        for next_link in (page.next_link, page.delta_link):
+            if next_link is not None and not self._graph.is_graph_link(next_link):
+                raise DirectoryUnavailable(
+                    "Graph read users delta: unusable next or delta link", code=INVALID_RESPONSE
+                )
+        return page
 
     # Temporary Access Passes
 

@@ -123,13 +123,18 @@ class GraphHttp:
         link = body.get("@odata.nextLink")
         if link is None:
             return None
-        # The bearer token goes with every request: follow links only to Graph itself, and
-        # never round in a circle.
-        if not isinstance(link, str) or not link.startswith(self._origin) or link in seen:
+        # Never round in a circle.
+        if not self.is_graph_link(link) or link in seen:
             raise DirectoryUnavailable(
                 f"Graph {operation}: unusable @odata.nextLink", code=INVALID_RESPONSE
             )
+        assert isinstance(link, str)
         return link
+
+    def is_graph_link(self, link: object) -> bool:
+        """Tell whether *link* (a next or delta link) points at this Graph endpoint. The bearer
+        token goes with every request: links are followed only to Graph itself."""
+        return isinstance(link, str) and link.startswith(self._origin)
 
     async def send(
         self,

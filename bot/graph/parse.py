@@ -7,7 +7,6 @@ missing. Times come back timezone-aware in UTC.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,6 @@ from bot.domain.model import (
     DirectoryUser,
     IssuedPass,
     MailMessage,
-    ManagerChange,
     PassInfo,
     PassSecret,
     RoleAssignment,
@@ -192,66 +190,6 @@ def role_assignment(item: Mapping[str, Any], kind: RoleAssignmentKind) -> RoleAs
         role_definition_id=_text(item, "roleDefinitionId"),
         kind=kind,
         directory_scope_id=_optional_text(item, "directoryScopeId") or "/",
-    )
-
-
-def _audit_value(raw: object) -> str | None:
-    """Audit modifiedProperties values are JSON-encoded: ``"\\"id\\""`` or ``"[\\"id\\"]"``."""
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        decoded = json.loads(raw)
-    except ValueError:
-        decoded = raw
-    if isinstance(decoded, list):
-        decoded = decoded[0] if decoded else None
-    return decoded if isinstance(decoded, str) and decoded else None
-
-
-def manager_change(item: Mapping[str, Any], user_id: str) -> ManagerChange | None:
-    """A "Set user manager" directoryAudit as a `ManagerChange` for *user_id*, or None when
-    the event changed someone else's manager (*user_id* was the new manager in it).
-
-    Entra documents no exact shape for this event; it lists the user whose manager was set
-    first and the manager after. We read the manager ids from that first target's
-    ``Manager.ObjectID`` modified property when present; otherwise the new manager is the
-    other user among the target resources.
-    """
-    targets = [t for t in item.get("targetResources") or () if isinstance(t, Mapping)]
-    if not targets or str(targets[0].get("id")) != user_id:
-        return None
-    old_manager = new_manager = None
-    for target in targets[:1]:
-        for prop in target.get("modifiedProperties") or ():
-            if isinstance(prop, Mapping) and str(prop.get("displayName", "")).lower() in (
-                "manager.objectid",
-                "manager",
-            ):
-                old_manager = _audit_value(prop.get("oldValue")) or old_manager
-                new_manager = _audit_value(prop.get("newValue")) or new_manager
-    if new_manager is None:
-        others = [
-            str(t["id"])
-            for t in targets
-            if t.get("id")
-            and t.get("id") != user_id
-            and str(t.get("type") or t.get("Type") or "User").lower() == "user"
-        ]
-        new_manager = others[0] if others else None
-    initiator = item.get("initiatedBy") or {}
-    by = None
-    if isinstance(initiator, Mapping):
-        for key, id_key in (("user", "id"), ("app", "servicePrincipalId"), ("app", "appId")):
-            actor = initiator.get(key)
-            if isinstance(actor, Mapping) and actor.get(id_key):
-                by = str(actor[id_key])
-                break
-    return ManagerChange(
-        target_id=user_id,
-        changed_at=utc_datetime(item.get("activityDateTime")),
-        old_manager_id=old_manager,
-        new_manager_id=new_manager,
-        initiated_by=by,
     )
 
 

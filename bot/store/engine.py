@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.domain.errors import StoreError
@@ -22,6 +24,8 @@ WRITE = "tapbot_write"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def database_url(url: str) -> URL:
@@ -133,3 +137,19 @@ def is_unique_violation(exc: DBAPIError) -> bool:
         return True
     name = getattr(orig, "sqlite_errorname", "")
     return name in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE")
+
+
+def translated(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Turn driver and connection errors raised by *method* into StoreError."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (SQLAlchemyError, OSError) as exc:
+            error = StoreError(describe(method.__name__, exc))
+        # Raised outside the handler so the driver's exception, whose text can quote SQL
+        # parameters, is not chained to it.
+        raise error
+
+    return wrapper

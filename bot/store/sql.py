@@ -9,16 +9,15 @@ Driver failures become StoreError with a message that never carries SQL paramete
 from __future__ import annotations
 
 import dataclasses
-import functools
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.domain.errors import LimitReached, StoreConflict, StoreError
@@ -32,7 +31,9 @@ from bot.domain.model import (
     TapRequest,
 )
 from bot.store import values
-from bot.store.engine import WRITE, describe, is_unique_violation, make_engine
+from bot.store.engine import WRITE, is_unique_violation, make_engine
+from bot.store.engine import translated as _translated
+from bot.store.manager_records import ManagerRecordsSql
 from bot.store.migrator import migrate
 from bot.store.tables import (
     audit_events,
@@ -46,25 +47,6 @@ from bot.store.tables import (
 
 __all__ = ["SqlStore", "create_store", "migrate"]
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _translated(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn driver and connection errors raised by *method* into StoreError."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (SQLAlchemyError, OSError) as exc:
-            error = StoreError(describe(method.__name__, exc))
-        # Raised outside the handler so the driver's exception, whose text can quote SQL
-        # parameters, is not chained to it.
-        raise error
-
-    return wrapper
-
 
 def create_store(database_url: str) -> SqlStore:
     """Return a store for *database_url* (``sqlite[+aiosqlite]:///file`` or
@@ -73,7 +55,7 @@ def create_store(database_url: str) -> SqlStore:
     return SqlStore(make_engine(database_url))
 
 
-class SqlStore:
+class SqlStore(ManagerRecordsSql):
     """The `Store` port over an async SQLAlchemy engine made by `make_engine` (its SQLite BEGIN
     handling is what makes concurrent transitions safe there)."""
 

@@ -176,3 +176,30 @@ rate_events = Table(
     Index("ix_rate_events_bucket_key_at", "bucket", "key", "at"),
     Index("ix_rate_events_at", "at"),
 )
+
+# tapbot's own record of each person's manager as last seen (bot.domain.model.ManagerRecord).
+manager_records = Table(
+    "manager_records",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("manager_id", Text, nullable=True),
+    Column("previous_manager_id", Text, nullable=True),
+    Column("changed_at", UtcDateTime, nullable=True),
+    Column("first_seen", Boolean, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+# Where reading the users delta query stands, and who holds the lease on reading it; one row
+# per delta stream (only "users" today).
+users_delta = Table(
+    "users_delta",
+    metadata,
+    Column("stream", Text, primary_key=True),
+    Column("link", Text, nullable=True),
+    Column("full_round", Boolean, nullable=False),
+    Column("baseline_at", UtcDateTime, nullable=True),
+    Column("polled_at", UtcDateTime, nullable=True),
+    Column("lease_owner", Text, nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+)

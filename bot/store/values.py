@@ -21,12 +21,14 @@ from bot.domain.model import (
     ConversationRecord,
     Decision,
     DeliveryMethod,
+    ManagerRecord,
     RequestKind,
     RequestMessage,
     RequestState,
     ScheduledEdit,
     Stage,
     TapRequest,
+    UsersDeltaState,
 )
 
 # Fields a caller may not set through `changes`: identity, the state machine's own columns, and
@@ -171,6 +173,29 @@ def column(name: str, value: Any) -> Any:
             if (v := getattr(value, f.name)) not in (None, "")
         }
     return value
+
+
+def manager_record(value: ManagerRecord) -> ManagerRecord:
+    """Return *value* checked, with its times in UTC; ValueError for a negative version."""
+    for item in (value.user_id, value.manager_id, value.previous_manager_id):
+        if item is not None:
+            text(item)
+    if value.version < 0:
+        raise ValueError("a manager record's version is never negative")
+    return dataclasses.replace(
+        value, seen_at=utc(value.seen_at), changed_at=optional_utc(value.changed_at)
+    )
+
+
+def users_delta_state(value: UsersDeltaState) -> UsersDeltaState:
+    """Return *value* checked, with its times in UTC."""
+    if value.link is not None:
+        text(value.link)
+    return dataclasses.replace(
+        value,
+        baseline_at=optional_utc(value.baseline_at),
+        polled_at=optional_utc(value.polled_at),
+    )
 
 
 def json_copy(value: Mapping[str, Any]) -> dict[str, Any]:

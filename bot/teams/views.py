@@ -14,6 +14,12 @@ from cards.approval import ApprovalView, DecisionLine
 from cards.request import lifetime_label, when
 from cards.text import Part, name, sentence
 
+# How a recent manager change was noticed, when it was not the audit log's own event.
+EVIDENCE_NOTES = {
+    "tapbot_record": "tapbot saw the new manager; the audit log doesn't show the change yet",
+    "never_seen": "tapbot has no earlier record of this person's manager",
+    "unreadable_audit": "the audit log has a manager change tapbot could not read",
+}
 DELIVERY_LABELS: dict[DeliveryMethod, str] = {
     DeliveryMethod.CHAT_TO_REQUESTER: "To the requester, in their Teams chat",
     DeliveryMethod.CHAT_TO_TARGET: "To the person, in their Teams chat",
@@ -31,6 +37,7 @@ def approval_view(request: TapRequest, timezone: ZoneInfo) -> ApprovalView:
             when(context.manager_changed_at, timezone),
             context.previous_manager_name,
             context.manager_changed_by,
+            EVIDENCE_NOTES.get(context.manager_change_evidence, ""),
         )
     stage = request.current_stage
     outcome, bad = _outcome(request, timezone)

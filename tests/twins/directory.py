@@ -13,6 +13,12 @@ Roles through groups: `add_role_group` makes a role-assignable group (no groups 
 (PIM for Groups) open it to more people. `list_role_assignments` reads, by the names of the
 fake tenant's routes, the Graph calls the real adapter makes (`ROLE_READS`), so
 ``fail("list_pim_group_eligibilities", error)`` fails it the way a failing route would.
+
+The users delta query works as the fake tenant's does (sandbox/directory_changes.py): pages of
+`delta_page_size`, a full round then delta links whose rounds list the users changed since
+(plus `DELTA_REPLAY` already delivered, as Graph replays), ``manager_known=False`` for a user
+without a manager (Graph leaves ``manager@delta`` out), links that expire after
+`DELTA_LINK_LIFETIME` or when `expire_delta_links` is called.
 """
 
 from __future__ import annotations
@@ -23,20 +29,32 @@ import secrets
 import string
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.domain.clock import SystemClock
-from bot.domain.errors import DirectoryError, DirectoryObjectNotFound, DirectoryRejected
+from bot.domain.errors import (
+    DirectoryDeltaExpired,
+    DirectoryError,
+    DirectoryObjectNotFound,
+    DirectoryRejected,
+)
+from bot.domain.manager_changes import newest_first
 from bot.domain.model import (
+    AccountCreation,
+    Actor,
+    ActorKind,
     DirectoryUser,
     IssuedPass,
     MailMessage,
     ManagerChange,
+    ManagerSighting,
     PassInfo,
     PassSecret,
     RoleAssignment,
     RoleAssignmentKind,
     TapPolicy,
+    UsersDeltaPage,
 )
 from bot.domain.ports import Clock
 from tests.twins.group_roles import (
@@ -61,6 +79,8 @@ POLICY_FORBIDS = (
 )
 GUEST_FORBIDDEN = "Temporary Access Pass cannot be added to an external guest user."
 PASS_ALPHABET = string.ascii_letters + string.digits + "+!#$%&*"
+DELTA_LINK_LIFETIME = timedelta(days=7)
+DELTA_REPLAY = 1
 
 
 def person(
@@ -102,7 +122,12 @@ class FakeDirectory:
         self.group_schedules: list[GroupSchedule] = []
         self.audit: list[ManagerChange] = []
         self.installed_apps: set[tuple[str, str]] = set()
+        self.creations: list[AccountCreation] = []
         self.sent_mail: list[MailMessage] = []
+        self.delta_page_size = 3
+        self._changes: list[str] = []  # user ids, in the order they changed
+        self._removed: set[str] = set()
+        self._delta_epoch = uuid.uuid4().hex
         self.calls: list[tuple[str, tuple[object, ...]]] = []
         self._passes: dict[str, _Pass] = {}
         self._failures: dict[str, list[DirectoryError]] = {}
@@ -110,11 +135,35 @@ class FakeDirectory:
 
     # Seeding and inspection helpers (synchronous: tests call them between awaits)
 
-    def add_user(self, user: DirectoryUser, *, manager_id: str | None = None) -> DirectoryUser:
+    def add_user(
+        self,
+        user: DirectoryUser,
+        *,
+        manager_id: str | None = None,
+        created_at: datetime | None = None,
+        created_by: str | Actor | None = None,
+    ) -> DirectoryUser:
+        """Add *user*. With *created_at*, log the creation ("Add user") and, when there is a
+        manager, its first "Set user manager" at the same moment by the same actor."""
         self.users[user.id] = user
+        self._removed.discard(user.id)
+        self._changes.append(user.id)
+        if created_at is not None:
+            actor = _actor(created_by)
+            self.creations.append(AccountCreation(user.id, created_at, actor))
+            if manager_id is not None:
+                self.set_manager(user.id, manager_id, at=created_at, by=actor)
+                return user
         if manager_id is not None:
             self.managers[user.id] = manager_id
         return user
+
+    def remove_user(self, user_id: str) -> None:
+        """Delete *user_id* (the users delta then reports it ``@removed``)."""
+        self.users.pop(user_id, None)
+        self.managers.pop(user_id, None)
+        self._removed.add(user_id)
+        self._changes.append(user_id)
 
     def set_manager(
         self,
@@ -122,21 +171,27 @@ class FakeDirectory:
         manager_id: str | None,
         *,
         at: datetime | None = None,
-        by: str | None = None,
+        by: str | Actor | None = None,
     ) -> None:
-        """Change *user_id*'s manager and log it as Entra does ("Set user manager")."""
+        """Change *user_id*'s manager and log it as Entra does ("Set user manager"). *by* is a
+        person's id or an `Actor`."""
         old = self.managers.pop(user_id, None)
         if manager_id is not None:
             self.managers[user_id] = manager_id
+        self._changes.append(user_id)
         self.audit.append(
             ManagerChange(
                 target_id=user_id,
                 changed_at=at or self.clock.now(),
                 old_manager_id=old,
                 new_manager_id=manager_id,
-                initiated_by=by,
+                changed_by=_actor(by),
             )
         )
+
+    def expire_delta_links(self) -> None:
+        """Make every delta link given out so far answer as Graph's 410 Gone does."""
+        self._delta_epoch = uuid.uuid4().hex
 
     def add_group(self, group_id: str, *member_ids: str, name: str | None = None) -> None:
         """Add users (or nested groups) to *group_id*, creating it if needed."""
@@ -367,8 +422,60 @@ class FakeDirectory:
 
     async def manager_changes(self, user_id: str, since: datetime) -> list[ManagerChange]:
         await self._enter("manager_changes", user_id, since)
-        changes = [c for c in self.audit if c.target_id == user_id and c.changed_at >= since]
-        return sorted(changes, key=lambda c: c.changed_at, reverse=True)
+        changes = [
+            c
+            for c in self.audit
+            if c.target_id == user_id and (c.changed_at is None or c.changed_at >= since)
+        ]
+        return newest_first(changes)
+
+    async def account_created(self, user_id: str, since: datetime) -> AccountCreation | None:
+        await self._enter("account_created", user_id, since)
+        found = [c for c in self.creations if c.user_id == user_id and c.created_at >= since]
+        return max(found, key=lambda c: c.created_at, default=None)
+
+    async def users_delta_page(self, link: str | None) -> UsersDeltaPage:
+        await self._enter("users_delta_page", link)
+        now = self.clock.now()
+        if link is None:
+            kind, since, offset, snapshot = "full", 0, 0, len(self._changes)
+        else:
+            query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+            issued = datetime.fromisoformat(query.get("issued", "1970-01-01T00:00:00+00:00"))
+            if query.get("epoch") != self._delta_epoch or now - issued > DELTA_LINK_LIFETIME:
+                raise DirectoryDeltaExpired("Resync required.", code="resyncRequired", status=410)
+            kind, since, offset = query["kind"], int(query["since"]), int(query["offset"])
+            # A delta link starts a round covering the changes made until it is used.
+            snapshot = int(query["at"]) if "at" in query else len(self._changes)
+        if kind == "full":
+            ids = sorted(self.users)
+        else:
+            start = max(0, since - DELTA_REPLAY)
+            ids = list(dict.fromkeys(self._changes[start:snapshot]))
+        page_ids = ids[offset : offset + self.delta_page_size]
+        sightings = tuple(self._sighting(uid) for uid in page_ids)
+
+        def link_to(**fields: object) -> str:
+            values = {"epoch": self._delta_epoch, "issued": now.isoformat()} | fields
+            return "twin://users/delta?" + urlencode(values)
+
+        if offset + self.delta_page_size < len(ids):
+            next_link = link_to(
+                kind=kind, since=since, offset=offset + self.delta_page_size, at=snapshot
+            )
+            return UsersDeltaPage(sightings, next_link=next_link)
+        # The next round starts after the changes this one covered; anything that changed
+        # while it was read is listed again then.
+        return UsersDeltaPage(sightings, delta_link=link_to(kind="delta", since=snapshot, offset=0))
+
+    def _sighting(self, user_id: str) -> ManagerSighting:
+        if user_id in self._removed and user_id not in self.users:
+            return ManagerSighting(user_id, None, removed=True)
+        manager = self.managers.get(user_id)
+        # As Graph does: no manager@delta when there is no manager, in any round.
+        if manager is None:
+            return ManagerSighting(user_id, None, manager_known=False)
+        return ManagerSighting(user_id, manager)
 
     async def list_joiners(
         self, hired_from: datetime, hired_before: datetime
@@ -489,6 +596,12 @@ class FakeDirectory:
                 "At least one recipient is required.", code="ErrorInvalidRecipients", status=400
             )
         self.sent_mail.append(message)
+
+
+def _actor(by: str | Actor | None) -> Actor | None:
+    if by is None or isinstance(by, Actor):
+        return by
+    return Actor(ActorKind.USER, by)
 
 
 def _bad_request(message: str) -> DirectoryRejected:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +17,13 @@ from bot.domain.errors import LimitReached, StoreConflict, StoreError
 from bot.domain.model import (
     AuditEvent,
     ConversationRecord,
+    ManagerRecord,
     RateLimit,
     RequestMessage,
     RequestState,
     ScheduledEdit,
     TapRequest,
+    UsersDeltaState,
 )
 from bot.store import values
 
@@ -46,6 +48,9 @@ class MemoryStore:
         self._edits: dict[str, ScheduledEdit] = {}
         self._messages: list[RequestMessage] = []
         self._rate_events: list[tuple[str, str, datetime]] = []
+        self._managers: dict[str, ManagerRecord] = {}
+        self._delta = UsersDeltaState()
+        self._delta_lease: tuple[str, datetime] | None = None
 
     async def close(self) -> None:
         """Do nothing: there is nothing to release. Present so tests can close any store."""
@@ -279,6 +284,58 @@ class MemoryStore:
             return False
         self._claims[(job, run_key)] = (owner, at)
         return True
+
+    # tapbot's record of managers
+
+    async def manager_records(self, user_ids: Collection[str]) -> dict[str, ManagerRecord]:
+        wanted = set(user_ids)
+        await self._io()
+        return {u: r for u, r in self._managers.items() if u in wanted}
+
+    async def save_manager_record(self, record: ManagerRecord) -> ManagerRecord | None:
+        record = values.manager_record(record)
+        await self._io()
+        current = self._managers.get(record.user_id)
+        if (current.version if current else 0) != record.version:
+            return None
+        stored = dataclasses.replace(record, version=record.version + 1)
+        self._managers[record.user_id] = stored
+        return stored
+
+    # The users delta's progress and lease
+
+    async def users_delta_state(self) -> UsersDeltaState:
+        await self._io()
+        return self._delta
+
+    async def claim_users_delta(
+        self, owner: str, now: datetime, lease_until: datetime
+    ) -> UsersDeltaState | None:
+        now, lease_until = values.utc(now), values.utc(lease_until)
+        values.text(owner)
+        await self._io()
+        held = self._delta_lease
+        if held is not None and held[0] != owner and held[1] > now:
+            return None
+        self._delta_lease = (owner, lease_until)
+        return self._delta
+
+    async def save_users_delta(
+        self, owner: str, state: UsersDeltaState, lease_until: datetime
+    ) -> bool:
+        state = values.users_delta_state(state)
+        lease_until = values.utc(lease_until)
+        await self._io()
+        if self._delta_lease is None or self._delta_lease[0] != owner:
+            return False
+        self._delta = state
+        self._delta_lease = (owner, lease_until)
+        return True
+
+    async def release_users_delta(self, owner: str) -> None:
+        await self._io()
+        if self._delta_lease is not None and self._delta_lease[0] == owner:
+            self._delta_lease = None
 
     # Scheduled message edits
 

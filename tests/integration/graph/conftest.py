@@ -32,6 +32,9 @@ from bot.domain.errors import (
     DirectoryUnavailable,
 )
 from bot.domain.model import (
+    AccountCreation,
+    Actor,
+    ActorKind,
     DirectoryUser,
     MailMessage,
     ManagerChange,
@@ -43,6 +46,7 @@ from bot.graph.adapters import GraphDirectory
 from bot.graph.client import GraphClient
 from bot.graph.wiring import build_graph_ports
 from sandbox import org, privileged
+from sandbox.directory_changes import initiated_by
 from sandbox.faults import Fault
 from sandbox.server import FakeTenant, run_fake_tenant
 from sandbox.tenant import Tenant, User
@@ -115,9 +119,20 @@ def _audit_value(raw: object) -> str | None:
     return json.loads(raw) if isinstance(raw, str) and raw else None
 
 
+def actor(initiated_by: dict[str, Any] | None) -> Actor | None:
+    """The fake tenant's ``initiatedBy`` as the twin records it."""
+    user = (initiated_by or {}).get("user")
+    app = (initiated_by or {}).get("app")
+    if user:
+        return Actor(ActorKind.USER, user["id"], user["displayName"])
+    if app:
+        return Actor(ActorKind.APP, app["servicePrincipalId"], app["displayName"], app["appId"])
+    return None
+
+
 def manager_changes(tenant: Tenant) -> list[ManagerChange]:
     """The tenant's "Set user manager" audits as the twin records them: one per changed user
-    (the first target; the new manager, when listed, is the second)."""
+    (the first target, carrying Manager.ObjectID)."""
     changes = []
     for audit in tenant.audits:
         if audit["activityDisplayName"] != MANAGER_CHANGE:
@@ -126,17 +141,29 @@ def manager_changes(tenant: Tenant) -> list[ManagerChange]:
         prop = next(
             p for p in subject["modifiedProperties"] if p["displayName"] == "Manager.ObjectID"
         )
-        initiator = (audit.get("initiatedBy") or {}).get("user") or {}
         changes.append(
             ManagerChange(
                 target_id=subject["id"],
                 changed_at=datetime.fromisoformat(audit["activityDateTime"]),
                 old_manager_id=_audit_value(prop["oldValue"]),
                 new_manager_id=_audit_value(prop["newValue"]),
-                initiated_by=initiator.get("id"),
+                changed_by=actor(audit.get("initiatedBy")),
             )
         )
     return changes
+
+
+def account_creations(tenant: Tenant) -> list[AccountCreation]:
+    """The tenant's "Add user" audits as the twin records them."""
+    return [
+        AccountCreation(
+            audit["targetResources"][0]["id"],
+            datetime.fromisoformat(audit["activityDateTime"]),
+            actor(audit.get("initiatedBy")),
+        )
+        for audit in tenant.audits
+        if audit["activityDisplayName"] == "Add user"
+    ]
 
 
 def twin_from_tenant(tenant: Tenant, clock: ManualClock) -> FakeDirectory:
@@ -168,6 +195,7 @@ def twin_from_tenant(tenant: Tenant, clock: ManualClock) -> FakeDirectory:
             grant.principal_id, grant.role_definition_id, kind, grant.directory_scope_id
         )
     twin.audit.extend(manager_changes(tenant))
+    twin.creations.extend(account_creations(tenant))
     twin.installed_apps.update(tenant.installed_apps)
     return twin
 
@@ -190,8 +218,15 @@ class Side:
     def sent_mail(self) -> list[SentMail]:
         raise NotImplementedError
 
-    def set_manager(self, user_id: str, manager_id: str, *, at: datetime, by: str) -> None:
-        """Change a manager the way an administrator would (with its audit event)."""
+    def set_manager(
+        self, user_id: str, manager_id: str | None, *, at: datetime, by: str | Actor
+    ) -> None:
+        """Change (None: remove) a manager the way an administrator (a person's id) or an app
+        (an `Actor`) would, with its audit event."""
+        raise NotImplementedError
+
+    def remove_user(self, user_id: str) -> None:
+        """Delete a user."""
         raise NotImplementedError
 
     def change_policy(self, **changes: Any) -> None:
@@ -238,15 +273,24 @@ class TwinSide(Side):
 
     def __init__(self, clock: ManualClock) -> None:
         super().__init__(clock)
-        self.twin = twin_from_tenant(org.seed(clock.now(), clock=clock.now), clock)
+        # The seeded organisation, kept to name apps as the fake tenant does.
+        self.tenant = org.seed(clock.now(), clock=clock.now)
+        self.twin = twin_from_tenant(self.tenant, clock)
         self.directory = self.pass_issuer = self.mailer = self.twin
         self.impatient = self.twin  # the twin never waits
 
     def sent_mail(self) -> list[SentMail]:
         return [_sent(m) for m in self.twin.sent_mail]
 
-    def set_manager(self, user_id: str, manager_id: str, *, at: datetime, by: str) -> None:
+    def set_manager(
+        self, user_id: str, manager_id: str | None, *, at: datetime, by: str | Actor
+    ) -> None:
+        if isinstance(by, Actor):
+            by = actor(initiated_by(self.tenant, app_id=by.app_id or ""))  # type: ignore[assignment]
         self.twin.set_manager(user_id, manager_id, at=at, by=by)
+
+    def remove_user(self, user_id: str) -> None:
+        self.twin.remove_user(user_id)
 
     def change_policy(self, **changes: Any) -> None:
         self.twin.policy = dataclasses.replace(self.twin.policy, **changes)
@@ -353,8 +397,16 @@ class GraphSide(Side):
             if item.kind == "email"
         ]
 
-    def set_manager(self, user_id: str, manager_id: str, *, at: datetime, by: str) -> None:
-        self.tenant.set_manager(user_id, manager_id, at=at, by=by)
+    def set_manager(
+        self, user_id: str, manager_id: str | None, *, at: datetime, by: str | Actor
+    ) -> None:
+        if isinstance(by, Actor):
+            self.tenant.set_manager(user_id, manager_id, at=at, by_app=by.app_id or "")
+        else:
+            self.tenant.set_manager(user_id, manager_id, at=at, by=by)
+
+    def remove_user(self, user_id: str) -> None:
+        self.tenant.remove_user(user_id)
 
     def change_policy(self, **changes: Any) -> None:
         policy = self.tenant.policy

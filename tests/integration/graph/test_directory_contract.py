@@ -10,7 +10,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.domain.errors import DirectoryObjectNotFound
-from bot.domain.model import DirectoryUser, ManagerChange
+from bot.domain.model import (
+    Actor,
+    ActorKind,
+    DirectoryUser,
+    ManagerChange,
+)
 from sandbox import org
 from tests.integration.graph.conftest import Side
 
@@ -246,9 +251,36 @@ async def test_manager_changes_returns_the_recent_change(side: Side) -> None:
             changed_at=now - timedelta(days=2),
             old_manager_id=org.SECOND_MANAGER_ID,
             new_manager_id=org.MANAGER_ID,
-            initiated_by=org.GLOBAL_ADMIN_ID,
+            changed_by=Actor(ActorKind.USER, org.GLOBAL_ADMIN_ID, "Robert Lang"),
         )
     ]
+
+
+@pytest.mark.parametrize("joiner", org.JOINER_IDS)
+async def test_a_joiners_first_manager_was_set_with_the_account_by_hr_provisioning(
+    side: Side, joiner: str
+) -> None:
+    since = side.seeded_at - timedelta(days=14)
+    hr = Actor(
+        ActorKind.APP,
+        org.HR_PROVISIONING_SP_ID,
+        org.HR_PROVISIONING_NAME,
+        org.HR_PROVISIONING_APP_ID,
+    )
+
+    [change] = await side.directory.manager_changes(joiner, since)
+    creation = await side.directory.account_created(joiner, since)
+
+    assert change.first_assignment
+    assert (change.new_manager_id, change.changed_by) == (org.MANAGER_ID, hr)
+    assert creation is not None
+    assert (creation.created_at, creation.created_by) == (change.changed_at, hr)
+
+
+@pytest.mark.parametrize("user_id", [org.LIAM_ID, UNKNOWN_ID])
+async def test_no_account_creation_for_people_created_long_ago(side: Side, user_id: str) -> None:
+    since = side.seeded_at - timedelta(days=14)
+    assert await side.directory.account_created(user_id, since) is None
 
 
 @pytest.mark.parametrize("user_id", [org.LIAM_ID, org.CEO_ID, org.LUCAS_ID, UNKNOWN_ID])
@@ -282,7 +314,8 @@ async def test_manager_changes_newest_first_within_the_window(side: Side) -> Non
         (now - timedelta(days=90), org.SECOND_MANAGER_ID, org.SECOND_MANAGER_ID),
     ]
     assert recent == all_changes[:1]
-    assert {c.initiated_by for c in all_changes} == {org.CEO_ID}
+    assert {c.changed_by.id for c in all_changes if c.changed_by} == {org.CEO_ID}
+    assert all(c.readable and c.old_manager_known for c in all_changes)
     manager = await side.directory.get_manager(org.LUCAS_ID)
     assert manager is not None
     assert manager.id == org.MANAGER_ID

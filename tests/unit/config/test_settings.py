@@ -125,3 +125,30 @@ def test_without_channel_auth_the_bot_only_listens_on_loopback() -> None:
     assert Settings.from_env(GOOD | {"HOST": "localhost"}).host == "localhost"
     secured = GOOD | {"HOST": "0.0.0.0", "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "p"}  # noqa: S104
     assert Settings.from_env(secured).production
+
+
+def test_hr_provisioning_app_ids_are_a_list_of_guids() -> None:
+    s = Settings.from_env(
+        GOOD
+        | {
+            "HR_PROVISIONING_APP_IDS": " 5E1A7C3D-9B2F-4D6E-8A1C-3F5B7D9E1A31 ,"
+            "5e1a7c3d-9b2f-4d6e-8a1c-3f5b7d9e1a32"
+        }
+    )
+    assert s.hr_provisioning_app_ids == [
+        "5e1a7c3d-9b2f-4d6e-8a1c-3f5b7d9e1a31",
+        "5e1a7c3d-9b2f-4d6e-8a1c-3f5b7d9e1a32",
+    ]
+    assert Settings.from_env(GOOD).hr_provisioning_app_ids == []
+    assert Settings.from_env(GOOD).manager_sync_interval_seconds == 60
+
+
+def test_an_hr_provisioning_app_id_that_is_not_a_guid_is_reported() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            GOOD | {"HR_PROVISIONING_APP_IDS": "Workday,", "MANAGER_SYNC_INTERVAL_SECONDS": "0"}
+        )
+    text = str(raised.value)
+    assert "HR_PROVISIONING_APP_IDS: entry 1 of 1 is not a GUID" in text
+    assert "Workday" not in text  # a value in the wrong setting may be a secret: never echoed
+    assert "MANAGER_SYNC_INTERVAL_SECONDS" in text

@@ -6,5 +6,8 @@ from tests.unit.domain.world import World
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
+async def world() -> World:
+    """The organisation, with tapbot's baseline of its managers already recorded."""
+    created = World()
+    await created.baseline()
+    return created

@@ -282,6 +282,7 @@ async def test_a_requester_who_left_the_helpdesk_gets_nothing_after_approval(
 
 async def test_manager_then_helpdesk_stages_run_in_order() -> None:
     world = World(approvals=MANAGER_AND_HELPDESK)
+    await world.baseline()
     request = await _ask_as_priya(world)
     assert request.current_stage is not None
     assert request.current_stage.approver is ApproverKind.MANAGER
@@ -305,6 +306,7 @@ async def test_manager_then_helpdesk_stages_run_in_order() -> None:
 
 async def test_without_approval_stages_a_helpdesk_request_issues_at_once() -> None:
     world = World(approvals=ApprovalPolicy(helpdesk_stages=()))
+    await world.baseline()
     outcome = await world.submit(by=as_person(PRIYA))
     assert isinstance(outcome, Issued)
     assert outcome.request.kind is RequestKind.HELPDESK

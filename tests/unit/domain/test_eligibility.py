@@ -16,8 +16,12 @@ from bot.domain.errors import (
     DirectoryObjectNotFound,
     DirectoryThrottled,
     DirectoryUnavailable,
+    StoreError,
 )
+from bot.domain.manager_check import ManagerCheck
+from bot.domain.manager_sync import ManagerSync
 from bot.domain.model import (
+    ChangeEvidence,
     RoleAssignment,
     RoleAssignmentKind,
     RoleSource,
@@ -31,6 +35,7 @@ from bot.domain.policy import (
     needs_helpdesk_approval,
 )
 from tests.twins.directory import DEFAULT_POLICY, FakeDirectory, person
+from tests.twins.store import MemoryStore
 
 NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)
 BREAK_GLASS = "group-break-glass"
@@ -53,7 +58,15 @@ class FixedClock:
         return NOW
 
 
-class GatedDirectory(FakeDirectory):
+class CheckedDirectory(FakeDirectory):
+    """The twin, with the manager check the tests read facts through (None: one without a
+    baseline, made per read)."""
+
+    manager_check: ManagerCheck | None = None
+    records: MemoryStore | None = None
+
+
+class GatedDirectory(CheckedDirectory):
     """Holds every call until *expected* different methods have been entered: a caller that
     awaited them one by one would never get past the first and time out."""
 
@@ -71,30 +84,50 @@ class GatedDirectory(FakeDirectory):
         await super()._enter(method, *args)
 
 
-def seed(directory: FakeDirectory) -> None:
+def seed(directory: CheckedDirectory) -> None:
     directory.add_user(person("Gil Director", id="director"))
     directory.add_user(person("Ava Manager", id="manager"), manager_id="director")
     directory.add_user(person("Noah Patel", id="noah"), manager_id="manager")
 
 
+def check_for(directory: CheckedDirectory, store: MemoryStore | None = None) -> ManagerCheck:
+    return ManagerCheck(
+        directory=directory, store=store or MemoryStore(), window=timedelta(days=14)
+    )
+
+
+async def with_baseline(directory: CheckedDirectory) -> ManagerCheck:
+    """A check whose store (kept in ``directory.records``) holds the baseline of *directory*
+    as it is now."""
+    store = directory.records = MemoryStore()
+    await ManagerSync(directory=directory, store=store, clock=FixedClock(), owner="test").poll()
+    directory.calls.clear()
+    return check_for(directory, store)
+
+
 @pytest.fixture
-def directory() -> FakeDirectory:
-    fake = FakeDirectory(FixedClock())
+async def directory() -> CheckedDirectory:
+    fake = CheckedDirectory(FixedClock())
     seed(fake)
+    fake.manager_check = await with_baseline(fake)
     return fake
 
 
 async def facts_of(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
     target: str = "noah",
     config: PolicyConfig = CONFIG,
     *,
     policy: TapPolicy | None = None,
+    check: ManagerCheck | None = None,
 ) -> TargetFacts:
-    return await gather_target_facts(directory, directory, target, config, NOW, policy=policy)
+    check = check or directory.manager_check or check_for(directory)
+    return await gather_target_facts(
+        directory, directory, target, config, NOW, policy=policy, manager_check=check
+    )
 
 
-async def test_facts_of_a_plain_direct_report(directory: FakeDirectory) -> None:
+async def test_facts_of_a_plain_direct_report(directory: CheckedDirectory) -> None:
     facts = await facts_of(directory)
     assert facts.user is not None
     assert facts.user.display_name == "Noah Patel"
@@ -103,13 +136,13 @@ async def test_facts_of_a_plain_direct_report(directory: FakeDirectory) -> None:
     assert facts.role_assignments == ()
     assert facts.blocked_groups == frozenset()
     assert facts.in_policy_scope is True
-    assert facts.manager_changes == ()
+    assert facts.recent_manager_change is None
     assert facts.passes == ()
     assert facts.policy == DEFAULT_POLICY
     assert check_target("manager", facts, CONFIG) is None
 
 
-async def test_everything_the_rules_look_at_is_read(directory: FakeDirectory) -> None:
+async def test_everything_the_rules_look_at_is_read(directory: CheckedDirectory) -> None:
     directory.assign_role("noah", GLOBAL_ADMIN, RoleAssignmentKind.ELIGIBLE)
     directory.add_group(BREAK_GLASS, "noah")
     directory.set_manager("noah", "director", at=NOW - timedelta(days=30))
@@ -118,10 +151,12 @@ async def test_everything_the_rules_look_at_is_read(directory: FakeDirectory) ->
     facts = await facts_of(directory)
     assert [r.role_definition_id for r in facts.role_assignments] == [GLOBAL_ADMIN]
     assert facts.blocked_groups == {BREAK_GLASS}
-    assert len(facts.manager_changes) == 1
+    change = facts.recent_manager_change
+    assert change is not None
+    assert (change.previous_manager_id, change.new_manager_id) == ("director", "manager")
     assert [p.user_id for p in facts.passes] == ["noah"]
     assert check_target("manager", facts, CONFIG) is Refusal.PRIVILEGED_ROLE_ELIGIBLE
-    assert needs_helpdesk_approval(facts, CONFIG, NOW) == facts.manager_changes[0]
+    assert needs_helpdesk_approval(facts, CONFIG, NOW) == change
 
 
 async def test_independent_reads_run_concurrently() -> None:
@@ -143,28 +178,46 @@ async def test_sponsors_are_read_concurrently_too_when_guests_are_allowed() -> N
     assert check_target("manager", facts, config) is None
 
 
-async def test_calls_that_cannot_matter_are_skipped(directory: FakeDirectory) -> None:
+async def test_calls_that_cannot_matter_are_skipped(directory: CheckedDirectory) -> None:
     config = PolicyConfig(manager_change_window_days=0)
     facts = await facts_of(directory, config=config, policy=DEFAULT_POLICY)
     assert facts.user is not None
-    for method in ("member_of_groups", "manager_changes", "get_policy", "list_sponsors"):
+    for method in (
+        "member_of_groups",
+        "manager_changes",
+        "account_created",
+        "get_policy",
+        "list_sponsors",
+    ):
         assert directory.called(method) == 0, method
 
 
-async def test_an_unknown_target_gives_no_user_not_an_error(directory: FakeDirectory) -> None:
+async def test_the_account_creation_is_read_only_for_a_first_manager(
+    directory: CheckedDirectory,
+) -> None:
+    await facts_of(directory)
+    assert directory.called("account_created") == 0
+    directory.add_user(
+        person("Jo Joiner", id="jo"), manager_id="manager", created_at=NOW, created_by="hr"
+    )
+    await facts_of(directory, "jo")
+    assert directory.called("account_created") == 1
+
+
+async def test_an_unknown_target_gives_no_user_not_an_error(directory: CheckedDirectory) -> None:
     facts = await facts_of(directory, "nobody")
     assert facts.user is None
     assert facts.policy == DEFAULT_POLICY
     assert check_target("manager", facts, CONFIG) is Refusal.TARGET_NOT_FOUND
 
 
-async def test_an_unknown_target_wins_over_other_failures(directory: FakeDirectory) -> None:
+async def test_an_unknown_target_wins_over_other_failures(directory: CheckedDirectory) -> None:
     directory.fail("list_role_assignments", DirectoryThrottled("slow down", retry_after=5))
     facts = await facts_of(directory, "nobody")
     assert facts.user is None
 
 
-async def test_a_target_without_a_manager(directory: FakeDirectory) -> None:
+async def test_a_target_without_a_manager(directory: CheckedDirectory) -> None:
     facts = await facts_of(directory, "director")
     assert facts.user is not None
     assert facts.manager_id is None
@@ -172,7 +225,7 @@ async def test_a_target_without_a_manager(directory: FakeDirectory) -> None:
 
 
 async def test_a_manager_lookup_answering_not_found_means_no_manager(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     directory.fail("get_manager", DirectoryObjectNotFound("no manager", status=404))
     facts = await facts_of(directory)
@@ -216,7 +269,7 @@ async def test_other_directory_failures_propagate(
     ],
 )  # fmt: skip
 async def test_roles_that_cannot_be_read_are_recorded_and_refused_not_raised(
-    directory: FakeDirectory, error: DirectoryError, recorded: str
+    directory: CheckedDirectory, error: DirectoryError, recorded: str
 ) -> None:
     directory.fail("list_role_assignments", error)
     facts = await facts_of(directory)
@@ -228,7 +281,7 @@ async def test_roles_that_cannot_be_read_are_recorded_and_refused_not_raised(
 
 
 async def test_a_failing_group_read_inside_the_role_check_is_a_role_check_failure(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     directory.add_role_group("tier0", "Tier 0 Administrators")
     directory.fail("list_pim_group_eligibilities", DirectoryUnavailable("503", status=503))
@@ -238,14 +291,14 @@ async def test_a_failing_group_read_inside_the_role_check_is_a_role_check_failur
 
 
 async def test_the_recorded_failure_never_carries_graphs_message(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     directory.fail("list_role_assignments", DirectoryUnavailable("echo of 'noah' input"))
     facts = await facts_of(directory)
     assert facts.role_check_failure == "DirectoryUnavailable"
 
 
-async def test_roles_held_through_a_group_are_read(directory: FakeDirectory) -> None:
+async def test_roles_held_through_a_group_are_read(directory: CheckedDirectory) -> None:
     directory.add_role_group("tier0", "Tier 0 Administrators", "noah")
     directory.assign_role("tier0", GLOBAL_ADMIN)
     facts = await facts_of(directory)
@@ -262,7 +315,7 @@ async def test_roles_held_through_a_group_are_read(directory: FakeDirectory) -> 
     assert check_target("manager", facts, CONFIG) is Refusal.PRIVILEGED_ROLE
 
 
-async def test_a_failure_waits_for_the_other_calls(directory: FakeDirectory) -> None:
+async def test_a_failure_waits_for_the_other_calls(directory: CheckedDirectory) -> None:
     directory.fail("get_user", DirectoryUnavailable("timeout", code="timeout"))
     with pytest.raises(DirectoryUnavailable):
         await facts_of(directory)
@@ -270,7 +323,9 @@ async def test_a_failure_waits_for_the_other_calls(directory: FakeDirectory) -> 
     assert {name for name, _ in directory.calls} == FIRST_ROUND
 
 
-async def test_the_chain_above_is_read_only_for_indirect_reports(directory: FakeDirectory) -> None:
+async def test_the_chain_above_is_read_only_for_indirect_reports(
+    directory: CheckedDirectory,
+) -> None:
     directory.add_user(person("Tia Trainee", id="tia"), manager_id="noah")
     direct = await facts_of(directory, "tia")
     assert direct.manager_chain == ("noah",)
@@ -281,7 +336,7 @@ async def test_the_chain_above_is_read_only_for_indirect_reports(directory: Fake
     assert check_target("director", indirect, config) is None
 
 
-async def test_a_management_loop_stops(directory: FakeDirectory) -> None:
+async def test_a_management_loop_stops(directory: CheckedDirectory) -> None:
     directory.set_manager("director", "noah", at=NOW - timedelta(days=100))
     config = dataclasses.replace(CONFIG, allow_indirect_reports=True)
     facts = await facts_of(directory, "noah", config)
@@ -289,14 +344,57 @@ async def test_a_management_loop_stops(directory: FakeDirectory) -> None:
     assert check_target("stranger", facts, config) is Refusal.NOT_DIRECT_REPORT
 
 
-async def test_only_manager_changes_inside_the_window_are_read(directory: FakeDirectory) -> None:
+async def test_only_manager_changes_inside_the_window_count(directory: CheckedDirectory) -> None:
     directory.set_manager("noah", "director", at=NOW - timedelta(days=20))
     directory.set_manager("noah", "manager", at=NOW - timedelta(days=5))
     facts = await facts_of(directory)
-    assert [c.changed_at for c in facts.manager_changes] == [NOW - timedelta(days=5)]
     found = needs_helpdesk_approval(facts, CONFIG, NOW)
     assert found is not None
-    assert found.old_manager_id == "director"
+    assert found.changed_at == NOW - timedelta(days=5)
+    assert found.previous_manager_id == "director"
+    assert found.evidence is ChangeEvidence.AUDIT_LOG
+
+
+async def test_a_manager_set_a_moment_ago_is_caught_before_the_audit_log_shows_it(
+    directory: CheckedDirectory,
+) -> None:
+    directory.managers["noah"] = "director"  # no audit event yet: the log lags
+    facts = await facts_of(directory)
+    change = facts.recent_manager_change
+    assert change is not None
+    assert change.evidence is ChangeEvidence.TAPBOT_RECORD
+    assert (change.previous_manager_id, change.new_manager_id) == ("manager", "director")
+    assert change.changed_at == NOW
+
+
+async def test_the_check_records_what_it_saw(directory: CheckedDirectory) -> None:
+    check = directory.manager_check
+    assert check is not None
+    directory.managers["noah"] = "director"
+    await facts_of(directory)
+    directory.calls.clear()
+    # Asked again, the record has caught up but still shows the change of a moment ago.
+    again = await facts_of(directory, check=check)
+    assert again.recent_manager_change is not None
+    assert again.recent_manager_change.evidence is ChangeEvidence.TAPBOT_RECORD
+    assert again.recent_manager_change.previous_manager_id == "manager"
+
+
+async def test_without_a_record_store_everyone_counts_as_never_seen(
+    directory: CheckedDirectory,
+) -> None:
+    facts = await gather_target_facts(directory, directory, "noah", CONFIG, NOW)
+    assert facts.recent_manager_change is not None
+    assert facts.recent_manager_change.evidence is ChangeEvidence.NEVER_SEEN
+
+
+async def test_nothing_is_recorded_for_an_unknown_target(directory: CheckedDirectory) -> None:
+    check = directory.manager_check
+    assert check is not None
+    facts = await facts_of(directory, "nobody", check=check)
+    assert facts.user is None
+    assert directory.records is not None
+    assert await directory.records.manager_records(["nobody"]) == {}
 
 
 @pytest.mark.parametrize(
@@ -327,7 +425,7 @@ async def test_policy_scope_follows_include_and_exclude_groups(
 
 
 async def test_scope_membership_is_transitive_through_nested_groups(
-    directory: FakeDirectory,
+    directory: CheckedDirectory,
 ) -> None:
     directory.policy = dataclasses.replace(
         DEFAULT_POLICY, all_users=False, include_group_ids=("tap-users",)
@@ -337,7 +435,7 @@ async def test_scope_membership_is_transitive_through_nested_groups(
     assert (await facts_of(directory)).in_policy_scope is True
 
 
-async def test_a_cached_policy_is_used_instead_of_reading_it(directory: FakeDirectory) -> None:
+async def test_a_cached_policy_is_used_instead_of_reading_it(directory: CheckedDirectory) -> None:
     cached = dataclasses.replace(DEFAULT_POLICY, exclude_group_ids=("no-tap",))
     directory.add_group("no-tap", "noah")
     facts = await facts_of(directory, policy=cached)
@@ -346,7 +444,17 @@ async def test_a_cached_policy_is_used_instead_of_reading_it(directory: FakeDire
     assert facts.in_policy_scope is False
 
 
-async def test_naive_now_is_a_programming_error(directory: FakeDirectory) -> None:
+async def test_naive_now_is_a_programming_error(directory: CheckedDirectory) -> None:
     naive = datetime(2024, 6, 10, 9, 0)  # noqa: DTZ001
     with pytest.raises(ValueError, match="timezone-aware"):
         await gather_target_facts(directory, directory, "noah", CONFIG, naive)
+
+
+async def test_a_store_outage_in_the_manager_check_waits_for_the_other_calls(
+    directory: CheckedDirectory,
+) -> None:
+    assert directory.records is not None
+    directory.records.unavailable = True
+    with pytest.raises(StoreError):
+        await facts_of(directory)
+    assert {name for name, _ in directory.calls} >= FIRST_ROUND - {"manager_changes"}

@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.model import (
+    ChangeEvidence,
     DirectoryUser,
-    ManagerChange,
     PassInfo,
+    RecentManagerChange,
     RoleAssignment,
     RoleAssignmentKind,
     RoleSource,
@@ -338,44 +339,28 @@ def test_roles_through_groups_refuse_like_direct_ones(
 # needs_helpdesk_approval
 
 
-def change(
-    days_ago: float, old: str | None = "old-manager", new: str | None = MANAGER.id
-) -> ManagerChange:
-    return ManagerChange(NOAH.id, NOW - timedelta(days=days_ago), old, new)
+def change(days_ago: float, old: str | None = "old-manager") -> RecentManagerChange:
+    return RecentManagerChange(
+        NOW - timedelta(days=days_ago), old, MANAGER.id, None, ChangeEvidence.AUDIT_LOG
+    )
 
 
 def test_a_recent_manager_change_needs_the_helpdesk_and_names_the_previous_manager() -> None:
     recent = change(3)
-    found = needs_helpdesk_approval(facts_for(manager_changes=(recent,)), CONFIG, NOW)
+    found = needs_helpdesk_approval(facts_for(recent_manager_change=recent), CONFIG, NOW)
     assert found == recent
     assert found is not None
-    assert found.old_manager_id == "old-manager"
+    assert found.previous_manager_id == "old-manager"
 
 
-@pytest.mark.parametrize(
-    ("days_ago", "needs"), [(0, True), (13.99, True), (14, True), (14.01, False), (-1, False)]
-)
-def test_manager_change_window_boundaries(days_ago: float, needs: bool) -> None:
-    facts = facts_for(manager_changes=(change(days_ago),))
-    assert (needs_helpdesk_approval(facts, CONFIG, NOW) is not None) is needs
-
-
-def test_the_newest_change_is_returned_and_no_ops_are_ignored() -> None:
-    older, newer = change(10, old="first"), change(2, old="second")
-    no_op = change(1, old=MANAGER.id, new=MANAGER.id)
-    facts = facts_for(manager_changes=(no_op, older, newer))
-    assert needs_helpdesk_approval(facts, CONFIG, NOW) == newer
-    assert needs_helpdesk_approval(facts_for(manager_changes=(no_op,)), CONFIG, NOW) is None
-
-
-def test_a_first_manager_assignment_counts() -> None:
-    first = change(1, old=None)
-    assert needs_helpdesk_approval(facts_for(manager_changes=(first,)), CONFIG, NOW) == first
+def test_no_recent_change_needs_nothing() -> None:
+    assert needs_helpdesk_approval(facts_for(), CONFIG, NOW) is None
 
 
 def test_a_zero_window_never_needs_the_helpdesk() -> None:
     config = dataclasses.replace(CONFIG, manager_change_window_days=0)
-    assert needs_helpdesk_approval(facts_for(manager_changes=(change(0),)), config, NOW) is None
+    facts = facts_for(recent_manager_change=change(0))
+    assert needs_helpdesk_approval(facts, config, NOW) is None
 
 
 def test_naive_now_is_a_programming_error() -> None:

@@ -14,8 +14,10 @@ TIER0 = "c0000000-0000-4000-8000-000000000005"
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
+async def world() -> World:
+    created = World()
+    await created.baseline()
+    return created
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,7 @@ async def test_active_admin_and_blocked_group_are_refused(world: World) -> None:
     world.directory.assign_role(LIAM.id, GLOBAL_ADMIN)
     assert (await world.submit()).reason is Refusal.PRIVILEGED_ROLE  # type: ignore[attr-defined]
     world2 = World()
+    await world2.baseline()
     world2.directory.add_group(BLOCKED, LIAM.id)
     assert (await world2.submit()).reason is Refusal.BLOCKED_GROUP  # type: ignore[attr-defined]
 

@@ -10,6 +10,8 @@ from bot.domain.audit import Auditor
 from bot.domain.checks import RequestChecks
 from bot.domain.cleanup import PassCleanup
 from bot.domain.issuing import PassIssuing
+from bot.domain.manager_check import ManagerCheck
+from bot.domain.manager_sync import ManagerSync
 from bot.domain.membership import GroupMembership
 from bot.domain.model import (
     ApproverKind,
@@ -69,6 +71,15 @@ class World:
         self.directory.add_group(HELPDESK, PRIYA.id, TOM.id, CHLOE.id)
         self.config = config or PolicyConfig(blocked_group_ids=(BLOCKED,))
         auditor = Auditor(self.store, self.clock)
+        self.manager_check = ManagerCheck(
+            directory=self.directory,
+            store=self.store,
+            window=timedelta(days=self.config.manager_change_window_days),
+            auditor=auditor,
+        )
+        self.manager_sync = ManagerSync(
+            directory=self.directory, store=self.store, clock=self.clock, owner="world"
+        )
         self.checks = RequestChecks(
             directory=self.directory,
             pass_issuer=self.directory,
@@ -76,6 +87,7 @@ class World:
             clock=self.clock,
             config=self.config,
             helpdesk_group_id=HELPDESK,
+            manager_check=self.manager_check,
         )
         cleanup = PassCleanup(self.directory, auditor, self.store)
         self.requests = RequestService(
@@ -115,6 +127,12 @@ class World:
             clock=self.clock,
             expire=self.requests.expire_due,
         )
+
+    async def baseline(self) -> None:
+        """Record everyone's manager as the users delta shows them now (a fresh install's
+        first poll)."""
+        report = await self.manager_sync.poll()
+        assert report.round_completed
 
     def form(
         self,

@@ -16,7 +16,7 @@ from bot.domain.errors import (
     DirectoryThrottled,
     DirectoryUnavailable,
 )
-from bot.domain.model import MailMessage, RoleAssignmentKind
+from bot.domain.model import Actor, ActorKind, MailMessage, RoleAssignmentKind
 from bot.graph.errors import INVALID_RESPONSE, OUTCOME_UNKNOWN, TIMEOUT
 from bot.graph.parse import USER_FIELDS
 
@@ -593,10 +593,13 @@ async def test_manager_changes_are_filtered_by_activity_window_and_target(harnes
         "activityDisplayName eq 'Set user manager' and activityDateTime ge 2024-05-18T00:00:00Z"
         " and targetResources/any(t:t/id eq 'u1')"
     )
-    assert [(c.old_manager_id, c.new_manager_id, c.initiated_by) for c in changes] == [
-        ("m2", "m3", "sp-9"),
-        (None, "m2", "admin-1"),
+    assert [
+        (c.old_manager_id, c.old_manager_known, c.new_manager_id, c.changed_by) for c in changes
+    ] == [
+        ("m2", True, "m3", Actor(ActorKind.APP, "sp-9", app_id="app-9")),
+        (None, False, "m2", Actor(ActorKind.USER, "admin-1")),
     ]
+    assert all(c.readable for c in changes)
     assert changes[1].changed_at == datetime(2024, 6, 1, 9, 0, 0, 123456, tzinfo=UTC)
 
 
