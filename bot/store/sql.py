@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.audit_query import AuditCursor
 from bot.domain.errors import StoreConflict, StoreError
 from bot.domain.model import (
     AuditEvent,
@@ -245,14 +246,46 @@ class SqlStore:
 
     @_translated
     async def list_audit(
-        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 100
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        target_id: str | None = None,
+        actor_id: str | None = None,
+        outcome: str | None = None,
+        action: str | None = None,
+        after: AuditCursor | None = None,
+        oldest_first: bool = False,
+        limit: int = 100,
     ) -> list[AuditEvent]:
-        query = select(audit_events)
+        """One page of a keyset walk over (at, id); the indexes of migration 0005 serve it
+        with or without a person or actor filter, so a page costs the same at any depth."""
+        table = audit_events
+        query = select(table)
         if since is not None:
-            query = query.where(audit_events.c.at >= values.utc(since))
+            query = query.where(table.c.at >= values.utc(since))
         if until is not None:
-            query = query.where(audit_events.c.at < values.utc(until))
-        query = query.order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
+            query = query.where(table.c.at < values.utc(until))
+        for column, wanted in (
+            (table.c.target_id, target_id),
+            (table.c.actor_id, actor_id),
+            (table.c.outcome, outcome),
+            (table.c.action, action),
+        ):
+            if wanted is not None:
+                query = query.where(column == values.text(wanted))
+        if after is not None:
+            at = values.utc(after.at)
+            # The pair comparison spelt so that both engines bound the index range on `at`
+            # (a row-value comparison, or a bare OR, is not an index range for every planner).
+            if oldest_first:
+                query = query.where(table.c.at >= at, or_(table.c.at > at, table.c.id > after.id))
+            else:
+                query = query.where(table.c.at <= at, or_(table.c.at < at, table.c.id < after.id))
+        if oldest_first:
+            query = query.order_by(table.c.at, table.c.id)
+        else:
+            query = query.order_by(table.c.at.desc(), table.c.id.desc())
         async with self._engine.connect() as connection:
             rows = await connection.execute(query.limit(values.limit(limit)))
             return [AuditEvent(**row._asdict()) for row in rows]

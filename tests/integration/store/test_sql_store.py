@@ -107,7 +107,7 @@ async def test_migrating_twice_keeps_data(sql_backend: Backend) -> None:
     await migrate(sql_backend.url)
 
     assert await sql_backend.store.get_request("r1") == request()
-    assert await _scalar(sql_backend.url, "SELECT version_num FROM alembic_version") == "0002"
+    assert await _scalar(sql_backend.url, "SELECT version_num FROM alembic_version") == "0005"
 
 
 async def test_concurrent_first_migrations_agree(empty_sql_url: str) -> None:
