@@ -19,6 +19,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot import audit_http
 from bot.config import Settings
 from bot.domain.audit import Auditor
 from bot.domain.cleanup import PassCleanup
@@ -168,6 +169,10 @@ def create_app(
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    if settings.audit_export_token:  # no token: the export stays off (404)
+        app.router.add_get(
+            audit_http.PATH, audit_http.audit_export_handler(settings.audit_export_token, _export)
+        )
     return app
 
 
@@ -217,6 +222,11 @@ def _engine(settings: Settings) -> str:
 
 async def _messages(request: web.Request) -> web.StreamResponse:
     return await request.app[RUNTIME].teams.messages(request)
+
+
+def _export(request: web.Request) -> audit_http.ExportDeps:
+    runtime = request.app[RUNTIME]
+    return audit_http.ExportDeps(runtime.store, runtime.clock)
 
 
 async def _healthz(request: web.Request) -> web.Response:

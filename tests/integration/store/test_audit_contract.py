@@ -177,3 +177,15 @@ async def test_any_walk_equals_the_sorted_filtered_trail(
     )
 
     assert await _walk(store, page, **query) == expected
+
+
+async def test_a_cursor_outside_the_window_still_keeps_to_the_window(store: Store) -> None:
+    stored = sorted(await _ties(store), key=lambda e: (e.at, e.id))
+    first, last = AuditCursor.after(stored[0]), AuditCursor.after(stored[-1])
+    middle = T0 + minutes(1)
+
+    later = await store.list_audit(after=first, since=middle, oldest_first=True)
+    earlier = await store.list_audit(after=last, until=middle)
+
+    assert later == stored[3:]
+    assert earlier == stored[:3][::-1]
