@@ -22,21 +22,25 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot import audit_http
 from bot.config import Settings
 from bot.domain.audit import Auditor
+from bot.domain.audit_view import AuditViewer
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.errors import StoreError
 from bot.domain.policy import PRIVILEGED_ROLE_IDS, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import ManagerRequests
 from bot.graph.wiring import build_graph_ports
 from bot.observability import Metrics
 from bot.store.sql import SqlStore, create_store, migrate
+from bot.teams.audit_cards import AuditCards
 from bot.teams.delivery import ChatDelivery
 from bot.teams.handler import TeamsDeps
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
 from bot.teams.runtime import TeamsRuntime
+from bot.teams.team_cards import TeamCards
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +125,20 @@ def create_app(
             config=policy_config(settings),
             redact_after=timedelta(minutes=settings.pass_redact_after_minutes),
         )
+        request_cards = RequestCards(requests, timezone)
+        team = TeamPasses(
+            directory=components.directory,
+            pass_issuer=components.pass_issuer,
+            delivery=delivery,
+            auditor=auditor,
+            clock=the_clock,
+        )
+        audit_viewer = AuditViewer(
+            directory=components.directory,
+            store=the_store,
+            auditor=auditor,
+            helpdesk_group_id=settings.helpdesk_group_id,
+        )
         teams.serve(
             TeamsDeps(
                 directory=components.directory,
@@ -128,7 +146,9 @@ def create_app(
                 auditor=auditor,
                 tenant_id=settings.tenant_id,
                 helpdesk_group_id=settings.helpdesk_group_id,
-                request_cards=RequestCards(requests, timezone),
+                request_cards=request_cards,
+                team_cards=TeamCards(team, request_cards, timezone),
+                audit_cards=AuditCards(audit_viewer, timezone),
             )
         )
         app[RUNTIME] = Runtime(

@@ -24,10 +24,12 @@ from botbuilder.schema import (
 from bot.domain.audit import Auditor
 from bot.domain.ports import Directory
 from bot.domain.requester import profile_of
+from bot.teams.audit_cards import AuditCards
 from bot.teams.identity import Caller, caller_of
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
-from cards.commands import COMMANDS
+from bot.teams.team_cards import TeamCards
+from cards.commands import COMMANDS, commands_table
 from cards.help import HelpView, help_card
 from cards.request import CANCEL, OPEN, REPLACE, SUBMIT
 
@@ -49,6 +51,8 @@ class TeamsDeps:
     tenant_id: str
     helpdesk_group_id: str
     request_cards: RequestCards
+    team_cards: TeamCards
+    audit_cards: AuditCards
 
 
 class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder is untyped
@@ -57,13 +61,22 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
     def __init__(self, deps: TeamsDeps) -> None:
         super().__init__()
         self._deps = deps
-        self.commands: dict[str, CommandHandler] = {"help": self._help, "request": self._request}
+        self.commands: dict[str, CommandHandler] = commands_table(
+            {
+                "help": self._help,
+                "request": self._request,
+                "team": self._private_card(deps.team_cards.open, TEAM_IS_PRIVATE),
+                "audit": self._private_card(deps.audit_cards.open, AUDIT_IS_PRIVATE),
+            }
+        )
         cards = deps.request_cards
         self.card_actions: dict[str, CardAction] = {
             OPEN: lambda caller, _data: cards.form(caller),
             SUBMIT: cards.submit,
             REPLACE: cards.replace,
             CANCEL: cards.cancel,
+            **deps.team_cards.actions,
+            **deps.audit_cards.actions,
         }
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -155,6 +168,20 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         card = await self._deps.request_cards.form(caller)
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
+    def _private_card(
+        self, build: Callable[[Caller], Awaitable[dict[str, Any]]], elsewhere: str
+    ) -> CommandHandler:
+        """A command that answers with *build*'s card, in the 1:1 chat only."""
+
+        async def command(turn_context: TurnContext, caller: Caller) -> None:
+            if not _is_personal(turn_context):
+                await turn_context.send_activity(elsewhere)
+                return
+            card = CardFactory.adaptive_card(await build(caller))
+            await turn_context.send_activity(MessageFactory.attachment(card))
+
+        return command
+
     async def _send_help(
         self,
         turn_context: TurnContext,
@@ -187,6 +214,8 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
 
 
 PERSONAL_ONLY = "Pass requests are private: ask me in our 1:1 chat."
+TEAM_IS_PRIVATE = "Your team's passes are private: ask me in our 1:1 chat."
+AUDIT_IS_PRIVATE = "The audit trail is private: ask me in our 1:1 chat."
 
 
 def _is_personal(turn_context: TurnContext) -> bool:
