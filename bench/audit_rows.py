@@ -14,8 +14,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,8 +121,7 @@ def export_with_cli(
 ) -> ExportRun:
     """Run the real command line in a process of its own, read its output as it comes (checking
     that event ids rise by one from line to line, as `fill` makes them), and return the run,
-    with the process's peak resident memory (the kernel's high-water mark, read after every
-    megabyte of output)."""
+    with the process's peak resident memory (the kernel's high-water mark, sampled)."""
     env = os.environ | {
         "DATABASE_URL": database_url,
         "GRAPH_TENANT_ID": "11111111-1111-4111-8111-111111111111",
@@ -139,24 +138,54 @@ def export_with_cli(
     ) as process:
         assert process.stdout is not None
         assert process.stderr is not None
-        run = _read(process.stdout, csv=format == "csv", peak=lambda: _peak_rss_kb(process.pid))
-        stderr = process.stderr.read().decode()
+        peak = _PeakSampler(process.pid)
+        peak.start()
+        try:
+            run = _read(process.stdout, csv=format == "csv")
+            stderr = process.stderr.read().decode()
+        finally:
+            peak.stop()
     return dataclasses.replace(
         run,
         seconds=time.perf_counter() - started,
+        peak_rss_kb=peak.kb,
         exit_code=process.returncode,
         stderr=stderr,
     )
 
 
-def _read(stdout: IO[bytes], *, csv: bool, peak: Callable[[], int]) -> ExportRun:
+class _PeakSampler:
+    """Reads a process's peak resident memory (VmHWM) every few milliseconds until stopped.
+
+    Sampled while the process runs, because the kernel's other measure, ``ru_maxrss`` from
+    wait4, starts a child at the size of the process it was forked from (here, the test
+    runner). VmHWM is itself a high-water mark, so sampling loses only the last moments."""
+
+    def __init__(self, pid: int) -> None:
+        self.kb = 0
+        self._pid = pid
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"vmhwm-{pid}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.005):
+            self.kb = max(self.kb, _peak_rss_kb(self._pid))
+
+
+def _read(stdout: IO[bytes], *, csv: bool) -> ExportRun:
     skip_header = csv
-    events = size = peak_kb = 0
+    events = size = 0
     first = last = None
     in_order = True
     rest = b""
     while chunk := stdout.read(1 << 20):
-        peak_kb = max(peak_kb, peak())
         size += len(chunk)
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
@@ -176,17 +205,14 @@ def _read(stdout: IO[bytes], *, csv: bool, peak: Callable[[], int]) -> ExportRun
         in_order=in_order and rest == b"",
         output_bytes=size,
         seconds=0.0,
-        peak_rss_kb=peak_kb,
+        peak_rss_kb=0,
         exit_code=0,
         stderr="",
     )
 
 
 def _peak_rss_kb(pid: int) -> int:
-    """The process's peak resident memory so far (VmHWM), 0 once it has exited.
-
-    Read while it runs, because the kernel's other measure, ``ru_maxrss`` from wait4, starts
-    a child at the size of the process it was forked from (here, the test runner)."""
+    """The process's peak resident memory so far (VmHWM), 0 once it has exited."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
