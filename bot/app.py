@@ -23,11 +23,13 @@ import httpx
 import structlog
 from aiohttp import web
 
+from bot import audit_http
 from bot.config import ApprovalMode, Settings, parse_stage
 from bot.delivery.ports import SmsSender
 from bot.delivery.wiring import build_delivery, build_sms_sender
 from bot.domain.approvals import ApprovalPolicy
 from bot.domain.audit import Auditor
+from bot.domain.audit_view import AuditViewer
 from bot.domain.checks import RequestChecks
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
@@ -39,6 +41,7 @@ from bot.domain.model import ApproverKind, Stage
 from bot.domain.offers import RequestOffers
 from bot.domain.policy import PRIVILEGED_ROLES, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import RequestService
 from bot.graph.wiring import build_graph_ports
@@ -46,12 +49,14 @@ from bot.observability import Metrics
 from bot.ops import listener_url, ops_app, start_ops_listener
 from bot.store.sql import SqlStore, create_store, migrate
 from bot.teams.approval_cards import ApprovalCards
+from bot.teams.audit_cards import AuditCards
 from bot.teams.board import TeamsBoard
 from bot.teams.chat import ProactiveChat
 from bot.teams.handler import TeamsDeps
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
 from bot.teams.runtime import TeamsRuntime
+from bot.teams.team_cards import TeamCards
 
 log = structlog.get_logger(__name__)
 
@@ -164,6 +169,8 @@ def create_app(
                 helpdesk_group_id=settings.helpdesk_group_id,
                 request_cards=wired.request_cards,
                 approval_cards=wired.approval_cards,
+                team_cards=wired.team_cards,
+                audit_cards=wired.audit_cards,
             )
         )
         app[RUNTIME] = Runtime(
@@ -228,6 +235,10 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     app.router.add_post("/api/messages", _messages)
+    if settings.audit_export_token:  # no token: the export stays off (404)
+        app.router.add_get(
+            audit_http.PATH, audit_http.audit_export_handler(settings.audit_export_token, _export)
+        )
     return app
 
 
@@ -239,6 +250,8 @@ class RequestMachinery:
     service: RequestService
     request_cards: RequestCards
     approval_cards: ApprovalCards
+    team_cards: TeamCards
+    audit_cards: AuditCards
     upkeep: Upkeep
 
 
@@ -313,12 +326,26 @@ def _requests(
         clock=clock,
         config=config,
     )
+    request_cards = RequestCards(service, offers, board, timezone, is_helpdesk=checks.is_helpdesk)
+    team = TeamPasses(
+        directory=graph.directory,
+        pass_issuer=graph.pass_issuer,
+        delivery=delivery,
+        auditor=auditor,
+        clock=clock,
+    )
+    audit_viewer = AuditViewer(
+        directory=graph.directory,
+        store=store,
+        auditor=auditor,
+        helpdesk_group_id=settings.helpdesk_group_id,
+    )
     return RequestMachinery(
         auditor=auditor,
         service=service,
-        request_cards=RequestCards(
-            service, offers, board, timezone, is_helpdesk=checks.is_helpdesk
-        ),
+        request_cards=request_cards,
+        team_cards=TeamCards(team, request_cards, timezone),
+        audit_cards=AuditCards(audit_viewer, timezone),
         approval_cards=ApprovalCards(service, store, timezone),
         upkeep=Upkeep(
             store=store,
@@ -432,3 +459,8 @@ def _engine(settings: Settings) -> str:
 
 async def _messages(request: web.Request) -> web.StreamResponse:
     return await request.app[RUNTIME].teams.messages(request)
+
+
+def _export(request: web.Request) -> audit_http.ExportDeps:
+    runtime = request.app[RUNTIME]
+    return audit_http.ExportDeps(runtime.store, runtime.clock)

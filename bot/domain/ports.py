@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.audit_query import AuditCursor
 from bot.domain.model import (
     AccountCreation,
     AuditEvent,
@@ -252,9 +253,24 @@ class Store(Protocol):
         ...
 
     async def list_audit(
-        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 100
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        target_id: str | None = None,
+        actor_id: str | None = None,
+        outcome: str | None = None,
+        action: str | None = None,
+        after: AuditCursor | None = None,
+        oldest_first: bool = False,
+        limit: int = 100,
     ) -> list[AuditEvent]:
-        """Return audit events in [since, until), newest first."""
+        """Return at most *limit* audit events in [since, until) matching every filter given,
+        ordered by (at, id): newest first, or oldest first when *oldest_first*.
+
+        With *after* (`AuditCursor.after` of the last event of the previous page, read in the
+        same order) the page starts just past that event: the next page of a keyset walk,
+        which neither skips nor repeats events however many share a timestamp."""
         ...
 
     # Conversation references

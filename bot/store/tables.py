@@ -118,7 +118,9 @@ audit_events = Table(
     Column("request_id", Text, nullable=True),
     Column("reason", Text, nullable=True),
     Column("detail", JSON, nullable=False),
-    Index("ix_audit_events_at", "at"),
+    Index("ix_audit_events_at_id", "at", "id"),
+    Index("ix_audit_events_target_at_id", "target_id", "at", "id"),
+    Index("ix_audit_events_actor_at_id", "actor_id", "at", "id"),
     Index("ix_audit_events_request", "request_id"),
 )
 

@@ -27,12 +27,14 @@ from bot.domain.audit import Auditor
 from bot.domain.ports import Directory
 from bot.domain.requester import profile_of
 from bot.teams.approval_cards import ApprovalCards
+from bot.teams.audit_cards import AuditCards
 from bot.teams.board import HELPDESK_CHANNEL_KEY
 from bot.teams.identity import Caller, caller_of
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
+from bot.teams.team_cards import TeamCards
 from cards.approval import APPROVE, DENY, REVIEW
-from cards.commands import COMMANDS
+from cards.commands import COMMANDS, commands_table
 from cards.help import HelpView, help_card
 from cards.request import CANCEL, OPEN, REPLACE, SEARCH, SUBMIT
 from cards.search import DETAILS, PEOPLE_DATASET
@@ -58,6 +60,8 @@ class TeamsDeps:
     helpdesk_group_id: str
     request_cards: RequestCards
     approval_cards: ApprovalCards
+    team_cards: TeamCards
+    audit_cards: AuditCards
 
 
 class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder is untyped
@@ -66,7 +70,14 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
     def __init__(self, deps: TeamsDeps) -> None:
         super().__init__()
         self._deps = deps
-        self.commands: dict[str, CommandHandler] = {"help": self._help, "request": self._request}
+        self.commands: dict[str, CommandHandler] = commands_table(
+            {
+                "help": self._help,
+                "request": self._request,
+                "team": self._private_card(deps.team_cards.open, TEAM_IS_PRIVATE),
+                "audit": self._private_card(deps.audit_cards.open, AUDIT_IS_PRIVATE),
+            }
+        )
         cards = deps.request_cards
         # Request cards are private: they name people and what may be done for them.
         self.card_actions: dict[str, CardAction] = {
@@ -75,6 +86,8 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             CANCEL: cards.cancel,
             SEARCH: cards.search,
             DETAILS: cards.details,
+            **deps.team_cards.actions,
+            **deps.audit_cards.actions,
         }
         # The submitted card is remembered where it is, to be updated while approvals run.
         self.placed_actions: dict[str, PlacedAction] = {SUBMIT: cards.submit}
@@ -215,6 +228,20 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         card = await self._deps.request_cards.form(caller)
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
+    def _private_card(
+        self, build: Callable[[Caller], Awaitable[dict[str, Any]]], elsewhere: str
+    ) -> CommandHandler:
+        """A command that answers with *build*'s card, in the 1:1 chat only."""
+
+        async def command(turn_context: TurnContext, caller: Caller) -> None:
+            if not _is_personal(turn_context):
+                await turn_context.send_activity(elsewhere)
+                return
+            card = CardFactory.adaptive_card(await build(caller))
+            await turn_context.send_activity(MessageFactory.attachment(card))
+
+        return command
+
     async def _send_help(
         self,
         turn_context: TurnContext,
@@ -247,6 +274,8 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
 
 
 PERSONAL_ONLY = "Pass requests are private: ask me in our 1:1 chat."
+TEAM_IS_PRIVATE = "Your team's passes are private: ask me in our 1:1 chat."
+AUDIT_IS_PRIVATE = "The audit trail is private: ask me in our 1:1 chat."
 
 
 def _is_personal(turn_context: TurnContext) -> bool:

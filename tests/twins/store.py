@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.domain.audit_query import AuditCursor
 from bot.domain.errors import LimitReached, StoreConflict, StoreError
 from bot.domain.model import (
     AuditEvent,
@@ -235,18 +236,46 @@ class MemoryStore:
         return dataclasses.replace(stored, detail=dict(stored.detail))
 
     async def list_audit(
-        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 100
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        target_id: str | None = None,
+        actor_id: str | None = None,
+        outcome: str | None = None,
+        action: str | None = None,
+        after: AuditCursor | None = None,
+        oldest_first: bool = False,
+        limit: int = 100,
     ) -> list[AuditEvent]:
         start = values.optional_utc(since)
         end = values.optional_utc(until)
+        wanted = {
+            name: values.text(value)
+            for name, value in (
+                ("target_id", target_id),
+                ("actor_id", actor_id),
+                ("outcome", outcome),
+                ("action", action),
+            )
+            if value is not None
+        }
+        cursor = None if after is None else (values.utc(after.at), after.id)
         limit = values.limit(limit)
         await self._io()
+
+        def position(event: AuditEvent) -> tuple[datetime, int]:
+            return (event.at, event.id or 0)
+
         found = [
             dataclasses.replace(e, detail=dict(e.detail))
             for e in self._audit
-            if (start is None or e.at >= start) and (end is None or e.at < end)
+            if (start is None or e.at >= start)
+            and (end is None or e.at < end)
+            and all(getattr(e, name) == value for name, value in wanted.items())
+            and (cursor is None or (position(e) > cursor if oldest_first else position(e) < cursor))
         ]
-        found.sort(key=lambda e: (e.at, e.id or 0), reverse=True)
+        found.sort(key=position, reverse=not oldest_first)
         return found[:limit]
 
     # Conversation references
