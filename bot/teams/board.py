@@ -153,8 +153,15 @@ class TeamsBoard:
         sent: list[str] = []
 
         async def send(turn_context: TurnContext) -> None:
-            response = await turn_context.send_activity(
-                MessageFactory.attachment(CardFactory.adaptive_card(card))
+            # A new message, not a reply: `send_activity` would reply to the proactive turn's
+            # made-up activity id, which a channel would take for a thread to answer in.
+            activity = TurnContext.apply_conversation_reference(
+                MessageFactory.attachment(CardFactory.adaptive_card(card)), reference
+            )
+            activity.reply_to_id = None
+            client = turn_context.turn_state.get(turn_context.adapter.BOT_CONNECTOR_CLIENT_KEY)
+            response = await client.conversations.send_to_conversation(
+                reference.conversation.id, activity
             )
             sent.append(getattr(response, "id", "") or "")
 
