@@ -5,8 +5,8 @@ invokes that must be refused."""
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from bot.domain.model import RequestState
 from tests.bot.conftest import HELPDESK, HELPDESK_GROUP_ID, BotUnderTest, StartBot, activity
