@@ -22,6 +22,7 @@ from bot.domain.model import (
 )
 from bot.domain.offers import RequestOffers
 from bot.domain.policy import PolicyConfig
+from bot.domain.ports import Store
 from bot.domain.request_form import RequestForm
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import Person, RequestService
@@ -48,14 +49,33 @@ FOUR_EYES = ApprovalPolicy(helpdesk_stages=(Stage(ApproverKind.HELPDESK, 240),))
 
 
 class World:
+    """The organisation and tapbot's request machinery over it.
+
+    *store*, *clock* and *directory* let a second World run as another bot process over the
+    same database and the same tenant (given a *directory*, the organisation is not seeded
+    again)."""
+
     def __init__(
-        self, *, approvals: ApprovalPolicy = FOUR_EYES, config: PolicyConfig | None = None
+        self,
+        *,
+        approvals: ApprovalPolicy = FOUR_EYES,
+        config: PolicyConfig | None = None,
+        store: Store | None = None,
+        clock: ManualClock | None = None,
+        directory: FakeDirectory | None = None,
     ) -> None:
-        self.clock = ManualClock()
-        self.directory = FakeDirectory(self.clock)
-        self.store = MemoryStore()
+        self.clock = clock or ManualClock()
+        self.store = store or MemoryStore()  # type: ignore[assignment]
         self.delivery = FakeDelivery()
         self.board = FakeBoard()
+        if directory is None:
+            self.directory = FakeDirectory(self.clock)
+            self._seed()
+        else:
+            self.directory = directory
+        self._wire(approvals, config)
+
+    def _seed(self) -> None:
         for user in (MANAGER, STRANGER, OTHER_MANAGER, PRIYA, TOM, CHLOE):
             self.directory.add_user(user)
         for user in (LIAM, NOAH, HARRY, ADA):
@@ -69,6 +89,8 @@ class World:
         )
         self.directory.assign_role(NOAH.id, GLOBAL_ADMIN, RoleAssignmentKind.ELIGIBLE)
         self.directory.add_group(HELPDESK, PRIYA.id, TOM.id, CHLOE.id)
+
+    def _wire(self, approvals: ApprovalPolicy, config: PolicyConfig | None) -> None:
         self.config = config or PolicyConfig(blocked_group_ids=(BLOCKED,))
         auditor = Auditor(self.store, self.clock)
         self.manager_check = ManagerCheck(
