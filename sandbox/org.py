@@ -26,6 +26,7 @@ from datetime import UTC, datetime, time, timedelta
 from sandbox.tenant import GLOBAL_ADMINISTRATOR, Tenant, User
 
 DOMAIN = "contoso.example"
+COMPANY = "Contoso Ltd"
 TENANT_ID = "4f6a9c2e-7b1d-4e8a-9c3f-2d5e8a1b7c40"
 CLIENT_ID = "0c7e2f9a-3b6d-4a1e-8f5c-9d2b4e6a8c11"
 CLIENT_SECRET = "sandbox-only~not-a-real-secret~tapbot"
@@ -161,6 +162,7 @@ def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenan
                 user_principal_name=upn,
                 job_title=title,
                 department=department,
+                company_name=COMPANY if department else None,
                 office_location="London" if department else None,
                 mail="jordan.ellis@fabrikam.example" if user_id == GUEST_ID else upn,
                 other_mails=[personal] if personal else [],

@@ -6,10 +6,11 @@ the same contract tests. Every method may raise the errors in `bot.domain.errors
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.joiners import Joiner
 from bot.domain.model import (
     AuditEvent,
     ConversationRecord,
@@ -68,10 +69,22 @@ class Directory(Protocol):
         """Return "Set user manager" audit events for *user_id* since *since*, newest first."""
         ...
 
-    async def list_joiners(
-        self, hired_from: datetime, hired_before: datetime
-    ) -> list[DirectoryUser]:
-        """Return users whose employeeHireDate is in [*hired_from*, *hired_before*)."""
+    def list_joiners(
+        self,
+        hired_from: datetime,
+        hired_until: datetime,
+        *,
+        departments: Sequence[str] = (),
+        companies: Sequence[str] = (),
+    ) -> AsyncIterator[Joiner]:
+        """Yield the enabled members whose employeeHireDate is in [*hired_from*,
+        *hired_until*] (both inclusive), of one of *departments* and one of *companies* when
+        those are given (exact names, case-insensitive), in no particular order.
+
+        The directory is read page by page as the caller iterates, holding one page at a
+        time. An unreadable hire date gives a `Joiner` without one (and its text); a failure
+        to read a page raises DirectoryError from the iteration.
+        """
         ...
 
     async def is_app_installed_for(self, user_id: str, teams_app_id: str) -> bool:

@@ -16,11 +16,12 @@ import dataclasses
 import secrets
 import string
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from bot.domain.clock import SystemClock
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound, DirectoryRejected
+from bot.domain.joiners import Joiner
 from bot.domain.model import (
     DirectoryUser,
     IssuedPass,
@@ -86,6 +87,12 @@ class FakeDirectory:
         self.roles: dict[str, list[RoleAssignment]] = {}
         self.audit: list[ManagerChange] = []
         self.installed_apps: set[tuple[str, str]] = set()
+        self.departments: dict[str, str] = {}
+        self.companies: dict[str, str] = {}
+        self.unreadable_hire_dates: dict[str, str] = {}
+        self.joiner_page_size = 100
+        # Page number -> the error reading that page of joiners raises (once).
+        self.joiner_page_failures: dict[int, DirectoryError] = {}
         self.sent_mail: list[MailMessage] = []
         self.calls: list[tuple[str, tuple[object, ...]]] = []
         self._passes: dict[str, _Pass] = {}
@@ -94,11 +101,27 @@ class FakeDirectory:
 
     # Seeding and inspection helpers (synchronous: tests call them between awaits)
 
-    def add_user(self, user: DirectoryUser, *, manager_id: str | None = None) -> DirectoryUser:
+    def add_user(
+        self,
+        user: DirectoryUser,
+        *,
+        manager_id: str | None = None,
+        department: str | None = None,
+        company: str | None = None,
+    ) -> DirectoryUser:
         self.users[user.id] = user
         if manager_id is not None:
             self.managers[user.id] = manager_id
+        if department is not None:
+            self.departments[user.id] = department
+        if company is not None:
+            self.companies[user.id] = company
         return user
+
+    def set_unreadable_hire_date(self, user_id: str, text: str) -> None:
+        """Make *user_id*'s hire date one Graph would send but nobody can read."""
+        self.users[user_id] = dataclasses.replace(self.users[user_id], employee_hire_date=None)
+        self.unreadable_hire_dates[user_id] = text
 
     def set_manager(
         self,
@@ -276,18 +299,56 @@ class FakeDirectory:
         return sorted(changes, key=lambda c: c.changed_at, reverse=True)
 
     async def list_joiners(
-        self, hired_from: datetime, hired_before: datetime
-    ) -> list[DirectoryUser]:
-        await self._enter("list_joiners", hired_from, hired_before)
-        return sorted(
-            (
-                u
-                for u in self.users.values()
-                if u.employee_hire_date is not None
-                and hired_from <= u.employee_hire_date < hired_before
-            ),
-            key=lambda u: (u.employee_hire_date, u.id),
-        )
+        self,
+        hired_from: datetime,
+        hired_until: datetime,
+        *,
+        departments: Sequence[str] = (),
+        companies: Sequence[str] = (),
+    ) -> AsyncIterator[Joiner]:
+        """Yield matching joiners in pages of `joiner_page_size`, each page read (and
+        failing, see `joiner_page_failures`) only when iteration reaches it."""
+        wanted_departments = {d.casefold() for d in departments}
+        wanted_companies = {c.casefold() for c in companies}
+
+        def matches(user: DirectoryUser) -> bool:
+            hired = user.employee_hire_date
+            if hired is None and user.id not in self.unreadable_hire_dates:
+                return False
+            if hired is not None and not hired_from <= hired <= hired_until:
+                return False
+            department = (self.departments.get(user.id) or "").casefold()
+            company = (self.companies.get(user.id) or "").casefold()
+            return (
+                user.account_enabled
+                and user.user_type == "Member"
+                and (not wanted_departments or department in wanted_departments)
+                and (not wanted_companies or company in wanted_companies)
+            )
+
+        page = 0
+        offset = 0
+        while True:
+            await self._enter("list_joiners", hired_from, hired_until, page)
+            failure = self.joiner_page_failures.pop(page, None)
+            if failure is not None:
+                raise failure
+            found = sorted(
+                (u for u in self.users.values() if matches(u)),
+                key=lambda u: (u.employee_hire_date or hired_from, u.id),
+            )
+            chunk = found[offset : offset + self.joiner_page_size]
+            for user in chunk:
+                yield Joiner(
+                    user,
+                    department=self.departments.get(user.id),
+                    company_name=self.companies.get(user.id),
+                    hire_date_text=self.unreadable_hire_dates.get(user.id),
+                )
+            offset += len(chunk)
+            page += 1
+            if offset >= len(found) or not chunk:
+                return
 
     async def is_app_installed_for(self, user_id: str, teams_app_id: str) -> bool:
         await self._enter("is_app_installed_for", user_id, teams_app_id)

@@ -121,7 +121,12 @@ def twin_from_tenant(tenant: Tenant, clock: ManualClock) -> FakeDirectory:
     """A `FakeDirectory` describing the same organisation as *tenant*."""
     twin = FakeDirectory(clock, policy=tap_policy(tenant))
     for user in tenant.users.values():
-        twin.add_user(directory_user(user), manager_id=tenant.managers.get(user.id))
+        twin.add_user(
+            directory_user(user),
+            manager_id=tenant.managers.get(user.id),
+            department=user.department,
+            company=user.company_name,
+        )
     for guest_id, sponsor_ids in tenant.sponsors.items():
         for sponsor_id in sponsor_ids:
             twin.add_sponsor(guest_id, sponsor_id)
@@ -163,6 +168,10 @@ class Side:
         """Change the TAP policy (`TapPolicy` field names) before the test reads it."""
         raise NotImplementedError
 
+    def set_user(self, user_id: str, **changes: Any) -> None:
+        """Change a user's properties (`DirectoryUser` field names)."""
+        raise NotImplementedError
+
 
 class TwinSide(Side):
     kind = "twin"
@@ -180,6 +189,9 @@ class TwinSide(Side):
 
     def change_policy(self, **changes: Any) -> None:
         self.twin.policy = dataclasses.replace(self.twin.policy, **changes)
+
+    def set_user(self, user_id: str, **changes: Any) -> None:
+        self.twin.users[user_id] = dataclasses.replace(self.twin.users[user_id], **changes)
 
 
 class GraphSide(Side):
@@ -201,6 +213,11 @@ class GraphSide(Side):
 
     def set_manager(self, user_id: str, manager_id: str, *, at: datetime, by: str) -> None:
         self.tenant.set_manager(user_id, manager_id, at=at, by=by)
+
+    def set_user(self, user_id: str, **changes: Any) -> None:
+        user = self.tenant.users[user_id]
+        for name, value in changes.items():
+            setattr(user, name, value)  # DirectoryUser's names match the fake's for these
 
     def change_policy(self, **changes: Any) -> None:
         policy = self.tenant.policy
