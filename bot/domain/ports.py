@@ -7,10 +7,17 @@ the same contract tests. Every method may raise the errors in `bot.domain.errors
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from bot.domain.joiners import Joiner
+from bot.domain.joiners import (
+    Joiner,
+    JoinerClaim,
+    JoinerEvent,
+    JoinerState,
+    SweepRun,
+    SweepState,
+)
 from bot.domain.model import (
     AuditEvent,
     ConversationRecord,
@@ -210,6 +217,77 @@ class Store(Protocol):
     # Exactly-once job runs
     async def claim(self, job: str, run_key: str, owner: str, at: datetime) -> bool:
         """Claim run *run_key* of *job* for *owner*; True for exactly one caller ever."""
+        ...
+
+    # Joiner reminders: one event per (joiner, hire day), one sweep run per day
+    async def claim_joiner(
+        self,
+        joiner_id: str,
+        hire_day: date,
+        owner: str,
+        *,
+        now: datetime,
+        lease_until: datetime,
+    ) -> JoinerClaim:
+        """Claim the event of *joiner_id* and *hire_day* for *owner*, creating it if new.
+
+        Won (the event is then ``claimed`` by *owner* until *lease_until*, attempts + 1) when
+        the event is new, ``open``, ``claimed`` under a lease that ended by *now*, or
+        ``snoozed`` with ``remind_at`` by *now*. Otherwise lost, with the event as it stands.
+        Exactly one of several concurrent claimers wins."""
+        ...
+
+    async def move_joiner(
+        self,
+        joiner_id: str,
+        hire_day: date,
+        *,
+        expected: Iterable[JoinerState],
+        new_state: JoinerState,
+        at: datetime,
+        owner: str | None = None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> JoinerEvent:
+        """Move the event to *new_state* if it is in one of *expected* (and held by *owner*,
+        when given), applying *changes* (owner, lease_until, remind_at, recipient,
+        recipient_id, conversation_key, activity_id, reason, details); ``updated_at`` becomes
+        *at* and ``version`` grows by one. StoreConflict otherwise; ValueError for other
+        fields."""
+        ...
+
+    async def get_joiner(self, joiner_id: str, hire_day: date) -> JoinerEvent | None: ...
+
+    async def claim_sweep(
+        self, day: date, owner: str, *, now: datetime, lease_until: datetime
+    ) -> bool:
+        """Claim the daily sweep of *day* for *owner* until *lease_until*: True when *day* has
+        no run yet, or a run that is not done and whose ``lease_until`` has passed by *now*
+        (an instance died mid-run, or a failed run is due for retry). One winner."""
+        ...
+
+    async def renew_sweep(self, day: date, owner: str, *, lease_until: datetime) -> bool:
+        """Extend *owner*'s running sweep of *day*; False when it is no longer theirs."""
+        ...
+
+    async def finish_sweep(
+        self,
+        day: date,
+        owner: str,
+        *,
+        state: SweepState,
+        at: datetime,
+        retry_at: datetime | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """End *owner*'s running sweep of *day* as ``done`` or ``failed``; a failed run may be
+        claimed again from *retry_at* (default *at*). False when it was not theirs."""
+        ...
+
+    async def get_sweep(self, day: date) -> SweepRun | None: ...
+
+    async def find_conversations(self, prefix: str, *, limit: int = 10) -> list[ConversationRecord]:
+        """Return stored conversations whose key starts with *prefix* (exact case), most
+        recently updated first."""
         ...
 
     # Scheduled message edits

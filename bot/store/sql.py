@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.errors import StoreConflict, StoreError
+from bot.domain.errors import StoreConflict
 from bot.domain.model import (
     AuditEvent,
     ConversationRecord,
@@ -30,30 +29,13 @@ from bot.domain.model import (
     TapRequest,
 )
 from bot.store import values
-from bot.store.engine import WRITE, describe, is_unique_violation, make_engine
+from bot.store.engine import WRITE, is_unique_violation, make_engine
+from bot.store.guard import translated
+from bot.store.joiner_rows import JoinerRows
 from bot.store.migrator import migrate
 from bot.store.tables import audit_events, conversations, job_claims, scheduled_edits, tap_requests
 
 __all__ = ["SqlStore", "create_store", "migrate"]
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _translated(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn driver and connection errors raised by *method* into StoreError."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (SQLAlchemyError, OSError) as exc:
-            error = StoreError(describe(method.__name__, exc))
-        # Raised outside the handler so the driver's exception, whose text can quote SQL
-        # parameters, is not chained to it.
-        raise error
-
-    return wrapper
 
 
 def create_store(database_url: str) -> SqlStore:
@@ -63,7 +45,7 @@ def create_store(database_url: str) -> SqlStore:
     return SqlStore(make_engine(database_url))
 
 
-class SqlStore:
+class SqlStore(JoinerRows):
     """The `Store` port over an async SQLAlchemy engine made by `make_engine` (its SQLite BEGIN
     handling is what makes concurrent transitions safe there)."""
 
@@ -75,14 +57,14 @@ class SqlStore:
         """Close every pooled connection. Idempotent; a closed store reconnects if used again."""
         await self._engine.dispose()
 
-    @_translated
+    @translated
     async def ping(self) -> None:
         async with self._engine.connect() as connection:
             await connection.execute(select(1))
 
     # Requests
 
-    @_translated
+    @translated
     async def add_request(self, request: TapRequest) -> None:
         row = _request_row(values.request(request))
         try:
@@ -99,14 +81,14 @@ class SqlStore:
             return
         raise conflict
 
-    @_translated
+    @translated
     async def get_request(self, request_id: str) -> TapRequest | None:
         query = select(tap_requests).where(tap_requests.c.id == request_id)
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).one_or_none()
         return None if row is None else _request(row)
 
-    @_translated
+    @translated
     async def transition(
         self,
         request_id: str,
@@ -154,7 +136,7 @@ class SqlStore:
             raise StoreConflict(f"request {request_id} does not exist")
         raise StoreConflict(f"request {request_id} is {current}, not {' or '.join(states)}")
 
-    @_translated
+    @translated
     async def update_request(self, request_id: str, *, changes: Mapping[str, Any]) -> TapRequest:
         """Apply *changes* without touching state, version or ``updated_at``. StoreConflict if
         the request does not exist; ValueError for unknown or read-only fields."""
@@ -177,7 +159,7 @@ class SqlStore:
             raise StoreConflict(f"request {request_id} does not exist")
         return _request(row)
 
-    @_translated
+    @translated
     async def list_requests(
         self,
         *,
@@ -202,7 +184,7 @@ class SqlStore:
             rows = await connection.execute(query.limit(values.limit(limit)))
             return [_request(row) for row in rows]
 
-    @_translated
+    @translated
     async def count_requests(
         self,
         *,
@@ -223,7 +205,7 @@ class SqlStore:
 
     # Audit
 
-    @_translated
+    @translated
     async def append_audit(self, event: AuditEvent) -> AuditEvent:
         """Append *event* (its ``id`` is ignored) and return it as stored, with the new id.
         The database refuses UPDATE and DELETE on audit rows."""
@@ -243,7 +225,7 @@ class SqlStore:
             new_id = (await connection.execute(statement)).scalar_one()
         return dataclasses.replace(event, id=int(new_id))
 
-    @_translated
+    @translated
     async def list_audit(
         self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 100
     ) -> list[AuditEvent]:
@@ -259,7 +241,7 @@ class SqlStore:
 
     # Conversation references
 
-    @_translated
+    @translated
     async def save_conversation(self, record: ConversationRecord) -> None:
         record = values.conversation(record)
         row = {
@@ -277,7 +259,7 @@ class SqlStore:
         async with self._writer.begin() as connection:
             await connection.execute(statement)
 
-    @_translated
+    @translated
     async def get_conversation(self, key: str) -> ConversationRecord | None:
         query = select(conversations).where(conversations.c.key == key)
         async with self._engine.connect() as connection:
@@ -286,7 +268,7 @@ class SqlStore:
 
     # Exactly-once job runs
 
-    @_translated
+    @translated
     async def claim(self, job: str, run_key: str, owner: str, at: datetime) -> bool:
         """Insert the claim; the (job, run_key) primary key lets exactly one insert ever succeed,
         whichever process or instance tries. Idempotent for losers: they get False."""
@@ -302,7 +284,7 @@ class SqlStore:
 
     # Scheduled message edits
 
-    @_translated
+    @translated
     async def schedule_edit(self, edit: ScheduledEdit) -> None:
         """Store *edit*; StoreConflict if an edit with its id exists."""
         edit = values.scheduled_edit(edit)
@@ -326,7 +308,7 @@ class SqlStore:
             return
         raise conflict
 
-    @_translated
+    @translated
     async def due_edits(self, now: datetime, *, limit: int = 100) -> list[ScheduledEdit]:
         """Return undone edits due at or before *now*, oldest first (ties: smaller id first)."""
         query = (
@@ -338,7 +320,7 @@ class SqlStore:
         async with self._engine.connect() as connection:
             return [ScheduledEdit(**row._asdict()) for row in await connection.execute(query)]
 
-    @_translated
+    @translated
     async def mark_edit_done(self, edit_id: str) -> bool:
         """Mark the edit done; True only for the one caller whose UPDATE changed it, False for
         an edit already done or unknown."""

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
@@ -107,7 +108,8 @@ async def test_migrating_twice_keeps_data(sql_backend: Backend) -> None:
     await migrate(sql_backend.url)
 
     assert await sql_backend.store.get_request("r1") == request()
-    assert await _scalar(sql_backend.url, "SELECT version_num FROM alembic_version") == "0002"
+    newest = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert await _scalar(sql_backend.url, "SELECT version_num FROM alembic_version") == newest
 
 
 async def test_concurrent_first_migrations_agree(empty_sql_url: str) -> None:
