@@ -132,6 +132,23 @@ def joiner_window(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class JoinerConfig:
+    """The joiner settings the domain needs (the composition root builds it from Settings).
+
+    *departments*, *companies* and *group_id* narrow who counts as a joiner (empty: everyone).
+    """
+
+    timezone: ZoneInfo
+    days_ahead: int = 7
+    margin_days: int = 2
+    sweep_time: time = time(8)
+    sweep_at_start: bool = True
+    departments: tuple[str, ...] = ()
+    companies: tuple[str, ...] = ()
+    group_id: str = ""
+
+
 # What the directory says about a joiner
 
 

@@ -15,6 +15,8 @@ from bot.domain.joiners import (
     JoinerClaim,
     JoinerEvent,
     JoinerState,
+    Reminder,
+    ReminderReceipt,
     SweepRun,
     SweepState,
 )
@@ -316,4 +318,19 @@ class PassDelivery(Protocol):
 
     async def notify(self, user_id: str, text: str) -> bool:
         """Tell *user_id* something in their 1:1 chat; False when the bot cannot reach them."""
+        ...
+
+
+class JoinerReminders(Protocol):
+    """Puts a joiner reminder card in front of the person who should act on it."""
+
+    async def to_manager(self, reminder: Reminder) -> ReminderReceipt:
+        """Send *reminder* to ``reminder.manager`` in their 1:1 chat with the bot, opening that
+        chat first when it can (installing the app for them). Raise ReminderUndeliverable
+        when they cannot be reached."""
+        ...
+
+    async def to_helpdesk(self, reminder: Reminder) -> ReminderReceipt:
+        """Post *reminder* in the helpdesk channel; raise ReminderUndeliverable when there is
+        none the bot can post in."""
         ...
