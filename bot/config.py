@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import re
 import zoneinfo
 from collections.abc import Mapping
 from datetime import time
@@ -58,6 +59,7 @@ def _csv(value: object) -> object:
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 class Settings(BaseSettings):
@@ -124,6 +126,14 @@ class Settings(BaseSettings):
     joiner_margin_days: int = Field(2, alias="JOINER_MARGIN_DAYS", ge=0, le=14)
     joiner_sweep_time: time = Field(time(8, 0), alias="JOINER_SWEEP_TIME")
     joiner_auto_issue: bool = Field(False, alias="JOINER_AUTO_ISSUE")
+    # Sweep at start-up when today's sweep has not run (otherwise only at JOINER_SWEEP_TIME).
+    joiner_sweep_at_start: bool = Field(True, alias="JOINER_SWEEP_AT_START")
+    # Who counts as a joiner (empty: every enabled member): departments, companies, a group.
+    joiner_scope_departments: list[str] = Field(
+        default_factory=list, alias="JOINER_SCOPE_DEPARTMENTS"
+    )
+    joiner_scope_companies: list[str] = Field(default_factory=list, alias="JOINER_SCOPE_COMPANIES")
+    joiner_scope_group_id: str = Field("", alias="JOINER_SCOPE_GROUP_ID")
 
     # Delivery
     mail_sender: str = Field("", alias="MAIL_SENDER")
@@ -155,7 +165,13 @@ class Settings(BaseSettings):
         # tests depend on the shell they run in.
         return (init_settings,)
 
-    _split_lists = field_validator("privileged_role_ids", "blocked_group_ids", mode="before")(_csv)
+    _split_lists = field_validator(
+        "privileged_role_ids",
+        "blocked_group_ids",
+        "joiner_scope_departments",
+        "joiner_scope_companies",
+        mode="before",
+    )(_csv)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, env_file: Path | None = None) -> Self:
@@ -270,6 +286,11 @@ class Settings(BaseSettings):
             self.acs_endpoint and self.acs_access_key and self.acs_from
         ):
             problems.append("SMS_PROVIDER=acs needs ACS_ENDPOINT, ACS_ACCESS_KEY and ACS_FROM.")
+        if self.joiner_scope_group_id and not _GUID.match(self.joiner_scope_group_id):
+            problems.append(
+                "JOINER_SCOPE_GROUP_ID must be a group's object id (a GUID); with a wrong one "
+                "nobody would count as a joiner."
+            )
         if self.joiner_auto_issue and not self.mail_sender:
             problems.append("JOINER_AUTO_ISSUE=true emails the pass, so it needs MAIL_SENDER.")
         return problems

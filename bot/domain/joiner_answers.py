@@ -186,10 +186,11 @@ class JoinerAnswers:
             allowed = await self._may_answer(clicker_id, joiner_id)
         except DirectoryError as error:
             await self._refusal(clicker_id, joiner_id, "directory_unavailable", day, action)
-            return Refused(CANNOT_CHECK, error.code or "directory_unavailable")
+            return Refused(CANNOT_CHECK, error.code or "directory_unavailable", event)
         if not allowed:
             await self._refusal(clicker_id, joiner_id, "not_manager_or_helpdesk", day, action)
-            return Refused(NOT_YOURS, "not_manager_or_helpdesk")
+            # The card stays as it was for them: they are looking at it already.
+            return Refused(NOT_YOURS, "not_manager_or_helpdesk", event)
         return event
 
     async def _may_answer(self, clicker_id: str, joiner_id: str) -> bool:

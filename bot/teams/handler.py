@@ -25,8 +25,10 @@ from bot.domain.audit import Auditor
 from bot.domain.ports import Directory
 from bot.domain.requester import profile_of
 from bot.teams.identity import Caller, caller_of
+from bot.teams.joiner_cards import JoinerCards
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
+from cards import joiner as joiner_card
 from cards.commands import COMMANDS
 from cards.help import HelpView, help_card
 from cards.request import CANCEL, OPEN, REPLACE, SUBMIT
@@ -49,6 +51,7 @@ class TeamsDeps:
     tenant_id: str
     helpdesk_group_id: str
     request_cards: RequestCards
+    joiner_cards: JoinerCards | None = None
 
 
 class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder is untyped
@@ -65,6 +68,17 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             REPLACE: cards.replace,
             CANCEL: cards.cancel,
         }
+        # Verbs whose cards may sit in a channel (the helpdesk's copy of a joiner reminder);
+        # each authorises the clicker itself.
+        self.anywhere_verbs: set[str] = set()
+        if deps.joiner_cards is not None:
+            joiners = deps.joiner_cards
+            self.card_actions |= {
+                joiner_card.ISSUE: joiners.issue,
+                joiner_card.NOT_NEEDED: joiners.not_needed,
+                joiner_card.TOMORROW: joiners.tomorrow,
+            }
+            self.anywhere_verbs |= set(joiner_card.VERBS)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         caller = caller_of(turn_context.activity)
@@ -113,7 +127,11 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         if caller is None:
             return _invoke_message(403, "You can't use this card.")
         handler = self.card_actions.get(verb or "")
-        if handler is not None and not _is_personal(turn_context):
+        if (
+            handler is not None
+            and verb not in self.anywhere_verbs
+            and not _is_personal(turn_context)
+        ):
             # The card lists the requester's reports and their eligibility: not for a group.
             return _invoke_message(400, PERSONAL_ONLY)
         if handler is None:

@@ -10,10 +10,11 @@ from tests.bot.threaded import ThreadedJsonServer
 
 class RecordingConnector:
     """Accepts ``/v3/conversations/...`` posts and puts on a free loopback port, keeping the
-    bodies in `sent`."""
+    bodies in `sent` and their paths in `paths`."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.paths: list[str] = []
         self._lock = threading.Lock()
         self._server = ThreadedJsonServer(self._record)
 
@@ -22,6 +23,7 @@ class RecordingConnector:
             return None
         with self._lock:
             self.sent.append(body or {})
+            self.paths.append(path)
             return {"id": f"activity-{len(self.sent)}"}
 
     @property

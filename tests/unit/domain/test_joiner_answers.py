@@ -72,7 +72,8 @@ async def test_anyone_else_is_refused_and_it_is_audited(clicker: str) -> None:
 
     outcome = await world.answers.not_needed(clicker, ETHAN_CARD)
 
-    assert outcome == Refused(NOT_YOURS, "not_manager_or_helpdesk")
+    assert isinstance(outcome, Refused)
+    assert (outcome.text, outcome.reason) == (NOT_YOURS, "not_manager_or_helpdesk")
     refused = [e for e in await world.store.list_audit(limit=100) if e.outcome == "refused"]
     assert [(e.actor_id, e.target_id, e.reason) for e in refused] == [
         (clicker, ETHAN_ID, "not_manager_or_helpdesk")
