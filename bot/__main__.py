@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.app import create_app
+from bot.app import create_app, open_joiners
 from bot.cli import USAGE, joiners_sweep
 from bot.config import ConfigError, Settings
 from bot.observability import configure_logging
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(json_output=settings.log_format == "json", level=settings.log_level)
     if args:
-        return asyncio.run(joiners_sweep(settings))
+        return asyncio.run(joiners_sweep(lambda: open_joiners(settings)))
     web.run_app(
         create_app(settings),
         host=settings.host,

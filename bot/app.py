@@ -305,12 +305,12 @@ async def open_joiners(
     store: Store | None = None,
     graph: GraphComponents | None = None,
     clock: Clock | None = None,
-) -> AsyncIterator[Joiners]:
+) -> AsyncIterator[JoinerSweep]:
     """The joiner sweep outside the web server (``python -m bot joiners sweep``): the same
     store, Graph ports and Teams connector as the bot's, closed on exit."""
     async with _open_ports(settings, store=store, graph=graph, clock=clock) as opened:
         teams = TeamsRuntime(settings, Metrics())
-        yield build_joiners(
+        joiners = build_joiners(
             settings,
             store=opened.store,
             directory=opened.components.directory,
@@ -320,6 +320,7 @@ async def open_joiners(
             auditor=Auditor(opened.store, opened.clock),
             clock=opened.clock,
         )
+        yield joiners.sweep
 
 
 def _process_owner() -> str:

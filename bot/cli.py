@@ -9,31 +9,34 @@ it did not (a Graph or store failure; the next sweep resumes), 2 for settings pr
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import TextIO
 
-from bot.app import open_joiners
-from bot.config import Settings
 from bot.domain.errors import StoreError
 from bot.domain.joiner_steps import JoinerOutcome, OutcomeKind
-from bot.domain.joiner_sweep import SweepReport
+from bot.domain.joiner_sweep import JoinerSweep, SweepReport
 
 USAGE = "usage: python -m bot [joiners sweep]"
 
 
-async def joiners_sweep(settings: Settings, out: TextIO = sys.stdout) -> int:
-    """Sweep once; print one line per joiner in the window and a summary. The exit status."""
+async def joiners_sweep(
+    open_sweep: Callable[[], AbstractAsyncContextManager[JoinerSweep]], out: TextIO = sys.stdout
+) -> int:
+    """Sweep once with the sweep *open_sweep* builds (the composition root's); print one line
+    per joiner in the window and a summary. Return the exit status."""
     try:
-        async with open_joiners(settings) as joiners:
-            window = joiners.sweep.window(joiners.sweep.ports.clock.now())
-            zone = joiners.sweep.config.timezone.key
+        async with open_sweep() as sweep:
+            window = sweep.window(sweep.ports.clock.now())
+            zone = sweep.config.timezone.key
             print(
                 f"Joiner sweep for {_day(window.today)} ({zone}): hire dates from "
                 f"{_day(window.first_day)} to {_day(window.last_day)}.",
                 file=out,
                 flush=True,
             )
-            report = await joiners.sweep.run(
+            report = await sweep.run(
                 on_outcome=lambda outcome: print(f"  {_line(outcome)}", file=out, flush=True)
             )
     except StoreError as error:
