@@ -1,4 +1,4 @@
-"""``python -m bot joiners sweep``: prints what it found and did; its exit status means something."""
+"""``python -m bot joiners sweep``: prints what it found and did; its exit status tells."""
 
 from __future__ import annotations
 
