@@ -24,8 +24,10 @@ from sandbox.playground import Playground, PlaygroundUser, playground_config
 from sandbox.stack import (
     ROOT,
     Process,
+    announce,
     bot_environment,
     port_is_free,
+    run_joiner_sweep,
     start_bot,
     start_fake_tenant,
     wait_for_http,
@@ -59,6 +61,9 @@ class Sandbox:
     tenant: dict[str, Any] = field(default_factory=dict)
     manager: PlaygroundUser | None = None
     helpdesk: PlaygroundUser | None = None
+    # What the joiner sweep run at start printed (empty without Playgrounds).
+    joiner_sweep: str = ""
+    _bot_env: dict[str, str] = field(default_factory=dict)
     _processes: list[Process] = field(default_factory=list)
     _playgrounds: list[Playground] = field(default_factory=list)
 
@@ -100,11 +105,19 @@ class Sandbox:
             )
             | self.bot_settings
         )
+        self._bot_env = env
         bot = start_bot(env, log_dir=logs)
         self._processes.append(bot)
         wait_for_http(f"{self.bot_url}/healthz", timeout=60, process=bot)
         if self.with_playgrounds:
             self._start_playgrounds()
+            # The Playgrounds show proactive messages only in chats they know the bot knows:
+            # each introduces its user first, then today's joiner reminders go out.
+            for playground in self._playgrounds:
+                chat = playground.config["personalChat"]
+                assert isinstance(chat, dict)
+                announce(playground.url, str(chat["id"]))
+            self.joiner_sweep = run_joiner_sweep(self._bot_env, log_dir=logs)
 
     def _start_playgrounds(self) -> None:
         people = seeded_people()
@@ -178,7 +191,14 @@ tapbot sandbox is running (everything on 127.0.0.1; Ctrl-C stops it all).
 
   Type "help" in a Playground chat to start. The bot listens on {sandbox.bot_url}/api/messages;
   logs are in {sandbox.workdir / "logs"}.
+
+  Today's joiner sweep (Olivia's chat shows the reminders):
+{_indented(sandbox.joiner_sweep)}
 """
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.strip().splitlines())
 
 
 def production_configured(environ: dict[str, str], env_file: Path) -> bool:

@@ -139,6 +139,10 @@ def bot_environment(ready: dict[str, Any], *, port: int, database_url: str) -> d
         "BLOCKED_GROUP_IDS": org.BLOCKED_GROUP_ID,
         "MAIL_SENDER": org.MAILBOX_UPN,
         "TEAMS_APP_ID": org.TEAMS_APP_ID,
+        "TIMEZONE": "Europe/London",
+        # The runner sweeps once the Playgrounds have introduced their users to the bot
+        # (`run_joiner_sweep`); a sweep at start-up would find nobody it can reach yet.
+        "JOINER_SWEEP_AT_START": "false",
         "LOG_FORMAT": "console",
     }
 
@@ -148,6 +152,39 @@ def start_bot(env: dict[str, str], *, log_dir: Path) -> Process:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "GRAPH_"))}
     process, _ = spawn("bot", [sys.executable, "-m", "bot"], log_dir=log_dir, env=base | env)
     return process
+
+
+def run_joiner_sweep(env: dict[str, str], *, log_dir: Path, timeout: float = 120) -> str:
+    """Run ``python -m bot joiners sweep`` with the bot's *env*; return what it printed.
+
+    Its output is also appended to the bot's log folder. Raises RuntimeError if it fails."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "GRAPH_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "joiners", "sweep"],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / "joiner-sweep.log").open("a") as log:
+        log.write(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"the joiner sweep failed; see {log_dir / 'joiner-sweep.log'}")
+    return done.stdout
+
+
+def announce(playground_url: str, personal_chat_id: str, *, timeout: float = 30) -> None:
+    """Make a Playground tell the bot its user installed the app (as opening its page does),
+    so the bot stores where to reach that user."""
+    url = f"{playground_url}/_debug/conversation/{personal_chat_id}/installation"
+    request = urllib.request.Request(  # noqa: S310  # loopback URL we built
+        url, data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310  # as above
+        return
 
 
 def wait_for_http(url: str, *, timeout: float = 30.0, process: Process | None = None) -> None:
