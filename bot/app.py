@@ -362,7 +362,7 @@ def _graph_http_client(settings: Settings) -> httpx.AsyncClient:
     verify: Any = str(settings.graph_ca_bundle) if settings.graph_ca_bundle else True
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         verify=verify,
         headers={"User-Agent": "tapbot/0.1"},
     )

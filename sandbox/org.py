@@ -229,3 +229,48 @@ def add_synthetic_reports(tenant: Tenant, count: int, now: datetime) -> None:
             ),
             manager_id=MANAGER_ID,
         )
+
+
+def synthetic_user_id(n: int) -> str:
+    """The id of the *n*-th user of a synthetic tenant (`add_synthetic_tenant`)."""
+    return f"30000000-0000-4000-8000-{n:012d}"
+
+
+JOINERS_PER_SYNTHETIC_MANAGER = 20
+
+
+def add_synthetic_tenant(tenant: Tenant, users: int, joiners: int, now: datetime) -> list[str]:
+    """Add *users* synthetic members, *joiners* of them starting within the next 7 days (spread
+    evenly, written as dates) with a synthetic manager for every 20, the rest hired long ago.
+    Return the managers' ids (benchmarks reach them in Teams)."""
+    if joiners > users:
+        raise ValueError("a tenant cannot have more joiners than users")
+    managers = [synthetic_user_id(n) for n in range(-(-joiners // JOINERS_PER_SYNTHETIC_MANAGER))]
+    today = now.astimezone(UTC).date()
+    for n in range(users):
+        user_id = synthetic_user_id(n)
+        is_manager = n < len(managers)
+        joiner = len(managers) <= n < len(managers) + joiners
+        index = n - len(managers)
+        alias = f"synthetic.user{n:06d}"
+        hired = (
+            datetime.combine(today + timedelta(days=1 + index % 7), time(0), UTC)
+            if joiner
+            else now - timedelta(days=400 + n % 3000)
+        )
+        tenant.add_user(
+            User(
+                id=user_id,
+                display_name=f"Synthetic User {n:06d}",
+                given_name="Synthetic",
+                surname=f"User {n:06d}",
+                user_principal_name=f"{alias}@{DOMAIN}",
+                job_title="Bench Manager" if is_manager else "Analyst",
+                department="Operations",
+                company_name=COMPANY,
+                mail=f"{alias}@{DOMAIN}",
+                employee_hire_date=hired,
+            ),
+            manager_id=managers[index // JOINERS_PER_SYNTHETIC_MANAGER] if joiner else None,
+        )
+    return managers
