@@ -129,7 +129,7 @@ async def run_size(users: int, budget: int, workdir: Path) -> Row:
     )  # fmt: skip
     try:
         managers = [org.synthetic_user_id(n) for n in range(-(-JOINERS // 20))]
-        database_url = f"sqlite+aiosqlite:///{workdir / f'sweep-{users}.db'}"
+        database_url = f"sqlite+aiosqlite:///{workdir / f'sweep-{users}-{budget}.db'}"
         await _prepare(database_url, managers, connector.url)
         tenant_url = ready["base_url"]
         async with aiohttp.ClientSession() as http:
@@ -145,11 +145,11 @@ async def run_size(users: int, budget: int, workdir: Path) -> Row:
                 "LOG_LEVEL": "WARNING"
             }
             status, seconds, cpu, rss, output = await asyncio.to_thread(
-                _sweep, env, workdir / "logs" / f"sweep-{users}.log"
+                _sweep, env, workdir / "logs" / f"sweep-{users}-{budget}.log"
             )
             async with http.get(f"{tenant_url}/_sandbox/calls.json") as response:
                 calls = (await response.json())["value"]
-        (workdir / "logs" / f"sweep-{users}.out").write_text(output)
+        (workdir / "logs" / f"sweep-{users}-{budget}.out").write_text(output)
         summary = _SUMMARY.search(output)
         if summary is None:
             raise RuntimeError(f"the sweep printed no summary:\n{output[-2000:]}")
