@@ -15,6 +15,7 @@ or a 5xx after the request went out) raises it with ``maybe_sent`` so it is neve
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -93,14 +94,18 @@ class TeamsJoinerReminders:
         self._teams_app_id = teams_app_id
         self._helpdesk_channel_id = helpdesk_channel_id
         self._timezone = timezone
+        self._opening: dict[str, asyncio.Lock] = {}
 
     async def to_manager(self, reminder: Reminder) -> ReminderReceipt:
         manager = reminder.manager
         if manager is None:
             raise ReminderUndeliverable("no_manager")
         key = f"user:{manager.id}"
-        if await self._references.reference_for(key) is None:
-            await self._open_chat(manager.id, key)
+        # One chat opening per manager at a time in this process: a sweep works on several of
+        # their joiners at once. (Teams answers a second creation with the same 1:1 chat.)
+        async with self._opening.setdefault(key, asyncio.Lock()):
+            if await self._references.reference_for(key) is None:
+                await self._open_chat(manager.id, key)
         activity_id = await self._post(key, self._card(reminder))
         return ReminderReceipt(Recipient.MANAGER, key, activity_id)
 

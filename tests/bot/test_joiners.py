@@ -121,6 +121,20 @@ async def test_a_manager_never_seen_gets_the_app_installed_and_a_new_chat(
     assert stored.reference["user"]["aadObjectId"] == MANAGER.id
 
 
+async def test_two_joiners_of_a_manager_never_seen_open_one_chat(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await _with_joiner(start_bot, TEAMS_APP_ID=TEAMS_APP)
+    start = datetime.combine(bot.clock.now().date() + timedelta(days=5), time(0), UTC)
+    bot.directory.add_user(person("Finn Second", employee_hire_date=start), manager_id=MANAGER.id)
+    await bot.post(activity(connector.url, text="help", user=NOBODY))
+
+    report = await _joiners(bot).sweep.run()
+
+    assert report.counts["reminded"] == 2
+    assert [unquote(p) for p in connector.paths].count("/v3/conversations") == 1
+
+
 async def test_without_a_chat_or_an_app_id_the_reminder_goes_to_the_helpdesk_channel(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
