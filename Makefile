@@ -7,12 +7,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck unit integration e2e bench package clean lock browser
+.PHONY: help install run test lint fmt typecheck unit integration e2e bench bench-joiners package clean lock browser
 
 help:
 	@echo "make run    start tapbot (sandbox with fake tenant + Agents Playground when no Azure settings)"
 	@echo "make test   lint, type-check and run every test tier"
-	@echo "other: install lint fmt typecheck unit integration e2e bench package lock clean"
+	@echo "other: install lint fmt typecheck unit integration e2e bench bench-joiners package lock clean"
 
 $(STAMP): requirements.lock pyproject.toml package.json package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ browser:
 
 bench: install
 	$(PY) -m bench.flows
+
+bench-joiners: install
+	$(PY) -m bench.joiners
 
 package: install
 	$(PY) -m appPackage.build

@@ -1,7 +1,8 @@
 """``python -m bot``: parse the settings once, build the app, serve it until stopped.
 
 ``python -m bot audit export --since … [--until …] --format csv|json`` writes the audit trail
-to standard output instead (see `bot.audit_export`), and serves nothing.
+to standard output instead (see `bot.audit_export`), and ``python -m bot joiners sweep`` runs
+the joiner sweep once (`bot.cli`); neither serves anything.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings()
     if settings is None:
         return 2
-    # Imported here so the command line does not pay for botbuilder's start-up.
+    # Imported here so the audit export does not pay for botbuilder's start-up.
     from aiohttp import web
 
     from bot.app import create_app
@@ -83,12 +84,30 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     export.add_argument("--since", required=True, help=f"start (inclusive): {MOMENT_FORMAT}")
     export.add_argument("--until", help="end (exclusive), same format; default: now")
     export.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
+    joiners = commands.add_parser("joiners", help="the joiner reminders")
+    joiner_commands = joiners.add_subparsers(
+        dest="joiners_command", required=True, metavar="COMMAND"
+    )
+    joiner_commands.add_parser(
+        "sweep",
+        help="run the joiner sweep once, now, and say what it did",
+        description=(
+            "Find the joiners in the window and remind their managers, as the bot's daily "
+            "sweep does (each reminder still goes out once). Exit status 0 when the sweep "
+            "finished, 1 when it did not (the next sweep resumes), 2 for setting problems."
+        ),
+    )
     return parser, export
 
 
 def _command(args: list[str]) -> int:
     parser, export_parser = _parser()
-    options = parser.parse_args(args)
+    try:
+        options = parser.parse_args(args)
+    except SystemExit as stop:  # argparse printed the usage and why
+        return int(stop.code or 0)
+    if options.command == "joiners":
+        return _joiners_sweep()
     try:
         export = audit_export(
             since=parse_moment(options.since, name="--since"),
@@ -102,6 +121,18 @@ def _command(args: list[str]) -> int:
     if settings is None:
         return 2
     return asyncio.run(_export(settings, export, sys.stdout.buffer))
+
+
+def _joiners_sweep() -> int:
+    settings = _settings()
+    if settings is None:
+        return 2
+    from bot.app import open_joiners
+    from bot.cli import joiners_sweep
+    from bot.observability import configure_logging
+
+    configure_logging(json_output=settings.log_format == "json", level=settings.log_level)
+    return asyncio.run(joiners_sweep(lambda: open_joiners(settings)))
 
 
 async def _export(settings: Settings, export: AuditExport, out: BinaryIO) -> int:

@@ -1,18 +1,20 @@
 """The composition root: the one place that builds adapters and wires them together.
 
 `create_app` builds nothing at call time beyond the aiohttp application; long-lived resources
-(the pooled HTTP client, the store, the Teams runtime) are created on start-up in a cleanup
-context and closed on shutdown. Tests pass in-memory twins through the keyword arguments.
+(the pooled HTTP clients, the store, the Teams runtime) are opened on start-up in a cleanup
+context (`_open_ports`), wired (`_serving`: the request lifecycle, approvals, joiners, upkeep
+and their background loops) and closed on shutdown. Tests pass in-memory twins through the
+keyword arguments. `open_joiners` builds the joiner sweep alone, for the command line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -34,6 +36,11 @@ from bot.domain.checks import RequestChecks
 from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.issuing import PassIssuing
+from bot.domain.joiner_answers import JoinerAnswers
+from bot.domain.joiner_schedule import JoinerSchedule
+from bot.domain.joiner_steps import SweepPorts
+from bot.domain.joiner_sweep import JoinerSweep
+from bot.domain.joiners import JoinerConfig
 from bot.domain.manager_check import ManagerCheck
 from bot.domain.manager_sync import STARTUP_PAGES, ManagerSync
 from bot.domain.membership import GroupMembership
@@ -53,6 +60,8 @@ from bot.teams.audit_cards import AuditCards
 from bot.teams.board import TeamsBoard
 from bot.teams.chat import ProactiveChat
 from bot.teams.handler import TeamsDeps
+from bot.teams.joiner_cards import JoinerCards
+from bot.teams.joiner_reminders import TeamsJoinerReminders
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
 from bot.teams.runtime import TeamsRuntime
@@ -76,8 +85,18 @@ class Runtime:
     graph_token_probe: Callable[[], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Joiners:
+    """The joiner sweep, its daily schedule, and the reminder card's buttons."""
+
+    sweep: JoinerSweep
+    schedule: JoinerSchedule
+    cards: JoinerCards
+
+
 RUNTIME = web.AppKey("runtime", Runtime)
 UPKEEP = web.AppKey("upkeep", Upkeep)
+JOINERS = web.AppKey("joiners", Joiners)
 # Where /healthz and /metrics are served (OPS_HOST:OPS_PORT, with the port actually bound).
 OPS_URL = web.AppKey("ops_url", str)
 MANAGER_SYNC = web.AppKey("manager_sync", ManagerSync)
@@ -101,7 +120,8 @@ def create_app(
     clock: Clock | None = None,
     sms: SmsSender | None = None,
 ) -> web.Application:
-    """Return the bot's aiohttp application for *settings*: ``POST /api/messages``.
+    """Return the bot's aiohttp application for *settings*: ``POST /api/messages``, and the
+    audit export when AUDIT_EXPORT_TOKEN is set (/healthz and /metrics have their own listener).
 
     *store*, *graph*, *clock* and *sms* replace the real adapters (tests); when *store* is
     given it is used as is (no migration, not closed by the app).
@@ -110,128 +130,11 @@ def create_app(
     metrics = Metrics()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        the_clock = clock or SystemClock()
-        own_store: SqlStore | None = None
-        the_store: Store
-        if store is None:
-            await migrate(settings.database_url)
-            the_store = own_store = create_store(settings.database_url)
-        else:
-            the_store = store
-        http: httpx.AsyncClient | None = None
-        close_auth: Callable[[], None] = lambda: None  # noqa: E731  # nothing to close for twins
-        components = graph
-        if components is None:
-            http = _graph_http_client(settings)
-            ports = build_graph_ports(settings, http, the_clock)
-            close_auth = ports.close
-            components = GraphComponents(
-                ports.directory, ports.pass_issuer, ports.mailer, ports.token_probe
-            )
-        sms_http: httpx.AsyncClient | None = None
-        sms_sender = sms
-        if sms_sender is None and settings.sms_provider != "none":
-            sms_http = _sms_http_client(settings)
-            sms_sender = build_sms_sender(settings, sms_http, the_clock)
-        teams = TeamsRuntime(settings, metrics)
-        references = ConversationReferences(the_store, the_clock)
-        auditor = Auditor(the_store, the_clock)
-        manager_check = ManagerCheck(
-            directory=components.directory,
-            store=the_store,
-            window=timedelta(days=settings.manager_change_window_days),
-            trusted_provisioning_ids=frozenset(settings.hr_provisioning_app_ids),
-            auditor=auditor,
-        )
-        manager_sync = ManagerSync(
-            directory=components.directory,
-            store=the_store,
-            clock=the_clock,
-            owner=_process_owner(),
-            auditor=auditor,
-        )
-        wired = _requests(
-            settings,
-            components,
-            the_store,
-            the_clock,
-            teams,
-            references,
-            sms_sender,
-            manager_check,
-        )
-        teams.serve(
-            TeamsDeps(
-                directory=components.directory,
-                references=references,
-                auditor=wired.auditor,
-                tenant_id=settings.tenant_id,
-                helpdesk_group_id=settings.helpdesk_group_id,
-                request_cards=wired.request_cards,
-                approval_cards=wired.approval_cards,
-                team_cards=wired.team_cards,
-                audit_cards=wired.audit_cards,
-            )
-        )
-        app[RUNTIME] = Runtime(
-            settings=settings,
-            store=the_store,
-            directory=components.directory,
-            pass_issuer=components.pass_issuer,
-            mailer=components.mailer,
-            clock=the_clock,
-            teams=teams,
-            metrics=metrics,
-            graph_token_probe=components.token_probe,
-        )
-        upkeep = wired.upkeep
-        app[UPKEEP] = upkeep
-        app[MANAGER_SYNC] = manager_sync
-        # The first poll runs before the bot answers anyone, with a large page budget, so the
-        # baseline of managers exists before the first request (a very large tenant's goes on
-        # in the loop; until it is complete, requests fail closed to the helpdesk).
-        await _logged(functools.partial(manager_sync.poll, pages=STARTUP_PAGES))
-        scheduler = asyncio.create_task(
-            _every(settings.scheduler_interval_seconds, partial(_upkeep_round, upkeep)),
-            name="upkeep",
-        )
-        # Its own loop: a long baseline must not hold up pass redactions.
-        managers = asyncio.create_task(
-            _every(settings.manager_sync_interval_seconds, manager_sync.poll), name="managers"
-        )
-        ops: web.AppRunner | None = None
-        try:
-            ops = await start_ops_listener(
-                ops_app(
-                    store=the_store,
-                    graph_token_probe=components.token_probe,
-                    metrics=metrics,
-                    token=settings.ops_token,
-                ),
-                settings.ops_host,
-                settings.ops_port,
-            )
-            app[OPS_URL] = listener_url(ops)
-            log.info(
-                "tapbot started",
-                production=settings.production,
-                store=_engine(settings),
-                ops=app[OPS_URL],
-            )
-            warn_unprotected_roles(settings)
+        async with (
+            _open_ports(settings, store=store, graph=graph, clock=clock, sms=sms) as opened,
+            _serving(app, settings, metrics, opened),
+        ):
             yield
-        finally:
-            if ops is not None:
-                await ops.cleanup()
-            for task in (scheduler, managers):
-                task.cancel()
-            await asyncio.gather(scheduler, managers, return_exceptions=True)
-            close_auth()
-            for client in (http, sms_http):
-                if client is not None:
-                    await client.aclose()
-            if own_store is not None:
-                await own_store.close()
 
     app.cleanup_ctx.append(resources)
     app.router.add_post("/api/messages", _messages)
@@ -240,6 +143,171 @@ def create_app(
             audit_http.PATH, audit_http.audit_export_handler(settings.audit_export_token, _export)
         )
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    store: Store
+    components: GraphComponents
+    clock: Clock
+    sms: SmsSender | None
+
+
+@asynccontextmanager
+async def _open_ports(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    graph: GraphComponents | None = None,
+    clock: Clock | None = None,
+    sms: SmsSender | None = None,
+) -> AsyncIterator[_Opened]:
+    """The store (migrated), the Graph ports and the SMS sender, closed again on exit;
+    *store*, *graph*, *clock* and *sms* replace the real ones (a given store is used as is:
+    not migrated, not closed)."""
+    the_clock = clock or SystemClock()
+    own_store: SqlStore | None = None
+    the_store: Store
+    if store is None:
+        await migrate(settings.database_url)
+        the_store = own_store = create_store(settings.database_url)
+    else:
+        the_store = store
+    http: httpx.AsyncClient | None = None
+    close_auth: Callable[[], None] = lambda: None  # noqa: E731  # nothing to close for twins
+    components = graph
+    if components is None:
+        http = _graph_http_client(settings)
+        ports = build_graph_ports(settings, http, the_clock)
+        close_auth = ports.close
+        components = GraphComponents(
+            ports.directory, ports.pass_issuer, ports.mailer, ports.token_probe
+        )
+    sms_http: httpx.AsyncClient | None = None
+    sms_sender = sms
+    if sms_sender is None and settings.sms_provider != "none":
+        sms_http = _sms_http_client(settings)
+        sms_sender = build_sms_sender(settings, sms_http, the_clock)
+    try:
+        yield _Opened(the_store, components, the_clock, sms_sender)
+    finally:
+        close_auth()
+        for client in (http, sms_http):
+            if client is not None:
+                await client.aclose()
+        if own_store is not None:
+            await own_store.close()
+
+
+@asynccontextmanager
+async def _serving(
+    app: web.Application, settings: Settings, metrics: Metrics, opened: _Opened
+) -> AsyncIterator[None]:
+    """Wire the request lifecycle, approvals, joiners and upkeep on *opened*; run the
+    background loops and the operator's listener until exit."""
+    the_store, components, the_clock = opened.store, opened.components, opened.clock
+    teams = TeamsRuntime(settings, metrics)
+    references = ConversationReferences(the_store, the_clock)
+    auditor = Auditor(the_store, the_clock)
+    manager_check = ManagerCheck(
+        directory=components.directory,
+        store=the_store,
+        window=timedelta(days=settings.manager_change_window_days),
+        trusted_provisioning_ids=frozenset(settings.hr_provisioning_app_ids),
+        auditor=auditor,
+    )
+    manager_sync = ManagerSync(
+        directory=components.directory,
+        store=the_store,
+        clock=the_clock,
+        owner=_process_owner(),
+        auditor=auditor,
+    )
+    wired = _requests(
+        settings, components, the_store, the_clock, teams, references, opened.sms, manager_check
+    )
+    joiners = build_joiners(
+        settings,
+        store=the_store,
+        directory=components.directory,
+        pass_issuer=components.pass_issuer,
+        teams=teams,
+        references=references,
+        auditor=auditor,
+        clock=the_clock,
+    )
+    app[JOINERS] = joiners
+    teams.serve(
+        TeamsDeps(
+            directory=components.directory,
+            references=references,
+            auditor=auditor,
+            tenant_id=settings.tenant_id,
+            helpdesk_group_id=settings.helpdesk_group_id,
+            request_cards=wired.request_cards,
+            approval_cards=wired.approval_cards,
+            team_cards=wired.team_cards,
+            audit_cards=wired.audit_cards,
+            joiner_cards=joiners.cards,
+        )
+    )
+    app[RUNTIME] = Runtime(
+        settings=settings,
+        store=the_store,
+        directory=components.directory,
+        pass_issuer=components.pass_issuer,
+        mailer=components.mailer,
+        clock=the_clock,
+        teams=teams,
+        metrics=metrics,
+        graph_token_probe=components.token_probe,
+    )
+    app[UPKEEP] = wired.upkeep
+    app[MANAGER_SYNC] = manager_sync
+    # The first poll runs before the bot answers anyone, with a large page budget, so the
+    # baseline of managers exists before the first request (a very large tenant's goes on in
+    # the loop; until it is complete, requests fail closed to the helpdesk).
+    await _logged(partial(manager_sync.poll, pages=STARTUP_PAGES))
+    loops = [
+        asyncio.create_task(
+            _every(settings.scheduler_interval_seconds, partial(_upkeep_round, wired.upkeep)),
+            name="upkeep",
+        ),
+        # Its own loop: a long baseline must not hold up pass redactions.
+        asyncio.create_task(
+            _every(settings.manager_sync_interval_seconds, manager_sync.poll), name="managers"
+        ),
+        asyncio.create_task(
+            _every(settings.scheduler_interval_seconds, joiners.schedule.tick), name="joiners"
+        ),
+    ]
+    ops: web.AppRunner | None = None
+    try:
+        ops = await start_ops_listener(
+            ops_app(
+                store=the_store,
+                graph_token_probe=components.token_probe,
+                metrics=metrics,
+                token=settings.ops_token,
+            ),
+            settings.ops_host,
+            settings.ops_port,
+        )
+        app[OPS_URL] = listener_url(ops)
+        log.info(
+            "tapbot started",
+            production=settings.production,
+            store=_engine(settings),
+            ops=app[OPS_URL],
+        )
+        warn_unprotected_roles(settings)
+        yield
+    finally:
+        if ops is not None:
+            await ops.cleanup()
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +445,87 @@ def approval_policy(settings: Settings) -> ApprovalPolicy:
     else:
         planned = ()
     return ApprovalPolicy(helpdesk_stages=planned, safeguard_timeout_minutes=timeout)
+
+
+def joiner_config(settings: Settings) -> JoinerConfig:
+    """The domain's view of the joiner settings."""
+    return JoinerConfig(
+        timezone=ZoneInfo(settings.timezone),
+        days_ahead=settings.joiner_days_ahead,
+        margin_days=settings.joiner_margin_days,
+        sweep_time=settings.joiner_sweep_time,
+        sweep_at_start=settings.joiner_sweep_at_start,
+        departments=tuple(settings.joiner_scope_departments),
+        companies=tuple(settings.joiner_scope_companies),
+        group_id=settings.joiner_scope_group_id,
+    )
+
+
+def build_joiners(
+    settings: Settings,
+    *,
+    store: Store,
+    directory: Directory,
+    pass_issuer: PassIssuer,
+    teams: TeamsRuntime,
+    references: ConversationReferences,
+    auditor: Auditor,
+    clock: Clock,
+) -> Joiners:
+    """The joiner sweep wired to Teams reminders, its schedule and its card's buttons."""
+    config = joiner_config(settings)
+    reminders = TeamsJoinerReminders(
+        teams.adapter,
+        references,
+        store,
+        directory,
+        clock,
+        app_id=settings.app_id,
+        tenant_id=settings.tenant_id,
+        teams_app_id=settings.teams_app_id,
+        helpdesk_channel_id=settings.helpdesk_channel_id,
+        timezone=config.timezone,
+    )
+    sweep = JoinerSweep(
+        SweepPorts(directory, pass_issuer, store, reminders, auditor, clock),
+        config=config,
+        policy=policy_config(settings),
+        owner=_process_owner(),
+    )
+    answers = JoinerAnswers(
+        directory=directory,
+        store=store,
+        auditor=auditor,
+        clock=clock,
+        config=config,
+        helpdesk_group_id=settings.helpdesk_group_id,
+    )
+    return Joiners(sweep, JoinerSchedule(sweep), JoinerCards(answers, clock, config.timezone))
+
+
+@asynccontextmanager
+async def open_joiners(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    graph: GraphComponents | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[JoinerSweep]:
+    """The joiner sweep outside the web server (``python -m bot joiners sweep``): the same
+    store, Graph ports and Teams connector as the bot's, closed on exit."""
+    async with _open_ports(settings, store=store, graph=graph, clock=clock) as opened:
+        teams = TeamsRuntime(settings, Metrics())
+        joiners = build_joiners(
+            settings,
+            store=opened.store,
+            directory=opened.components.directory,
+            pass_issuer=opened.components.pass_issuer,
+            teams=teams,
+            references=ConversationReferences(opened.store, opened.clock),
+            auditor=Auditor(opened.store, opened.clock),
+            clock=opened.clock,
+        )
+        yield joiners.sweep
 
 
 def policy_config(settings: Settings) -> PolicyConfig:

@@ -193,6 +193,14 @@ class Settings(BaseSettings):
     joiner_margin_days: int = Field(2, alias="JOINER_MARGIN_DAYS", ge=0, le=14)
     joiner_sweep_time: time = Field(time(8, 0), alias="JOINER_SWEEP_TIME")
     joiner_auto_issue: bool = Field(False, alias="JOINER_AUTO_ISSUE")
+    # Sweep at start-up when today's sweep has not run (otherwise only at JOINER_SWEEP_TIME).
+    joiner_sweep_at_start: bool = Field(True, alias="JOINER_SWEEP_AT_START")
+    # Who counts as a joiner (empty: every enabled member): departments, companies, a group.
+    joiner_scope_departments: list[str] = Field(
+        default_factory=list, alias="JOINER_SCOPE_DEPARTMENTS"
+    )
+    joiner_scope_companies: list[str] = Field(default_factory=list, alias="JOINER_SCOPE_COMPANIES")
+    joiner_scope_group_id: str = Field("", alias="JOINER_SCOPE_GROUP_ID")
 
     # Delivery (checked together by bot.delivery.settings.delivery_problems)
     mail_sender: str = Field("", alias="MAIL_SENDER")
@@ -238,7 +246,13 @@ class Settings(BaseSettings):
         # tests depend on the shell they run in.
         return (init_settings,)
 
-    _split_lists = field_validator("approval_stages", "notice_methods", mode="before")(_csv)
+    _split_lists = field_validator(
+        "approval_stages",
+        "notice_methods",
+        "joiner_scope_departments",
+        "joiner_scope_companies",
+        mode="before",
+    )(_csv)
     _lower_ids = field_validator(
         "app_id",
         "app_tenant_id",
@@ -247,6 +261,7 @@ class Settings(BaseSettings):
         "graph_managed_identity_client_id",
         "teams_app_id",
         "helpdesk_group_id",
+        "joiner_scope_group_id",
         mode="before",
     )(_id)
     _split_ids = field_validator(
@@ -327,6 +342,11 @@ class Settings(BaseSettings):
             ),
             ("TEAMS_APP_ID", self.teams_app_id, "the Teams app id"),
             ("HELPDESK_GROUP_ID", self.helpdesk_group_id, "the group's object id"),
+            (
+                "JOINER_SCOPE_GROUP_ID",
+                self.joiner_scope_group_id,
+                "a group's object id",
+            ),
         ):
             if value and not is_guid(value):
                 length = f"{len(value)} character" + ("" if len(value) == 1 else "s")

@@ -28,6 +28,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--extra-reports", type=int, default=0, help="synthetic reports for the manager (bench)"
     )
+    parser.add_argument(
+        "--synthetic-users", type=int, default=0, help="a large synthetic tenant (bench)"
+    )
+    parser.add_argument(
+        "--synthetic-joiners",
+        type=int,
+        default=0,
+        help="how many synthetic users start within the next 7 days (bench)",
+    )
     return parser.parse_args(argv)
 
 
@@ -38,7 +47,8 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with run_fake_tenant(
         args.state_dir, port=args.port, https_port=args.https_port, page_size=args.page_size,
-        extra_reports=args.extra_reports, access_log=True,
+        extra_reports=args.extra_reports, synthetic_users=args.synthetic_users,
+        synthetic_joiners=args.synthetic_joiners, access_log=True,
     ) as fake:  # fmt: skip
         sys.stdout.write(json.dumps(fake.ready_line()) + "\n")
         sys.stdout.flush()

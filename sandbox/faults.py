@@ -13,6 +13,10 @@ A fault names its *route*: an operation name (the aiohttp route name, e.g. ``cre
   gave up meanwhile does not know the outcome);
 - ``drop``: carry the request out, then close the connection without an answer;
 - ``unreadable``: 200 with a body that is not Graph's JSON (an HTML page from a proxy).
+- ``rate``: throttling as Graph does it, a budget of *limit* requests per *per_seconds*
+  (a token bucket holding *limit*, refilled evenly): within it a request goes on to the other
+  faults and the route; beyond it, 429 ``TooManyRequests`` with ``Retry-After`` the whole
+  seconds until a request fits again (at least 1). *count* does not apply.
 
 An ``error`` with status 403 answers with the route's own permission error (the shapes in
 `sandbox.graph_routes.forbidden`). *skip* lets that many matching requests through first (the
@@ -23,10 +27,12 @@ were added; the first that matches applies.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+import time
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("latency", "throttle", "error", "timeout", "drop", "unreadable")
+KINDS = ("latency", "throttle", "error", "timeout", "drop", "unreadable", "rate")
 
 
 @dataclass
@@ -39,6 +45,23 @@ class Fault:
     seconds: float = 0.0
     skip: int = 0
     code: str | None = None
+    limit: int = 0
+    per_seconds: float = 10.0
+    _tokens: float = field(default=-1.0, repr=False, compare=False)
+    _refilled: float = field(default=0.0, repr=False, compare=False)
+
+    def admit(self, now: float) -> float | None:
+        """For a ``rate`` fault: None when a request fits the budget now (and spend it), else
+        the seconds until one does."""
+        rate = self.limit / self.per_seconds
+        if self._tokens < 0:
+            self._tokens, self._refilled = float(self.limit), now
+        self._tokens = min(float(self.limit), self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return None
+        return (1 - self._tokens) / rate
 
     def matches(self, operation: str | None, path: str) -> bool:
         if self.route == "*":
@@ -48,7 +71,7 @@ class Fault:
         return operation == self.route
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
 
 
 def fault_from_json(spec: object) -> Fault:
@@ -79,15 +102,26 @@ def fault_from_json(spec: object) -> Fault:
     code = spec.get("code")
     if code is not None and (not isinstance(code, str | int) or isinstance(code, bool)):
         raise ValueError("'code' must be a string or a number")
+    limit = spec.get("limit", 0)
+    per_seconds = spec.get("per_seconds", 10.0)
+    if kind == "rate" and (
+        not isinstance(limit, int)
+        or limit < 1
+        or not isinstance(per_seconds, int | float)
+        or per_seconds <= 0
+    ):
+        raise ValueError("a 'rate' fault needs 'limit' (requests) and 'per_seconds' above 0")
     return Fault(
         route,
         str(kind),
-        count,
+        None if kind == "rate" else count,
         status,
         retry_after,
         float(seconds),
         skip,
         str(code) if code is not None else None,
+        int(limit),
+        float(per_seconds),
     )
 
 
@@ -107,6 +141,12 @@ class FaultBoard:
     def take(self, operation: str | None, path: str) -> Fault | None:
         """The fault that applies to this request, spending one of its count."""
         for fault in self.faults:
+            if fault.matches(operation, path) and fault.kind == "rate":
+                wait = fault.admit(time.monotonic())
+                if wait is None:
+                    continue  # within the budget: later faults may still apply
+                self.hits += 1
+                return Fault(fault.route, "throttle", retry_after=str(max(1, math.ceil(wait))))
             if fault.matches(operation, path):
                 if fault.skip > 0:
                     fault.skip -= 1

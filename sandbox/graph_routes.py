@@ -18,14 +18,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from sandbox import change_routes
 from sandbox.directory_changes import visible_audits
-from sandbox.odata import ODataError, parse_filter
+from sandbox.odata import Filter, ODataError, parse_filter
 from sandbox.role_routes import RoleRoutes
 from sandbox.tenant import DEFAULT_USER_PROPERTIES, GraphError, Tenant, User
 
@@ -45,6 +45,7 @@ USER_FILTERABLE = {
     "mobilePhone",
     "jobTitle",
     "department",
+    "companyName",
     "userType",
     "accountEnabled",
     "employeeHireDate",
@@ -136,6 +137,47 @@ def user_item(user: User, select: Sequence[str] | None, *, typed: bool = False) 
     return item
 
 
+# How `UserFields` computes each property a filter may use. employeeHireDate stays a datetime:
+# the filter compares it with a DateTimeOffset literal exactly as it would compare the text.
+_USER_FIELD_GETTERS: dict[str, Callable[[User], Any]] = {
+    "id": lambda u: u.id,
+    "displayName": lambda u: u.display_name,
+    "givenName": lambda u: u.given_name,
+    "surname": lambda u: u.surname,
+    "userPrincipalName": lambda u: u.user_principal_name,
+    "mail": lambda u: u.mail,
+    "otherMails": lambda u: list(u.other_mails),
+    "mobilePhone": lambda u: u.mobile_phone,
+    "jobTitle": lambda u: u.job_title,
+    "department": lambda u: u.department,
+    "companyName": lambda u: u.company_name,
+    "userType": lambda u: u.user_type,
+    "accountEnabled": lambda u: u.account_enabled,
+    "employeeHireDate": lambda u: u.employee_hire_date,
+}
+
+
+class UserFields(Mapping[str, Any]):
+    """A user's filterable properties, each computed when a filter reads it."""
+
+    __slots__ = ("_user",)
+
+    def __init__(self, user: User) -> None:
+        self._user = user
+
+    def __getitem__(self, name: str) -> Any:
+        return _USER_FIELD_GETTERS[name](self._user)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _USER_FIELD_GETTERS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_USER_FIELD_GETTERS)
+
+    def __len__(self) -> int:
+        return len(_USER_FIELD_GETTERS)
+
+
 class GraphRoutes:
     """The Graph routes over a live `Tenant` (read through *tenant* each call: reset swaps it)."""
 
@@ -207,9 +249,14 @@ class GraphRoutes:
     def filtered(
         self, request: web.Request, items: list[dict[str, Any]], *, users: bool = False
     ) -> list[dict[str, Any]]:
+        query = self._filter(request, users=users)
+        return items if query is None else [item for item in items if query(item)]
+
+    def _filter(self, request: web.Request, *, users: bool = False) -> Filter | None:
+        """The request's ``$filter``, checked against Graph's rules for users when *users*."""
         text = request.query.get("$filter")
         if not text:
-            return items
+            return None
         try:
             query = parse_filter(text)
         except ODataError as exc:
@@ -231,9 +278,17 @@ class GraphRoutes:
                 raise GraphError(
                     400, "Request_UnsupportedQuery", f"Operator '{op}' {ADVANCED_HINT}"
                 )
-        return [item for item in items if query(item)]
+        return query
 
-    def page(self, request: web.Request, items: list[dict[str, Any]], context: str) -> web.Response:
+    def page(
+        self,
+        request: web.Request,
+        items: Sequence[Any],
+        context: str,
+        render: Callable[[Any], dict[str, Any]] | None = None,
+    ) -> web.Response:
+        """One page of *items*; *render* turns each item on the page into its JSON (so a
+        large collection is rendered a page at a time)."""
         top_text = request.query.get("$top")
         top = self.page_size
         if top_text is not None:
@@ -258,7 +313,7 @@ class GraphRoutes:
             query = {k: v for k, v in request.query.items() if k != "$skiptoken"}
             token = base64.urlsafe_b64encode(f"offset:{offset + top}".encode()).decode()
             body["@odata.nextLink"] = str(request.url.with_query({**query, "$skiptoken": token}))
-        body["value"] = page
+        body["value"] = [render(item) for item in page] if render else list(page)
         return web.json_response(body)
 
     @staticmethod
@@ -279,10 +334,12 @@ class GraphRoutes:
                 "request header: 'ConsistencyLevel: eventual'",
             )
         select = self._select(request)
-        everyone = [u.to_json() for u in self.tenant.all_users()]
-        found = self.filtered(request, everyone, users=True)
-        by_id = self.tenant.users
-        return self.page(request, [user_item(by_id[u["id"]], select) for u in found], "users")
+        query = self._filter(request, users=True)
+        # A tenant of 100,000 users is filtered on demand-computed properties and only the
+        # page asked for is rendered: building every user's JSON per request took seconds.
+        found = [u for u in self.tenant.users.values() if query is None or query(UserFields(u))]
+        found.sort(key=lambda u: (u.display_name.casefold(), u.id))
+        return self.page(request, found, "users", render=lambda u: user_item(u, select))
 
     async def get_user(self, request: web.Request) -> web.Response:
         body = {"@odata.context": self._context(request, "users/$entity")}

@@ -45,6 +45,7 @@ from sandbox.privileged import add_group_schedule, add_owner
 from sandbox.tenant import GLOBAL_ADMINISTRATOR, Tenant, User
 
 DOMAIN = "contoso.example"
+COMPANY = "Contoso Ltd"
 TENANT_ID = "4f6a9c2e-7b1d-4e8a-9c3f-2d5e8a1b7c40"
 CLIENT_ID = "0c7e2f9a-3b6d-4a1e-8f5c-9d2b4e6a8c11"
 CLIENT_SECRET = "sandbox-only~not-a-real-secret~tapbot"
@@ -209,6 +210,7 @@ def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenan
             user_principal_name=upn,
             job_title=title,
             department=department,
+            company_name=COMPANY if department else None,
             office_location="London" if department else None,
             mail="jordan.ellis@fabrikam.example" if user_id == GUEST_ID else upn,
             other_mails=[personal] if personal else [],
@@ -290,3 +292,48 @@ def add_synthetic_reports(tenant: Tenant, count: int, now: datetime) -> None:
             ),
             manager_id=MANAGER_ID,
         )
+
+
+def synthetic_user_id(n: int) -> str:
+    """The id of the *n*-th user of a synthetic tenant (`add_synthetic_tenant`)."""
+    return f"30000000-0000-4000-8000-{n:012d}"
+
+
+JOINERS_PER_SYNTHETIC_MANAGER = 20
+
+
+def add_synthetic_tenant(tenant: Tenant, users: int, joiners: int, now: datetime) -> list[str]:
+    """Add *users* synthetic members, *joiners* of them starting within the next 7 days (spread
+    evenly, written as dates) with a synthetic manager for every 20, the rest hired long ago.
+    Return the managers' ids (benchmarks reach them in Teams)."""
+    if joiners > users:
+        raise ValueError("a tenant cannot have more joiners than users")
+    managers = [synthetic_user_id(n) for n in range(-(-joiners // JOINERS_PER_SYNTHETIC_MANAGER))]
+    today = now.astimezone(UTC).date()
+    for n in range(users):
+        user_id = synthetic_user_id(n)
+        is_manager = n < len(managers)
+        joiner = len(managers) <= n < len(managers) + joiners
+        index = n - len(managers)
+        alias = f"synthetic.user{n:06d}"
+        hired = (
+            datetime.combine(today + timedelta(days=1 + index % 7), time(0), UTC)
+            if joiner
+            else now - timedelta(days=400 + n % 3000)
+        )
+        tenant.add_user(
+            User(
+                id=user_id,
+                display_name=f"Synthetic User {n:06d}",
+                given_name="Synthetic",
+                surname=f"User {n:06d}",
+                user_principal_name=f"{alias}@{DOMAIN}",
+                job_title="Bench Manager" if is_manager else "Analyst",
+                department="Operations",
+                company_name=COMPANY,
+                mail=f"{alias}@{DOMAIN}",
+                employee_hire_date=hired,
+            ),
+            manager_id=managers[index // JOINERS_PER_SYNTHETIC_MANAGER] if joiner else None,
+        )
+    return managers

@@ -27,6 +27,7 @@ from sandbox.stack import (
     Process,
     bot_environment,
     port_is_free,
+    run_joiner_sweep,
     start_bot,
     start_fake_tenant,
     wait_for_bot,
@@ -65,6 +66,9 @@ class Sandbox:
     manager: PlaygroundUser | None = None
     helpdesk: PlaygroundUser | None = None
     approver: PlaygroundUser | None = None
+    # What the joiner sweep run at start printed (empty without Playgrounds).
+    joiner_sweep: str = ""
+    _bot_env: dict[str, str] = field(default_factory=dict)
     _processes: list[Process] = field(default_factory=list)
     _playgrounds: list[Playground] = field(default_factory=list)
 
@@ -120,11 +124,15 @@ class Sandbox:
             | {"NOTICE_METHODS": "sms,email"}
             | self.bot_settings
         )
+        self._bot_env = env
         bot = start_bot(env, log_dir=logs)
         self._processes.append(bot)
         wait_for_bot(self.ports.bot, self.ports.bot_ops, timeout=60, process=bot)
         if self.with_playgrounds:
             self._start_playgrounds()
+            # Each Playground introduced its user to the bot as it started (`announce`), so
+            # today's joiner reminders can reach them.
+            self.joiner_sweep = run_joiner_sweep(self._bot_env, log_dir=logs)
 
     def _start_playgrounds(self) -> None:
         people = seeded_people()
@@ -208,7 +216,14 @@ tapbot sandbox is running (everything on 127.0.0.1; Ctrl-C stops it all).
 
   Type "help" in a Playground chat to start. The bot listens on {sandbox.bot_url}/api/messages
   (health and metrics: {sandbox.ops_url}/healthz, /metrics); logs are in {sandbox.workdir / "logs"}.
+
+  Today's joiner sweep (Olivia's chat shows the reminders):
+{_indented(sandbox.joiner_sweep)}
 """
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.strip().splitlines())
 
 
 def production_configured(environ: dict[str, str], env_file: Path) -> bool:

@@ -127,15 +127,23 @@ class FakeTenant:
 
 class _Holder:
     def __init__(
-        self, now: datetime | None, clock: Callable[[], datetime] | None, extra_reports: int = 0
+        self,
+        now: datetime | None,
+        clock: Callable[[], datetime] | None,
+        extra_reports: int = 0,
+        synthetic: tuple[int, int] = (0, 0),
     ) -> None:
         self._clock = clock
         self._extra_reports = extra_reports
+        self._synthetic = synthetic
         self.tenant = self._seed(now or (clock or _now)())
 
     def _seed(self, now: datetime) -> Tenant:
         tenant = org.seed(now, clock=self._clock)
         org.add_synthetic_reports(tenant, self._extra_reports, now)
+        users, joiners = self._synthetic
+        if users:
+            org.add_synthetic_tenant(tenant, users, joiners, now)
         return tenant
 
     def reseed(self) -> None:
@@ -218,13 +226,16 @@ async def run_fake_tenant(
     clock: Callable[[], datetime] | None = None,
     page_size: int = 3,
     extra_reports: int = 0,
+    synthetic_users: int = 0,
+    synthetic_joiners: int = 0,
     access_log: bool = False,
 ) -> AsyncIterator[FakeTenant]:
     """Serve the fake tenant on 127.0.0.1:*port* (HTTP) and *https_port* (HTTPS); 0 picks free
     ports. Certificates go to *state_dir*. *now*/*clock* fix the seed date and the tenant's
-    time. Everything stops when the block exits."""
+    time. *synthetic_users* (with *synthetic_joiners* among them) makes a large tenant for
+    benchmarks (`org.add_synthetic_tenant`). Everything stops when the block exits."""
     pki = create_pki(state_dir)
-    holder = _Holder(now, clock, extra_reports)
+    holder = _Holder(now, clock, extra_reports, (synthetic_users, synthetic_joiners))
     faults = FaultBoard()
     issuer = TokenIssuer(org.TENANT_ID)
     msi_header = secrets.token_urlsafe(24)

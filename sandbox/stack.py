@@ -177,6 +177,10 @@ def bot_environment(
         "TEAMS_APP_ID": org.TEAMS_APP_ID,
         "SMS_DEFAULT_REGION": "GB",
         "HELPDESK_CONTACT": "the Contoso service desk, extension 4000",
+        "TIMEZONE": "Europe/London",
+        # The runner sweeps once the Playgrounds have introduced their users to the bot
+        # (`run_joiner_sweep`); a sweep at start-up would find nobody it can reach yet.
+        "JOINER_SWEEP_AT_START": "false",
         "LOG_FORMAT": "console",
     }
 
@@ -195,6 +199,28 @@ def wait_for_bot(
     on its Teams port (/api/messages, a 405 to GET)."""
     wait_for_http(f"http://127.0.0.1:{ops_port}/healthz", timeout=timeout, process=process)
     wait_for_http(f"http://127.0.0.1:{port}/api/messages", timeout=timeout, process=process)
+
+
+def run_joiner_sweep(env: dict[str, str], *, log_dir: Path, timeout: float = 120) -> str:
+    """Run ``python -m bot joiners sweep`` with the bot's *env*; return what it printed.
+
+    Its output is also appended to the bot's log folder. Raises RuntimeError if it fails."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "GRAPH_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "joiners", "sweep"],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / "joiner-sweep.log").open("a") as log:
+        log.write(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"the joiner sweep failed; see {log_dir / 'joiner-sweep.log'}")
+    return done.stdout
 
 
 def wait_for_http(url: str, *, timeout: float = 30.0, process: Process | None = None) -> None:

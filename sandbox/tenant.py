@@ -148,6 +148,7 @@ class User:
     user_principal_name: str
     job_title: str | None = None
     department: str | None = None
+    company_name: str | None = None
     office_location: str | None = None
     mail: str | None = None
     other_mails: list[str] = field(default_factory=list)
@@ -157,6 +158,11 @@ class User:
     account_enabled: bool = True
     employee_hire_date: datetime | None = None
     preferred_language: str | None = "en-GB"
+
+    def hire_date_text(self) -> str | None:
+        """employeeHireDate as Graph writes it (whole seconds, ``Z``)."""
+        hired = self.employee_hire_date
+        return hired.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if hired else None
 
     def to_json(self) -> dict[str, Any]:
         """Every property this fake knows, by Graph's names."""
@@ -168,6 +174,7 @@ class User:
             "userPrincipalName": self.user_principal_name,
             "jobTitle": self.job_title,
             "department": self.department,
+            "companyName": self.company_name,
             "officeLocation": self.office_location,
             "mail": self.mail,
             "otherMails": list(self.other_mails),
@@ -175,11 +182,7 @@ class User:
             "businessPhones": list(self.business_phones),
             "userType": self.user_type,
             "accountEnabled": self.account_enabled,
-            "employeeHireDate": (
-                self.employee_hire_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                if self.employee_hire_date
-                else None
-            ),
+            "employeeHireDate": self.hire_date_text(),
             "preferredLanguage": self.preferred_language,
         }
 

@@ -32,6 +32,7 @@ USED_WITHOUT_IMPORT = {
     "ruff": "a command: make lint",
     "mypy": "a command: make typecheck",
     "pytest-asyncio": "the pytest plugin that runs the async tests (asyncio_mode = auto)",
+    "sniffio": "httpcore looks for it on every request; without it, it searches the disk",
 }
 
 

@@ -8,9 +8,10 @@
     │   ├── DirectoryUnavailable       5xx, timeout or dropped connection after retries
     │   ├── DirectoryRejected          400/409: Graph refused the request; carries Graph's code
     │   └── DirectoryDeltaExpired      a delta link is no longer valid (410): start a new round
-    └── StoreError                     the database failed
-        ├── StoreConflict              a compare-and-set lost its race
-        └── LimitReached               an atomic count-and-insert found the limit reached
+    ├── StoreError                     the database failed
+    │   ├── StoreConflict              a compare-and-set lost its race
+    │   └── LimitReached               an atomic count-and-insert found the limit reached
+    └── ReminderUndeliverable          a joiner reminder reached nobody
 
 Adapters translate their library's exceptions into these; handlers turn them into words for
 the person. No message here ever contains a pass value.
@@ -86,3 +87,15 @@ class DeliveryFailed(TapbotError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ReminderUndeliverable(TapbotError):
+    """A joiner reminder could not be put in front of its recipient. *reason* is a short code
+    for the audit trail (``no_chat``, ``blocked``…). *maybe_sent* is True when the message may
+    have arrived all the same (the connection failed after sending), so it must not be sent
+    again."""
+
+    def __init__(self, reason: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.maybe_sent = maybe_sent

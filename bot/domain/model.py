@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -533,11 +533,6 @@ class ScheduledEdit:
     kind: str
     payload: Mapping[str, Any] = field(default_factory=dict)
     done: bool = False
-
-
-def hire_day(hire: datetime) -> date:
-    """The calendar day of a hire date as Graph stores it (midnight UTC of that day)."""
-    return hire.date()
 
 
 @dataclass(frozen=True, slots=True)

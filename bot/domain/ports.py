@@ -6,11 +6,21 @@ the same contract tests. Every method may raise the errors in `bot.domain.errors
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.domain.audit_query import AuditCursor
+from bot.domain.joiners import (
+    Joiner,
+    JoinerClaim,
+    JoinerEvent,
+    JoinerState,
+    Reminder,
+    ReminderReceipt,
+    SweepRun,
+    SweepState,
+)
 from bot.domain.model import (
     AccountCreation,
     AuditEvent,
@@ -101,10 +111,22 @@ class Directory(Protocol):
         an earlier page. Raise DirectoryDeltaExpired when the link can no longer be used."""
         ...
 
-    async def list_joiners(
-        self, hired_from: datetime, hired_before: datetime
-    ) -> list[DirectoryUser]:
-        """Return users whose employeeHireDate is in [*hired_from*, *hired_before*)."""
+    def list_joiners(
+        self,
+        hired_from: datetime,
+        hired_until: datetime,
+        *,
+        departments: Sequence[str] = (),
+        companies: Sequence[str] = (),
+    ) -> AsyncIterator[Joiner]:
+        """Yield the enabled members whose employeeHireDate is in [*hired_from*,
+        *hired_until*] (both inclusive), of one of *departments* and one of *companies* when
+        those are given (exact names, case-insensitive), in no particular order.
+
+        The directory is read page by page as the caller iterates, holding one page at a
+        time. An unreadable hire date gives a `Joiner` without one (and its text); a failure
+        to read a page raises DirectoryError from the iteration.
+        """
         ...
 
     async def is_app_installed_for(self, user_id: str, teams_app_id: str) -> bool:
@@ -326,6 +348,72 @@ class Store(Protocol):
         """Give up *owner*'s lease (nothing happens if it holds none)."""
         ...
 
+    # Joiner reminders: one event per (joiner, hire day), one sweep run per day
+    async def claim_joiner(
+        self,
+        joiner_id: str,
+        hire_day: date,
+        owner: str,
+        *,
+        now: datetime,
+        lease_until: datetime,
+    ) -> JoinerClaim:
+        """Claim the event of *joiner_id* and *hire_day* for *owner*, creating it if new.
+
+        Won (the event is then ``claimed`` by *owner* until *lease_until*, attempts + 1) when
+        the event is new, ``open``, ``claimed`` under a lease that ended by *now*, or
+        ``snoozed`` with ``remind_at`` by *now*. Otherwise lost, with the event as it stands.
+        Exactly one of several concurrent claimers wins."""
+        ...
+
+    async def move_joiner(
+        self,
+        joiner_id: str,
+        hire_day: date,
+        *,
+        expected: Iterable[JoinerState],
+        new_state: JoinerState,
+        at: datetime,
+        owner: str | None = None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> JoinerEvent:
+        """Move the event to *new_state* if it is in one of *expected* (and held by *owner*,
+        when given), applying *changes* (owner, lease_until, remind_at, recipient,
+        recipient_id, conversation_key, activity_id, reason, details); ``updated_at`` becomes
+        *at* and ``version`` grows by one. StoreConflict otherwise; ValueError for other
+        fields."""
+        ...
+
+    async def get_joiner(self, joiner_id: str, hire_day: date) -> JoinerEvent | None: ...
+
+    async def claim_sweep(
+        self, day: date, owner: str, *, now: datetime, lease_until: datetime
+    ) -> bool:
+        """Claim the daily sweep of *day* for *owner* until *lease_until*: True when *day* has
+        no run yet, or a run that is not done and whose ``lease_until`` has passed by *now*
+        (an instance died mid-run, or a failed run is due for retry). One winner."""
+        ...
+
+    async def renew_sweep(self, day: date, owner: str, *, lease_until: datetime) -> bool:
+        """Extend *owner*'s running sweep of *day*; False when it is no longer theirs."""
+        ...
+
+    async def finish_sweep(
+        self,
+        day: date,
+        owner: str,
+        *,
+        state: SweepState,
+        at: datetime,
+        retry_at: datetime | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """End *owner*'s running sweep of *day* as ``done`` or ``failed``; a failed run may be
+        claimed again from *retry_at* (default *at*). False when it was not theirs."""
+        ...
+
+    async def get_sweep(self, day: date) -> SweepRun | None: ...
+
     # Scheduled message edits
     async def schedule_edit(self, edit: ScheduledEdit) -> None: ...
 
@@ -368,4 +456,19 @@ class PassDelivery(Protocol):
 
     async def notify(self, user_id: str, text: str) -> bool:
         """Tell *user_id* something in their 1:1 chat; False when the bot cannot reach them."""
+        ...
+
+
+class JoinerReminders(Protocol):
+    """Puts a joiner reminder card in front of the person who should act on it."""
+
+    async def to_manager(self, reminder: Reminder) -> ReminderReceipt:
+        """Send *reminder* to ``reminder.manager`` in their 1:1 chat with the bot, opening that
+        chat first when it can (installing the app for them). Raise ReminderUndeliverable
+        when they cannot be reached."""
+        ...
+
+    async def to_helpdesk(self, reminder: Reminder) -> ReminderReceipt:
+        """Post *reminder* in the helpdesk channel; raise ReminderUndeliverable when there is
+        none the bot can post in."""
         ...

@@ -11,11 +11,12 @@ success), concurrency for independent calls, and the policy cache.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.domain.errors import DirectoryObjectNotFound, DirectoryRejected
+from bot.domain.joiners import Joiner
 from bot.domain.model import (
     AccountCreation,
     DirectoryUser,
@@ -134,10 +135,17 @@ class GraphDirectory:
     async def users_delta_page(self, link: str | None) -> UsersDeltaPage:
         return await self._client.users_delta_page(link)
 
-    async def list_joiners(
-        self, hired_from: datetime, hired_before: datetime
-    ) -> list[DirectoryUser]:
-        return await self._client.list_users_hired_between(hired_from, hired_before)
+    def list_joiners(
+        self,
+        hired_from: datetime,
+        hired_until: datetime,
+        *,
+        departments: Sequence[str] = (),
+        companies: Sequence[str] = (),
+    ) -> AsyncIterator[Joiner]:
+        return self._client.iter_joiners(
+            hired_from, hired_until, departments=departments, companies=companies
+        )
 
     async def is_app_installed_for(self, user_id: str, teams_app_id: str) -> bool:
         return await self._client.find_app_installation(user_id, teams_app_id) is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random as random_module
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from bot.domain.errors import (
     DirectoryRejected,
     DirectoryUnavailable,
 )
+from bot.domain.joiners import Joiner
 from bot.domain.manager_changes import newest_first
 from bot.domain.model import (
     AccountCreation,
@@ -143,32 +144,44 @@ class GraphClient:
         users = await self._users("search users", self._url("users", params=params), limit=limit)
         return sorted(users, key=lambda u: (u.display_name.casefold(), u.id))
 
-    async def list_users_hired_between(
-        self, hired_from: datetime, hired_before: datetime
-    ) -> list[DirectoryUser]:
-        """Return users whose employeeHireDate is in [*hired_from*, *hired_before*).
+    async def iter_joiners(
+        self,
+        hired_from: datetime,
+        hired_until: datetime,
+        *,
+        departments: Sequence[str] = (),
+        companies: Sequence[str] = (),
+    ) -> AsyncIterator[Joiner]:
+        """Yield enabled members whose employeeHireDate is in [*hired_from*, *hired_until*]
+        (both inclusive), optionally only of *departments* and *companies*.
 
-        Graph filters employeeHireDate only with ``ConsistencyLevel: eventual`` and
-        ``$count=true``, and only with ge/le, so the upper bound is applied here as well.
+        One ``$filter`` does all of it: employeeHireDate is filterable only with
+        ``ConsistencyLevel: eventual`` and ``$count=true`` (sent again on every
+        ``@odata.nextLink``), and only with ge/le. Pages of up to 999 are read one at a time,
+        as the caller asks for more. A hire date Graph sends but we cannot read does not stop
+        the listing: that joiner comes with ``employee_hire_date=None`` and the text.
         """
-        clause = (
-            f"employeeHireDate ge {parse.odata_datetime(hired_from)}"
-            f" and employeeHireDate le {parse.odata_datetime(hired_before)}"
-        )
+        clauses = [
+            f"employeeHireDate ge {parse.odata_datetime(hired_from)}",
+            f"employeeHireDate le {parse.odata_datetime(hired_until)}",
+            "accountEnabled eq true",
+            "userType eq 'Member'",
+        ]
+        for name, wanted in (("department", departments), ("companyName", companies)):
+            if wanted:
+                literals = ",".join(parse.odata_string(v) for v in dict.fromkeys(wanted))
+                clauses.append(f"{name} in ({literals})")
         params = {
-            "$filter": clause,
+            "$filter": " and ".join(clauses),
             "$count": "true",
-            "$select": parse.USER_SELECT,
+            "$select": parse.JOINER_SELECT,
             "$top": str(MAX_PAGE_SIZE),
         }
         url = self._url("users", params=params)
-        users = await self._users("list joiners", url, ADVANCED_QUERY)
-        return [
-            u
-            for u in users
-            if u.employee_hire_date is not None
-            and hired_from <= u.employee_hire_date < hired_before
-        ]
+        async for page in self._graph.pages("list joiners", url, ADVANCED_QUERY):
+            for item in page:
+                if parse.is_user(item):
+                    yield self._parsed(parse.joiner, item)
 
     # Group and role membership
 

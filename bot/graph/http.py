@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random as random_module
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -103,6 +103,18 @@ class GraphHttp:
         """Return the items of the collection at *url*, following ``@odata.nextLink`` (with
         the same *headers*) until the last page or *limit* items."""
         items: list[Json] = []
+        async for page in self.pages(operation, url, headers):
+            items.extend(page)
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
+        return items
+
+    async def pages(
+        self, operation: str, url: str, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[list[Json]]:
+        """Yield the collection at *url* one page of items at a time, following
+        ``@odata.nextLink`` (with the same *headers*); the next page is read only when asked
+        for, so a caller that keeps no page holds one at a time."""
         next_url: str | None = url
         seen: set[str] = set()
         while next_url is not None:
@@ -113,11 +125,8 @@ class GraphHttp:
                 raise DirectoryUnavailable(
                     f"Graph {operation}: answer has no value list", code=INVALID_RESPONSE
                 )
-            items.extend(v for v in values if isinstance(v, dict))
-            if limit is not None and len(items) >= limit:
-                return items[:limit]
             next_url = self._next_link(body, operation, seen)
-        return items
+            yield [v for v in values if isinstance(v, dict)]
 
     def _next_link(self, body: Json, operation: str, seen: set[str]) -> str | None:
         link = body.get("@odata.nextLink")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.joiners import Joiner
 from bot.domain.model import (
     DirectoryUser,
     IssuedPass,
@@ -38,6 +39,8 @@ USER_FIELDS = (
     "givenName",
 )
 USER_SELECT = ",".join(USER_FIELDS)
+# The joiner query also reads what the reminder card and the scope settings need.
+JOINER_SELECT = ",".join((*USER_FIELDS, "department", "companyName"))
 USER_ODATA_TYPE = "#microsoft.graph.user"
 ALL_USERS_TARGET = "all_users"
 
@@ -120,6 +123,27 @@ def directory_user(item: Mapping[str, Any]) -> DirectoryUser:
         mobile_phone=_optional_text(item, "mobilePhone"),
         employee_hire_date=_optional_datetime(item.get("employeeHireDate")),
         given_name=_optional_text(item, "givenName"),
+    )
+
+
+def joiner(item: Mapping[str, Any]) -> Joiner:
+    """A user from the joiner query (`JOINER_SELECT`) as a `Joiner`.
+
+    A hire date we cannot read leaves ``employee_hire_date`` None and keeps the text, so one
+    odd value skips one joiner (with the reason audited) instead of failing the sweep.
+    """
+    raw = item.get("employeeHireDate")
+    text: str | None = None
+    try:
+        _optional_datetime(raw)
+    except InvalidResponse:
+        text = raw if isinstance(raw, str) else repr(raw)
+        item = {k: v for k, v in item.items() if k != "employeeHireDate"}
+    return Joiner(
+        user=directory_user(item),
+        department=_optional_text(item, "department"),
+        company_name=_optional_text(item, "companyName"),
+        hire_date_text=text,
     )
 
 

@@ -32,8 +32,8 @@ from bot.domain.model import (
     TapRequest,
 )
 from bot.store import values
-from bot.store.engine import WRITE, is_unique_violation, make_engine
-from bot.store.engine import translated as _translated
+from bot.store.engine import WRITE, is_unique_violation, make_engine, translated
+from bot.store.joiner_rows import JoinerRows
 from bot.store.manager_records import ManagerRecordsSql
 from bot.store.migrator import migrate
 from bot.store.tables import (
@@ -56,7 +56,7 @@ def create_store(database_url: str) -> SqlStore:
     return SqlStore(make_engine(database_url))
 
 
-class SqlStore(ManagerRecordsSql):
+class SqlStore(ManagerRecordsSql, JoinerRows):
     """The `Store` port over an async SQLAlchemy engine made by `make_engine` (its SQLite BEGIN
     handling is what makes concurrent transitions safe there)."""
 
@@ -68,14 +68,14 @@ class SqlStore(ManagerRecordsSql):
         """Close every pooled connection. Idempotent; a closed store reconnects if used again."""
         await self._engine.dispose()
 
-    @_translated
+    @translated
     async def ping(self) -> None:
         async with self._engine.connect() as connection:
             await connection.execute(select(1))
 
     # Requests
 
-    @_translated
+    @translated
     async def add_request(
         self, request: TapRequest, *, target_limit: RateLimit | None = None
     ) -> None:
@@ -121,14 +121,14 @@ class SqlStore(ManagerRecordsSql):
         )
         return int(count or 0)
 
-    @_translated
+    @translated
     async def get_request(self, request_id: str) -> TapRequest | None:
         query = select(tap_requests).where(tap_requests.c.id == request_id)
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).one_or_none()
         return None if row is None else _request(row)
 
-    @_translated
+    @translated
     async def transition(
         self,
         request_id: str,
@@ -182,7 +182,7 @@ class SqlStore(ManagerRecordsSql):
             raise StoreConflict(f"request {request_id} is at stage {stage}, not {expected_stage}")
         raise StoreConflict(f"request {request_id} is {state}, not {' or '.join(states)}")
 
-    @_translated
+    @translated
     async def update_request(self, request_id: str, *, changes: Mapping[str, Any]) -> TapRequest:
         """Apply *changes* without touching state, version or ``updated_at``. StoreConflict if
         the request does not exist; ValueError for unknown or read-only fields."""
@@ -205,7 +205,7 @@ class SqlStore(ManagerRecordsSql):
             raise StoreConflict(f"request {request_id} does not exist")
         return _request(row)
 
-    @_translated
+    @translated
     async def list_requests(
         self,
         *,
@@ -244,7 +244,7 @@ class SqlStore(ManagerRecordsSql):
             rows = await connection.execute(query.limit(values.limit(limit)))
             return [_request(row) for row in rows]
 
-    @_translated
+    @translated
     async def count_requests(
         self,
         *,
@@ -263,7 +263,7 @@ class SqlStore(ManagerRecordsSql):
         async with self._engine.connect() as connection:
             return int(await connection.scalar(query) or 0)
 
-    @_translated
+    @translated
     async def add_request_message(self, message: RequestMessage) -> None:
         message = values.request_message(message)
         row = {
@@ -277,7 +277,7 @@ class SqlStore(ManagerRecordsSql):
         async with self._writer.begin() as connection:
             await connection.execute(insert(request_messages).values(row))
 
-    @_translated
+    @translated
     async def list_request_messages(self, request_id: str) -> list[RequestMessage]:
         query = (
             select(request_messages)
@@ -299,7 +299,7 @@ class SqlStore(ManagerRecordsSql):
 
     # Rate limits
 
-    @_translated
+    @translated
     async def admit(self, bucket: str, key: str, *, at: datetime, limit: RateLimit) -> bool:
         """Count and insert in one transaction under a lock on (*bucket*, *key*)."""
         where = (
@@ -319,7 +319,7 @@ class SqlStore(ManagerRecordsSql):
             )
         return True
 
-    @_translated
+    @translated
     async def prune_rate_events(self, before: datetime) -> int:
         statement = delete(rate_events).where(rate_events.c.at < values.utc(before))
         async with self._writer.begin() as connection:
@@ -336,7 +336,7 @@ class SqlStore(ManagerRecordsSql):
 
     # Audit
 
-    @_translated
+    @translated
     async def append_audit(self, event: AuditEvent) -> AuditEvent:
         """Append *event* (its ``id`` is ignored) and return it as stored, with the new id.
         The database refuses UPDATE and DELETE on audit rows."""
@@ -356,7 +356,7 @@ class SqlStore(ManagerRecordsSql):
             new_id = (await connection.execute(statement)).scalar_one()
         return dataclasses.replace(event, id=int(new_id))
 
-    @_translated
+    @translated
     async def list_audit(
         self,
         *,
@@ -411,7 +411,7 @@ class SqlStore(ManagerRecordsSql):
 
     # Conversation references
 
-    @_translated
+    @translated
     async def save_conversation(self, record: ConversationRecord) -> None:
         record = values.conversation(record)
         row = {
@@ -429,38 +429,31 @@ class SqlStore(ManagerRecordsSql):
         async with self._writer.begin() as connection:
             await connection.execute(statement)
 
-    @_translated
+    @translated
     async def get_conversation(self, key: str) -> ConversationRecord | None:
         query = select(conversations).where(conversations.c.key == key)
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).one_or_none()
         return None if row is None else ConversationRecord(**row._asdict())
 
-    @_translated
+    @translated
     async def list_conversations(
         self, prefix: str, *, limit: int = 100
     ) -> list[ConversationRecord]:
-        # A range on the key instead of LIKE: a prefix holding % or _ must match literally.
         query = (
             select(conversations)
-            .where(
-                conversations.c.key >= values.text(prefix),
-                conversations.c.key < prefix + "\U0010ffff",
-            )
+            # substr, not LIKE: SQLite's LIKE ignores case and treats % and _ specially.
+            .where(func.substr(conversations.c.key, 1, len(prefix)) == values.text(prefix))
             .order_by(conversations.c.updated_at.desc(), conversations.c.key)
             .limit(values.limit(limit))
         )
         async with self._engine.connect() as connection:
             rows = await connection.execute(query)
-            return [
-                ConversationRecord(**row._asdict())
-                for row in rows
-                if str(row.key).startswith(prefix)
-            ]
+            return [ConversationRecord(**row._asdict()) for row in rows]
 
     # Exactly-once job runs
 
-    @_translated
+    @translated
     async def claim(self, job: str, run_key: str, owner: str, at: datetime) -> bool:
         """Insert the claim; the (job, run_key) primary key lets exactly one insert ever succeed,
         whichever process or instance tries. Idempotent for losers: they get False."""
@@ -476,7 +469,7 @@ class SqlStore(ManagerRecordsSql):
 
     # Scheduled message edits
 
-    @_translated
+    @translated
     async def schedule_edit(self, edit: ScheduledEdit) -> None:
         """Store *edit*; StoreConflict if an edit with its id exists."""
         edit = values.scheduled_edit(edit)
@@ -500,7 +493,7 @@ class SqlStore(ManagerRecordsSql):
             return
         raise conflict
 
-    @_translated
+    @translated
     async def due_edits(self, now: datetime, *, limit: int = 100) -> list[ScheduledEdit]:
         """Return undone edits due at or before *now*, oldest first (ties: smaller id first)."""
         query = (
@@ -512,7 +505,7 @@ class SqlStore(ManagerRecordsSql):
         async with self._engine.connect() as connection:
             return [ScheduledEdit(**row._asdict()) for row in await connection.execute(query)]
 
-    @_translated
+    @translated
     async def mark_edit_done(self, edit_id: str) -> bool:
         """Mark the edit done; True only for the one caller whose UPDATE changed it, False for
         an edit already done or unknown."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Index,
@@ -204,4 +205,40 @@ users_delta = Table(
     Column("polled_at", UtcDateTime, nullable=True),
     Column("lease_owner", Text, nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
+)
+
+joiner_events = Table(
+    "joiner_events",
+    metadata,
+    Column("joiner_id", Text, nullable=False),
+    Column("hire_day", Date, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("owner", Text, nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("remind_at", UtcDateTime, nullable=True),
+    Column("recipient", Text, nullable=True),
+    Column("recipient_id", Text, nullable=True),
+    Column("conversation_key", Text, nullable=True),
+    Column("activity_id", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("joiner_id", "hire_day", name="pk_joiner_events"),
+    Index("ix_joiner_events_state", "state"),
+)
+
+joiner_sweeps = Table(
+    "joiner_sweeps",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("summary", JSON, nullable=False),
+    PrimaryKeyConstraint("day", name="pk_joiner_sweeps"),
 )

@@ -30,9 +30,11 @@ from bot.teams.approval_cards import ApprovalCards
 from bot.teams.audit_cards import AuditCards
 from bot.teams.board import HELPDESK_CHANNEL_KEY
 from bot.teams.identity import Caller, caller_of
+from bot.teams.joiner_cards import JoinerCards
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
 from bot.teams.team_cards import TeamCards
+from cards import joiner as joiner_card
 from cards.approval import APPROVE, DENY, REVIEW
 from cards.commands import COMMANDS, commands_table
 from cards.help import HelpView, help_card
@@ -62,6 +64,7 @@ class TeamsDeps:
     approval_cards: ApprovalCards
     team_cards: TeamCards
     audit_cards: AuditCards
+    joiner_cards: JoinerCards | None = None
 
 
 class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder is untyped
@@ -98,6 +101,15 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             APPROVE: approvals.approve,
             DENY: approvals.deny,
         }
+        # A joiner reminder's helpdesk copy sits in a channel; each answer authorises the
+        # clicker itself.
+        if deps.joiner_cards is not None:
+            joiners = deps.joiner_cards
+            self.anywhere_actions |= {
+                joiner_card.ISSUE: joiners.issue,
+                joiner_card.NOT_NEEDED: joiners.not_needed,
+                joiner_card.TOMORROW: joiners.tomorrow,
+            }
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         caller = caller_of(turn_context.activity)

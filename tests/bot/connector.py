@@ -10,7 +10,7 @@ from tests.bot.threaded import ThreadedJsonServer
 
 class RecordingConnector:
     """Accepts ``/v3/conversations/...`` posts and puts on a free loopback port, keeping the
-    bodies in `sent`."""
+    bodies in `sent` and their paths in `paths`."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
@@ -26,6 +26,11 @@ class RecordingConnector:
             self.sent.append(body or {})
             self.calls.append((method, path))
             return {"id": f"activity-{len(self.sent)}"}
+
+    @property
+    def paths(self) -> list[str]:
+        """The path of each recorded body, in order."""
+        return [path for _, path in self.calls]
 
     @property
     def url(self) -> str:

@@ -58,8 +58,8 @@ async def test_directory_reads(client: GraphClient) -> None:
 
 async def test_joiners_groups_roles_and_audit(client: GraphClient) -> None:
     now = datetime.now(UTC)
-    joiners = await client.list_users_hired_between(now, now + timedelta(days=11))
-    assert {j.id for j in joiners} == set(org.JOINER_IDS)
+    joiners = [j async for j in client.iter_joiners(now, now + timedelta(days=11))]
+    assert {j.user.id for j in joiners} == set(org.JOINER_IDS)
     groups = await client.check_member_groups(
         org.BREAK_GLASS_ID, [org.BLOCKED_GROUP_ID, org.HELPDESK_GROUP_ID]
     )

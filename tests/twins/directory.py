@@ -28,7 +28,7 @@ import dataclasses
 import secrets
 import string
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -39,6 +39,7 @@ from bot.domain.errors import (
     DirectoryObjectNotFound,
     DirectoryRejected,
 )
+from bot.domain.joiners import Joiner
 from bot.domain.manager_changes import newest_first
 from bot.domain.model import (
     AccountCreation,
@@ -123,6 +124,12 @@ class FakeDirectory:
         self.audit: list[ManagerChange] = []
         self.installed_apps: set[tuple[str, str]] = set()
         self.creations: list[AccountCreation] = []
+        self.departments: dict[str, str] = {}
+        self.companies: dict[str, str] = {}
+        self.unreadable_hire_dates: dict[str, str] = {}
+        self.joiner_page_size = 100
+        # Page number -> the error reading that page of joiners raises (once).
+        self.joiner_page_failures: dict[int, DirectoryError] = {}
         self.sent_mail: list[MailMessage] = []
         self.delta_page_size = 3
         self._changes: list[str] = []  # user ids, in the order they changed
@@ -142,6 +149,8 @@ class FakeDirectory:
         manager_id: str | None = None,
         created_at: datetime | None = None,
         created_by: str | Actor | None = None,
+        department: str | None = None,
+        company: str | None = None,
     ) -> DirectoryUser:
         """Add *user*. With *created_at*, log the creation ("Add user") and, when there is a
         manager, its first "Set user manager" at the same moment by the same actor."""
@@ -156,6 +165,10 @@ class FakeDirectory:
                 return user
         if manager_id is not None:
             self.managers[user.id] = manager_id
+        if department is not None:
+            self.departments[user.id] = department
+        if company is not None:
+            self.companies[user.id] = company
         return user
 
     def remove_user(self, user_id: str) -> None:
@@ -164,6 +177,11 @@ class FakeDirectory:
         self.managers.pop(user_id, None)
         self._removed.add(user_id)
         self._changes.append(user_id)
+
+    def set_unreadable_hire_date(self, user_id: str, text: str) -> None:
+        """Make *user_id*'s hire date one Graph would send but nobody can read."""
+        self.users[user_id] = dataclasses.replace(self.users[user_id], employee_hire_date=None)
+        self.unreadable_hire_dates[user_id] = text
 
     def set_manager(
         self,
@@ -478,18 +496,56 @@ class FakeDirectory:
         return ManagerSighting(user_id, manager)
 
     async def list_joiners(
-        self, hired_from: datetime, hired_before: datetime
-    ) -> list[DirectoryUser]:
-        await self._enter("list_joiners", hired_from, hired_before)
-        return sorted(
-            (
-                u
-                for u in self.users.values()
-                if u.employee_hire_date is not None
-                and hired_from <= u.employee_hire_date < hired_before
-            ),
-            key=lambda u: (u.employee_hire_date, u.id),
-        )
+        self,
+        hired_from: datetime,
+        hired_until: datetime,
+        *,
+        departments: Sequence[str] = (),
+        companies: Sequence[str] = (),
+    ) -> AsyncIterator[Joiner]:
+        """Yield matching joiners in pages of `joiner_page_size`, each page read (and
+        failing, see `joiner_page_failures`) only when iteration reaches it."""
+        wanted_departments = {d.casefold() for d in departments}
+        wanted_companies = {c.casefold() for c in companies}
+
+        def matches(user: DirectoryUser) -> bool:
+            hired = user.employee_hire_date
+            if hired is None and user.id not in self.unreadable_hire_dates:
+                return False
+            if hired is not None and not hired_from <= hired <= hired_until:
+                return False
+            department = (self.departments.get(user.id) or "").casefold()
+            company = (self.companies.get(user.id) or "").casefold()
+            return (
+                user.account_enabled
+                and user.user_type == "Member"
+                and (not wanted_departments or department in wanted_departments)
+                and (not wanted_companies or company in wanted_companies)
+            )
+
+        page = 0
+        offset = 0
+        while True:
+            await self._enter("list_joiners", hired_from, hired_until, page)
+            failure = self.joiner_page_failures.pop(page, None)
+            if failure is not None:
+                raise failure
+            found = sorted(
+                (u for u in self.users.values() if matches(u)),
+                key=lambda u: (u.employee_hire_date or hired_from, u.id),
+            )
+            chunk = found[offset : offset + self.joiner_page_size]
+            for user in chunk:
+                yield Joiner(
+                    user,
+                    department=self.departments.get(user.id),
+                    company_name=self.companies.get(user.id),
+                    hire_date_text=self.unreadable_hire_dates.get(user.id),
+                )
+            offset += len(chunk)
+            page += 1
+            if offset >= len(found) or not chunk:
+                return
 
     async def is_app_installed_for(self, user_id: str, teams_app_id: str) -> bool:
         await self._enter("is_app_installed_for", user_id, teams_app_id)

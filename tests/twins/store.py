@@ -27,11 +27,12 @@ from bot.domain.model import (
     UsersDeltaState,
 )
 from bot.store import values
+from tests.twins.joiner_store import MemoryJoinerRows
 
 IN_FLIGHT = frozenset({RequestState.APPROVED, RequestState.ISSUING})
 
 
-class MemoryStore:
+class MemoryStore(MemoryJoinerRows):
     """The `Store` port in memory.
 
     Each method first yields to the event loop once, as a database round trip would, so
@@ -41,6 +42,7 @@ class MemoryStore:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.unavailable = False
         self._requests: dict[str, TapRequest] = {}
         self._audit: list[AuditEvent] = []

@@ -170,7 +170,12 @@ def twin_from_tenant(tenant: Tenant, clock: ManualClock) -> FakeDirectory:
     """A `FakeDirectory` describing the same organisation as *tenant*."""
     twin = FakeDirectory(clock, policy=tap_policy(tenant))
     for user in tenant.users.values():
-        twin.add_user(directory_user(user), manager_id=tenant.managers.get(user.id))
+        twin.add_user(
+            directory_user(user),
+            manager_id=tenant.managers.get(user.id),
+            department=user.department,
+            company=user.company_name,
+        )
     for guest_id, sponsor_ids in tenant.sponsors.items():
         for sponsor_id in sponsor_ids:
             twin.add_sponsor(guest_id, sponsor_id)
@@ -267,6 +272,10 @@ class Side:
         key) says; "paging" fails its second page."""
         raise NotImplementedError
 
+    def set_user(self, user_id: str, **changes: Any) -> None:
+        """Change a user's properties (`DirectoryUser` field names)."""
+        raise NotImplementedError
+
 
 class TwinSide(Side):
     kind = "twin"
@@ -331,6 +340,9 @@ class TwinSide(Side):
             "unreadable": DirectoryUnavailable("not JSON", code="invalid_response", status=200),
         }
         self.twin.fail(route, errors[failure], times=None)
+
+    def set_user(self, user_id: str, **changes: Any) -> None:
+        self.twin.users[user_id] = dataclasses.replace(self.twin.users[user_id], **changes)
 
 
 class GraphSide(Side):
@@ -407,6 +419,11 @@ class GraphSide(Side):
 
     def remove_user(self, user_id: str) -> None:
         self.tenant.remove_user(user_id)
+
+    def set_user(self, user_id: str, **changes: Any) -> None:
+        user = self.tenant.users[user_id]
+        for name, value in changes.items():
+            setattr(user, name, value)  # DirectoryUser's names match the fake's for these
 
     def change_policy(self, **changes: Any) -> None:
         policy = self.tenant.policy

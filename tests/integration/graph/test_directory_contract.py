@@ -6,10 +6,12 @@ Every test runs on both sides of `side` over the same seeded organisation (sandb
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.domain.errors import DirectoryObjectNotFound
+from bot.domain.joiners import Joiner
 from bot.domain.model import (
     Actor,
     ActorKind,
@@ -324,36 +326,90 @@ async def test_manager_changes_newest_first_within_the_window(side: Side) -> Non
 # Joiners
 
 
+async def _joiners(side: Side, start: datetime, end: datetime, **scope: Any) -> list[Joiner]:
+    return [j async for j in side.directory.list_joiners(start, end, **scope)]
+
+
 async def test_list_joiners_in_the_window(side: Side) -> None:
     now = side.seeded_at
 
-    upcoming = await side.directory.list_joiners(now, now + timedelta(days=11))
+    upcoming = await _joiners(side, now, now + timedelta(days=11))
 
-    assert {u.id for u in upcoming} == set(org.JOINER_IDS)
-    assert [u.employee_hire_date for u in sorted(upcoming, key=lambda u: u.id)] == [
+    assert {j.user.id for j in upcoming} == set(org.JOINER_IDS)
+    ordered = sorted(upcoming, key=lambda j: j.user.id)
+    assert [j.user.employee_hire_date for j in ordered] == [
         org.hire_date(now, days) for days in org.JOINER_DAYS
     ]
+    assert [j.user.job_title for j in ordered] == [org.PEOPLE[i][1] for i in org.JOINER_IDS]
+    assert {(j.department, j.company_name, j.hire_date_text) for j in upcoming} == {
+        ("Finance", org.COMPANY, None)
+    }
 
 
-async def test_list_joiners_window_is_half_open(side: Side) -> None:
+async def test_list_joiners_bounds_are_inclusive(side: Side) -> None:
     now = side.seeded_at
     day3, day6, day10 = (org.hire_date(now, d) for d in org.JOINER_DAYS)
 
-    first = await side.directory.list_joiners(day3, day6)
-    last_two = await side.directory.list_joiners(day6, day10 + timedelta(seconds=1))
-    none = await side.directory.list_joiners(day3 + timedelta(seconds=1), day6)
+    first_two = await _joiners(side, day3, day6)
+    after_first = await _joiners(side, day3 + timedelta(seconds=1), day10 - timedelta(seconds=1))
+    none = await _joiners(side, day3 + timedelta(seconds=1), day6 - timedelta(seconds=1))
 
-    assert [u.id for u in first] == [org.JOINER_IDS[0]]
-    assert {u.id for u in last_two} == set(org.JOINER_IDS[1:])
+    assert {j.user.id for j in first_two} == set(org.JOINER_IDS[:2])
+    assert [j.user.id for j in after_first] == [org.JOINER_IDS[1]]
     assert none == []
+
+
+async def test_list_joiners_follows_every_page(side: Side) -> None:
+    """Everyone with a hire date, across many pages on the Graph side (3 to a page)."""
+    now = side.seeded_at
+    hired = {
+        user_id
+        for user_id in org.PEOPLE
+        if user_id not in (org.GUEST_ID, org.BREAK_GLASS_ID, org.MAILBOX_ID, org.DISABLED_ID)
+    }
+
+    everyone = await _joiners(side, now - timedelta(days=5000), now + timedelta(days=30))
+
+    assert sorted(j.user.id for j in everyone) == sorted(hired)
+
+
+async def test_list_joiners_only_enabled_members(side: Side) -> None:
+    now = side.seeded_at
+    side.set_user(org.JOINER_IDS[0], account_enabled=False)
+    side.set_user(org.JOINER_IDS[1], user_type="Guest")
+
+    upcoming = await _joiners(side, now, now + timedelta(days=11))
+
+    assert [j.user.id for j in upcoming] == [org.JOINER_IDS[2]]
+
+
+@pytest.mark.parametrize(
+    ("scope", "found"),
+    [
+        ({"departments": ["finance"]}, True),
+        ({"departments": ["IT", "Finance"]}, True),
+        ({"departments": ["IT"]}, False),
+        ({"companies": [org.COMPANY.upper()]}, True),
+        ({"companies": ["Fabrikam"]}, False),
+        ({"departments": ["Finance"], "companies": ["Fabrikam"]}, False),
+    ],
+)
+async def test_list_joiners_within_a_scope(
+    side: Side, scope: dict[str, list[str]], found: bool
+) -> None:
+    now = side.seeded_at
+
+    upcoming = await _joiners(side, now, now + timedelta(days=11), **scope)
+
+    assert {j.user.id for j in upcoming} == (set(org.JOINER_IDS) if found else set())
 
 
 async def test_list_joiners_in_the_past(side: Side) -> None:
     hired = seeded_hire_date(side, org.CEO_ID)
 
-    found = await side.directory.list_joiners(hired - timedelta(days=1), hired + timedelta(days=1))
+    found = await _joiners(side, hired - timedelta(days=1), hired + timedelta(days=1))
 
-    assert [u.id for u in found] == [org.CEO_ID]
+    assert [j.user.id for j in found] == [org.CEO_ID]
 
 
 # Teams app

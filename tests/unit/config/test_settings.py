@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import joiner_config
 from bot.config import ApprovalMode, ConfigError, Settings
 
 GOOD = {
@@ -152,3 +155,41 @@ def test_an_hr_provisioning_app_id_that_is_not_a_guid_is_reported() -> None:
     assert "HR_PROVISIONING_APP_IDS: entry 1 of 1 is not a GUID" in text
     assert "Workday" not in text  # a value in the wrong setting may be a secret: never echoed
     assert "MANAGER_SYNC_INTERVAL_SECONDS" in text
+
+
+def test_joiner_settings_and_their_domain_view() -> None:
+    s = Settings.from_env(
+        GOOD
+        | {
+            "TIMEZONE": "Europe/Berlin",
+            "JOINER_DAYS_AHEAD": "10",
+            "JOINER_MARGIN_DAYS": "3",
+            "JOINER_SWEEP_TIME": "06:30",
+            "JOINER_SWEEP_AT_START": "false",
+            "JOINER_SCOPE_DEPARTMENTS": "Finance, R&D ,",
+            "JOINER_SCOPE_COMPANIES": "Contoso Ltd",
+            "JOINER_SCOPE_GROUP_ID": "a1b2c3d4-0004-4a5b-8c9d-0e1f2a3b4c04",
+        }
+    )
+    config = joiner_config(s)
+    assert config.timezone == ZoneInfo("Europe/Berlin")
+    assert (config.days_ahead, config.margin_days, config.sweep_time) == (10, 3, time(6, 30))
+    assert config.sweep_at_start is False
+    assert (config.departments, config.companies) == (("Finance", "R&D"), ("Contoso Ltd",))
+    assert config.group_id == "a1b2c3d4-0004-4a5b-8c9d-0e1f2a3b4c04"
+    assert joiner_config(Settings.from_env(GOOD)).sweep_at_start is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("JOINER_SCOPE_GROUP_ID", "Finance", "JOINER_SCOPE_GROUP_ID must be a group's object id"),
+        ("JOINER_DAYS_AHEAD", "0", "JOINER_DAYS_AHEAD"),
+        ("JOINER_MARGIN_DAYS", "30", "JOINER_MARGIN_DAYS"),
+        ("JOINER_SWEEP_TIME", "25:00", "JOINER_SWEEP_TIME"),
+    ],
+)
+def test_bad_joiner_settings_are_named(name: str, value: str, words: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(GOOD | {name: value})
+    assert words in str(raised.value)

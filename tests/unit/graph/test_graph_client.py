@@ -163,9 +163,7 @@ async def test_search_filters_by_prefix_on_names_upn_and_mail_and_stops_at_limit
     assert len(harness.requests) == 1
 
 
-async def test_joiners_use_advanced_query_on_every_page_and_an_exclusive_upper_bound(
-    harness,
-) -> None:
+async def test_joiners_use_advanced_query_on_every_page(harness) -> None:
     hired = ["2024-06-10T00:00:00Z", "2024-06-16T23:00:00Z", "2024-06-17T00:00:00Z"]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -180,16 +178,98 @@ async def test_joiners_use_advanced_query_on_every_page_and_an_exclusive_upper_b
         )
 
     client = harness.client(handler)
-    joiners = await client.list_users_hired_between(
-        datetime(2024, 6, 10, tzinfo=UTC), datetime(2024, 6, 17, tzinfo=UTC)
-    )
-    assert [j.id for j in joiners] == ["u0", "u1"]
+    joiners = [
+        j
+        async for j in client.iter_joiners(
+            datetime(2024, 6, 10, tzinfo=UTC), datetime(2024, 6, 17, tzinfo=UTC)
+        )
+    ]
+    assert [j.user.id for j in joiners] == ["u0", "u1", "u2"]
     assert all(r.headers["ConsistencyLevel"] == "eventual" for r in harness.requests)
     first = harness.params(0)
     assert first["$count"] == "true"
+    assert first["$top"] == "999"
     assert first["$filter"] == (
         "employeeHireDate ge 2024-06-10T00:00:00Z and employeeHireDate le 2024-06-17T00:00:00Z"
+        " and accountEnabled eq true and userType eq 'Member'"
     )
+    assert first["$select"].split(",") == [*USER_FIELDS, "department", "companyName"]
+
+
+async def test_joiners_are_read_one_page_at_a_time(harness) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("$skiptoken", "0"))
+        body: dict[str, object] = {"value": [user(page)]}
+        if page < 2:
+            body["@odata.nextLink"] = f"{BASE}/users?$count=true&$skiptoken={page + 1}"
+        return harness.ok(body)
+
+    client = harness.client(handler)
+    seen = []
+    async for joiner in client.iter_joiners(
+        datetime(2024, 6, 10, tzinfo=UTC), datetime(2024, 6, 17, tzinfo=UTC)
+    ):
+        seen.append((joiner.user.id, len(harness.requests)))
+
+    assert seen == [("u0", 1), ("u1", 2), ("u2", 3)]
+
+
+async def test_joiner_scope_goes_into_the_filter_quoted(harness) -> None:
+    client = harness.client(lambda r: harness.ok({"value": []}))
+    found = [
+        j
+        async for j in client.iter_joiners(
+            datetime(2024, 6, 10, tzinfo=UTC),
+            datetime(2024, 6, 17, tzinfo=UTC),
+            departments=["Finance", "R&D", "Finance"],
+            companies=["O'Brien Ltd"],
+        )
+    ]
+    assert found == []
+    assert harness.params()["$filter"].endswith(
+        " and department in ('Finance','R&D') and companyName in ('O''Brien Ltd')"
+    )
+
+
+async def test_a_joiner_with_an_unreadable_hire_date_comes_without_one(harness) -> None:
+    items = [
+        user(0, employeeHireDate="16/06/2024", department="Finance", companyName="Contoso"),
+        user(1, employeeHireDate="2024-06-16T00:00:00Z"),
+    ]
+    client = harness.client(lambda r: harness.ok({"value": items}))
+    first, second = [
+        j
+        async for j in client.iter_joiners(
+            datetime(2024, 6, 10, tzinfo=UTC), datetime(2024, 6, 17, tzinfo=UTC)
+        )
+    ]
+    assert first.user.employee_hire_date is None
+    assert first.hire_date_text == "16/06/2024"
+    assert (first.department, first.company_name) == ("Finance", "Contoso")
+    assert second.user.employee_hire_date == datetime(2024, 6, 16, tzinfo=UTC)
+    assert second.hire_date_text is None
+
+
+async def test_a_joiner_page_that_fails_raises_from_the_iteration(harness) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "$skiptoken" in request.url.params:
+            return harness.graph_error(500, "generalException")
+        return harness.ok(
+            {"value": [user(0)], "@odata.nextLink": f"{BASE}/users?$count=true&$skiptoken=p2"}
+        )
+
+    client = harness.client(handler, max_retries=0)
+    seen: list[str] = []
+
+    async def read_all() -> None:
+        async for joiner in client.iter_joiners(
+            datetime(2024, 6, 10, tzinfo=UTC), datetime(2024, 6, 17, tzinfo=UTC)
+        ):
+            seen.append(joiner.user.id)
+
+    with pytest.raises(DirectoryUnavailable):
+        await read_all()
+    assert seen == ["u0"]
 
 
 # Retries and throttling
