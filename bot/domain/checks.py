@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Protocol
 
 from bot.domain.eligibility import gather_target_facts, read_manager_chain
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
+from bot.domain.manager_changes import ManagerEvidence, recent_manager_change
 from bot.domain.manager_check import ManagerCheck
 from bot.domain.membership import GroupMembership
 from bot.domain.model import (
@@ -180,11 +182,11 @@ class RequestChecks:
         )
         if refusal is not None:
             return Refused(refusal, refusal_message(refusal, facts, self._config, policy=policy))
-        change = (
-            needs_helpdesk_approval(facts, self._config, now)
-            if route.kind is not RequestKind.HELPDESK
-            else None
-        )
+        change = None
+        if route.kind is not RequestKind.HELPDESK:
+            change = needs_helpdesk_approval(
+                facts, self._config, now
+            ) or await self._change_above_manager(requester_id, route.chain, now)
         return Checked(route, facts, policy, change)
 
     async def context(self, checked: Checked) -> ApprovalContext:
@@ -213,6 +215,36 @@ class RequestChecks:
         )
 
     # Internals
+
+    async def _change_above_manager(
+        self, requester_id: str, chain: tuple[DirectoryUser, ...], now: datetime
+    ) -> RecentManagerChange | None:
+        """For a requester above the target's manager (indirect reports allowed): a recent
+        change of any manager link between that manager and the requester. Whoever sets
+        themselves above a manager would otherwise get passes for that manager's whole team
+        with no one else involved. Links are checked in turn, nearest the target first."""
+        ids = [m.id for m in chain]
+        if (
+            not self._config.allow_indirect_reports
+            or self._config.manager_change_window_days <= 0
+            or requester_id not in ids[1:]
+        ):
+            return None
+        window = timedelta(days=self._config.manager_change_window_days)
+        for below, above in pairwise(chain[: ids.index(requester_id) + 1]):
+            if self._manager_check is None:
+                # No record to compare with: nobody was ever seen (fail closed, as for the
+                # target in `gather_target_facts`).
+                change = recent_manager_change(
+                    ManagerEvidence(above.id, None), now=now, window=window
+                )
+            else:
+                change = await self._manager_check.recent_change(
+                    below.id, _known(above.id), now=now
+                )
+            if change is not None:
+                return change
+        return None
 
     async def _chain(self, target_id: str) -> tuple[DirectoryUser, ...]:
         depth = MAX_MANAGER_CHAIN if self._config.allow_indirect_reports else 1
@@ -257,6 +289,10 @@ class RequestChecks:
             return (await self._directory.get_user(user_id)).display_name
         except DirectoryError:
             return ""
+
+
+async def _known(value: str | None) -> str | None:
+    return value
 
 
 def _refused(refusal: Refusal, name: str | None = None) -> Refused:

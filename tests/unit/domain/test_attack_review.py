@@ -1,0 +1,104 @@
+"""An attacker's review of the request lifecycle (issues 7 and 11): each test is a way around
+the rules that worked before its fix, or a race that must keep holding."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.domain.errors import DirectoryUnavailable
+from bot.domain.issuing import UNDELETED
+from bot.domain.model import ApproverKind, RequestState
+from bot.domain.outcomes import AwaitingApproval, Failed, Issued
+from bot.domain.policy import PolicyConfig
+from tests.unit.domain.world import (
+    BLOCKED,
+    LIAM,
+    MANAGER,
+    OTHER_MANAGER,
+    STRANGER,
+    World,
+    as_person,
+)
+
+
+async def _issue_outlived_by_recovery(world: World) -> asyncio.Task[object]:
+    """Start a manager's request whose pass creation answers only after another instance's
+    upkeep gave the request up (a Graph call slower than the issuing lease)."""
+    entered, release = world.hold_pass_creation()
+    issuing = asyncio.create_task(world.submit())
+    await entered.wait()
+    world.clock.advance(minutes=11)
+    assert await world.upkeep.recover() == 1  # nothing in Graph yet: failed as "interrupted"
+    release.set()
+    return issuing
+
+
+async def test_a_pass_created_after_recovery_gave_up_is_deleted_and_the_requester_told(
+    world: World,
+) -> None:
+    issuing = await _issue_outlived_by_recovery(world)
+
+    outcome = await issuing
+
+    assert isinstance(outcome, Failed)
+    assert "deleted it again" in outcome.text
+    assert world.directory.pass_of(LIAM.id) is None
+    [request] = await world.store.list_requests()
+    assert request.state is RequestState.FAILED
+
+
+async def test_a_pass_created_after_recovery_gave_up_and_not_deletable_is_retried(
+    world: World,
+) -> None:
+    world.directory.fail("delete_pass", DirectoryUnavailable("down"), times=None)
+    issuing = await _issue_outlived_by_recovery(world)
+
+    outcome = await issuing
+
+    assert isinstance(outcome, Failed)
+    assert "keep trying to delete it" in outcome.text
+    live = world.directory.pass_of(LIAM.id)
+    assert live is not None
+    [request] = await world.store.list_requests()
+    # Upkeep must know there is a pass to delete, or it stays valid and undelivered.
+    assert (request.state, request.reason, request.pass_id, request.pass_ends_at) == (
+        RequestState.FAILED,
+        UNDELETED,
+        live.id,
+        live.ends_at,
+    )
+    world.directory.heal("delete_pass")
+    assert await world.upkeep.retry_deletions() == 1
+    assert world.directory.pass_of(LIAM.id) is None
+
+
+async def _indirect_world() -> World:
+    """Indirect reports allowed; Daniel has been Olivia's manager for most of a year."""
+    world = World(config=PolicyConfig(allow_indirect_reports=True, blocked_group_ids=(BLOCKED,)))
+    world.directory.set_manager(
+        MANAGER.id, OTHER_MANAGER.id, at=world.clock.now() - timedelta(days=300)
+    )
+    await world.baseline()
+    return world
+
+
+async def test_a_long_standing_manager_above_the_manager_gets_the_pass() -> None:
+    world = await _indirect_world()
+    outcome = await world.submit(by=as_person(OTHER_MANAGER))
+    assert isinstance(outcome, Issued)
+
+
+async def test_setting_yourself_above_a_manager_needs_the_helpdesk_for_their_whole_team() -> None:
+    # Sam sets himself as Olivia's manager a moment ago. Liam's own manager did not change,
+    # but Sam is now above him: without a look at that link, Sam gets a pass for each of
+    # Olivia's reports with no one else involved.
+    world = await _indirect_world()
+    world.directory.set_manager(MANAGER.id, STRANGER.id, by=STRANGER.id)
+
+    outcome = await world.submit(by=as_person(STRANGER))
+
+    assert isinstance(outcome, AwaitingApproval), outcome
+    assert [s.approver for s in outcome.request.stages] == [ApproverKind.HELPDESK]
+    assert outcome.request.context.manager_changed_at is not None
+    assert world.directory.called("create_pass") == 0
