@@ -305,7 +305,9 @@ class RequestService:
         if request is None:
             return await self._refuse_decision(Refusal.APPROVAL_NOT_PENDING, decider, request_id)
         # What can be told without the directory is told first, so a forged click costs nothing.
-        early = check_decider(request, stage, decider.id, DeciderFacts(True, decider.id))
+        # `now`: a stage past its timeout is over even before upkeep marks it expired.
+        now = self._clock.now()
+        early = check_decider(request, stage, decider.id, DeciderFacts(True, decider.id), now=now)
         if early is None and not approve:
             early = check_denial_reason(reason)
         if early is not None:
@@ -325,7 +327,7 @@ class RequestService:
                 "I couldn't check with Microsoft Entra whether you may decide this, so nothing "
                 "changed. Please try again in a minute.",
             )
-        refusal = check_decider(request, stage, decider.id, facts)
+        refusal = check_decider(request, stage, decider.id, facts, now=now)
         if refusal is not None:
             return await self._refuse_decision(refusal, decider, request_id, request)
         decision = Decision(
@@ -402,11 +404,14 @@ class RequestService:
     async def may_decide(self, decider: Person, request: TapRequest) -> Refusal | None:
         """Whether *decider* may decide *request*'s current stage now, to show them the buttons
         or say why not. Changes nothing (not audited); raises DirectoryError."""
-        early = check_decider(request, request.stage, decider.id, DeciderFacts(True, decider.id))
+        now = self._clock.now()
+        early = check_decider(
+            request, request.stage, decider.id, DeciderFacts(True, decider.id), now=now
+        )
         if early is not None:
             return early
         facts = await self._decider_facts(request, decider.id)
-        return check_decider(request, request.stage, decider.id, facts)
+        return check_decider(request, request.stage, decider.id, facts, now=now)
 
     async def _decider_facts(self, request: TapRequest, decider_id: str) -> DeciderFacts:
         stage = request.current_stage

@@ -9,14 +9,16 @@ from datetime import timedelta
 from bot.domain.errors import DirectoryUnavailable
 from bot.domain.issuing import UNDELETED
 from bot.domain.model import ApproverKind, RequestState
-from bot.domain.outcomes import AwaitingApproval, Failed, Issued
-from bot.domain.policy import PolicyConfig
+from bot.domain.outcomes import AwaitingApproval, Failed, Issued, Refused
+from bot.domain.policy import PolicyConfig, Refusal
 from tests.unit.domain.world import (
     BLOCKED,
     LIAM,
     MANAGER,
     OTHER_MANAGER,
+    PRIYA,
     STRANGER,
+    TOM,
     World,
     as_person,
 )
@@ -102,3 +104,20 @@ async def test_setting_yourself_above_a_manager_needs_the_helpdesk_for_their_who
     assert [s.approver for s in outcome.request.stages] == [ApproverKind.HELPDESK]
     assert outcome.request.context.manager_changed_at is not None
     assert world.directory.called("create_pass") == 0
+
+
+async def test_a_click_after_the_stage_timed_out_decides_nothing_even_before_upkeep_ran(
+    world: World,
+) -> None:
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    world.clock.advance(minutes=241)  # the stage waited 240; upkeep has not run yet
+
+    late = await world.requests.decide(as_person(TOM), asked.request.id, 1, approve=True)
+    review = await world.requests.may_decide(as_person(TOM), asked.request)
+
+    assert isinstance(late, Refused)
+    assert late.reason is Refusal.APPROVAL_NOT_PENDING
+    assert review is Refusal.APPROVAL_NOT_PENDING
+    assert world.directory.called("create_pass") == 0
+    assert await world.requests.expire_due() == 1
