@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.domain.errors import DirectoryUnavailable
 from bot.domain.issuing import UNDELETED
 from bot.domain.model import ApproverKind, RequestState
+from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, FORMS_PER_PERSON_PER_HOUR
 from bot.domain.outcomes import AwaitingApproval, Failed, Issued, Refused
 from bot.domain.policy import PolicyConfig, Refusal
 from tests.unit.domain.world import (
@@ -121,3 +122,36 @@ async def test_a_click_after_the_stage_timed_out_decides_nothing_even_before_upk
     assert review is Refusal.APPROVAL_NOT_PENDING
     assert world.directory.called("create_pass") == 0
     assert await world.requests.expire_due() == 1
+
+
+async def test_a_flood_of_request_cards_stops_before_it_costs_graph_reads(world: World) -> None:
+    # Each card reads every report's facts, the directory audit log among them (5 requests
+    # per 10 s for the whole tenant): a loop of "request" starved everyone else's submits.
+    for _ in range(FORMS_PER_PERSON_PER_HOUR):
+        assert not isinstance(await world.offers.reports(MANAGER.id), Refused)
+    before = len(world.directory.calls)
+
+    flooded = await world.offers.reports(MANAGER.id)
+
+    assert isinstance(flooded, Refused)
+    assert flooded.reason is Refusal.RATE_LIMIT_REQUESTER
+    assert "try again later" in flooded.text
+    assert len(world.directory.calls) == before
+    world.clock.advance(minutes=61)
+    assert not isinstance(await world.offers.reports(MANAGER.id), Refused)
+
+
+async def test_a_flood_of_picked_people_stops_before_it_costs_graph_reads(world: World) -> None:
+    # Anyone in the tenant may send "request.details" for any id; each cost Graph reads
+    # (the person's manager, then the person) before the refusal.
+    for _ in range(DETAILS_PER_PERSON_PER_HOUR):
+        refused = await world.offers.details(STRANGER.id, LIAM.id)
+        assert isinstance(refused, Refused)
+        assert refused.reason is Refusal.NOT_DIRECT_REPORT
+    before = len(world.directory.calls)
+
+    flooded = await world.offers.details(STRANGER.id, LIAM.id)
+
+    assert isinstance(flooded, Refused)
+    assert flooded.reason is Refusal.RATE_LIMIT_REQUESTER
+    assert len(world.directory.calls) == before
