@@ -167,6 +167,8 @@ class Refusal(enum.StrEnum):
     RATE_LIMIT_TARGET = "rate_limit_target"
     # Not a refusal of the person, a change of route: the request needs the helpdesk's approval
     NEEDS_HELPDESK_APPROVAL = "needs_helpdesk_approval"
+    # The approval stages need the person's manager, and the person has none
+    NO_APPROVER = "no_approver"
     # Acting on a request
     NOT_YOUR_REQUEST = "not_your_request"
     ISSUE_IN_PROGRESS = "issue_in_progress"

@@ -173,6 +173,18 @@ class RequestService:
                 request_id,
                 name=checked.target.display_name,
             )
+        if checked.route.manager is None and any(
+            s.approver is ApproverKind.MANAGER for s in stages
+        ):
+            # A manager stage for someone without a manager: no card could go out and no
+            # click could decide it; it would only wait for its timeout.
+            return await self._refuse(
+                Refusal.NO_APPROVER,
+                requester.id,
+                checked.target.id,
+                request_id,
+                name=checked.target.display_name,
+            )
         existing = existing_pass_needs_confirmation(checked.facts.passes, now)
         context = await self._checks.context(checked) if stages else ApprovalContext()
         if stages:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.domain.approvals import ApprovalPolicy
 from bot.domain.errors import DirectoryUnavailable
 from bot.domain.issuing import UNDELETED
-from bot.domain.model import ApproverKind, RequestState
+from bot.domain.model import ApproverKind, RequestState, Stage
 from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, FORMS_PER_PERSON_PER_HOUR
 from bot.domain.outcomes import AwaitingApproval, Failed, Issued, Refused
 from bot.domain.policy import PolicyConfig, Refusal
@@ -155,3 +156,25 @@ async def test_a_flood_of_picked_people_stops_before_it_costs_graph_reads(world:
     assert isinstance(flooded, Refused)
     assert flooded.reason is Refusal.RATE_LIMIT_REQUESTER
     assert len(world.directory.calls) == before
+
+
+async def test_a_plan_that_needs_the_manager_of_someone_without_one_is_refused_at_once() -> None:
+    # manager_and_helpdesk: the first stage waits for the person's manager. Olivia has none,
+    # so no card could go out and no click could ever decide; the request sat until it
+    # expired, using up one of Olivia's requests for the day, and the requester was told it
+    # waited for "the person's manager".
+    world = World(
+        approvals=ApprovalPolicy(
+            helpdesk_stages=(Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
+        )
+    )
+    await world.baseline()
+
+    outcome = await world.submit(by=as_person(PRIYA), target=MANAGER.id)
+
+    assert isinstance(outcome, Refused), outcome
+    assert outcome.reason is Refusal.NO_APPROVER
+    assert "Olivia Bennett has no manager" in outcome.text
+    assert await world.store.list_requests() == []
+    assert world.board.posted == []
+    assert ("request", "refused", Refusal.NO_APPROVER) in await world.audit()
