@@ -192,7 +192,8 @@ class RequestChecks:
     async def context(self, checked: Checked) -> ApprovalContext:
         """What an approver should see about the target; names of the people in a recent
         manager change are read now (a missing one is left out, never guessed)."""
-        change = checked.manager_change
+        # A helpdesk request is not routed by a manager change, but its approvers must see one.
+        change = checked.manager_change or checked.facts.recent_manager_change
         manager = checked.route.manager
         previous = by = ""
         if change is not None:
@@ -230,21 +231,26 @@ class RequestChecks:
             or requester_id not in ids[1:]
         ):
             return None
-        window = timedelta(days=self._config.manager_change_window_days)
         for below, above in pairwise(chain[: ids.index(requester_id) + 1]):
-            if self._manager_check is None:
-                # No record to compare with: nobody was ever seen (fail closed, as for the
-                # target in `gather_target_facts`).
-                change = recent_manager_change(
-                    ManagerEvidence(above.id, None), now=now, window=window
-                )
-            else:
-                change = await self._manager_check.recent_change(
-                    below.id, _known(above.id), now=now
-                )
+            change = await self.manager_change(below.id, above.id, now)
             if change is not None:
                 return change
         return None
+
+    async def manager_change(
+        self, user_id: str, manager_id: str | None, now: datetime
+    ) -> RecentManagerChange | None:
+        """The recent change that made *manager_id* (just read from the directory) the manager
+        of *user_id*, or None when the manager is long-standing or the window is zero. Raises
+        DirectoryError and StoreError."""
+        if self._config.manager_change_window_days <= 0:
+            return None
+        if self._manager_check is None:
+            # No record to compare with: nobody was ever seen (fail closed, as for the target
+            # in `gather_target_facts`).
+            window = timedelta(days=self._config.manager_change_window_days)
+            return recent_manager_change(ManagerEvidence(manager_id, None), now=now, window=window)
+        return await self._manager_check.recent_change(user_id, _known(manager_id), now=now)
 
     async def _chain(self, target_id: str) -> tuple[DirectoryUser, ...]:
         depth = MAX_MANAGER_CHAIN if self._config.allow_indirect_reports else 1

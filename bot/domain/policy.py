@@ -181,6 +181,8 @@ class Refusal(enum.StrEnum):
     TARGET_APPROVAL = "target_approval"
     APPROVER_ALREADY_DECIDED = "approver_already_decided"
     NOT_AN_APPROVER = "not_an_approver"
+    # The person's manager, but only since a change tapbot does not trust
+    APPROVER_NEW_MANAGER = "approver_new_manager"
     DENIAL_REASON_MISSING = "denial_reason_missing"
     # The card's input
     INVALID_INPUT = "invalid_input"

@@ -225,6 +225,12 @@ def message(refusal: Refusal, **facts: object) -> str:
                 "You aren't one of the people who can decide this step, so nothing changed. "
                 "The card shows who can."
             )
+        case Refusal.APPROVER_NEW_MANAGER:
+            return (
+                "You became this person's manager in the directory only recently, so your "
+                "decision can't count for this step. Nothing changed; the helpdesk can help if "
+                "the pass is needed."
+            )
         case Refusal.DENIAL_REASON_MISSING:
             return "Please say why you deny the request, then click Deny again."
 

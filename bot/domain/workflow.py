@@ -333,13 +333,15 @@ class RequestService:
             return await self._refuse_decision(Refusal.RATE_LIMIT_REQUESTER, decider, request_id)
         try:
             facts = await self._decider_facts(request, decider.id)
+            refusal = check_decider(
+                request, stage, decider.id, facts, now=now
+            ) or await self._new_manager(request, facts)
         except DirectoryError:
             return Failed(
                 request,
                 "I couldn't check with Microsoft Entra whether you may decide this, so nothing "
                 "changed. Please try again in a minute.",
             )
-        refusal = check_decider(request, stage, decider.id, facts, now=now)
         if refusal is not None:
             return await self._refuse_decision(refusal, decider, request_id, request)
         decision = Decision(
@@ -433,6 +435,19 @@ class RequestService:
             return DeciderFacts(target_manager_id=manager.id if manager else None)
         member = await self._checks.is_member(decider_id, stage_group(stage, self._helpdesk))
         return DeciderFacts(member_of_stage_group=member)
+
+    async def _new_manager(self, request: TapRequest, facts: DeciderFacts) -> Refusal | None:
+        """A manager stage is not decided by someone who became the target's manager recently:
+        whoever controls the manager attribute may be the one approving (the safeguard that
+        sends such a manager's own request to the helpdesk). Read at the click only, not on
+        Review: it reads the directory audit log."""
+        stage = request.current_stage
+        if stage is None or stage.approver is not ApproverKind.MANAGER:
+            return None
+        change = await self._checks.manager_change(
+            request.target_id, facts.target_manager_id, self._clock.now()
+        )
+        return Refusal.APPROVER_NEW_MANAGER if change is not None else None
 
     # Upkeep
 

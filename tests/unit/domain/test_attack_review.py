@@ -11,7 +11,7 @@ from bot.domain.errors import DirectoryUnavailable
 from bot.domain.issuing import UNDELETED
 from bot.domain.model import ApproverKind, RequestState, Stage
 from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, FORMS_PER_PERSON_PER_HOUR
-from bot.domain.outcomes import AwaitingApproval, Failed, Issued, Refused
+from bot.domain.outcomes import AwaitingApproval, Decided, Failed, Issued, Refused
 from bot.domain.policy import PolicyConfig, Refusal
 from tests.unit.domain.world import (
     BLOCKED,
@@ -163,11 +163,7 @@ async def test_a_plan_that_needs_the_manager_of_someone_without_one_is_refused_a
     # so no card could go out and no click could ever decide; the request sat until it
     # expired, using up one of Olivia's requests for the day, and the requester was told it
     # waited for "the person's manager".
-    world = World(
-        approvals=ApprovalPolicy(
-            helpdesk_stages=(Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
-        )
-    )
+    world = World(approvals=MANAGER_AND_HELPDESK)
     await world.baseline()
 
     outcome = await world.submit(by=as_person(PRIYA), target=MANAGER.id)
@@ -178,3 +174,54 @@ async def test_a_plan_that_needs_the_manager_of_someone_without_one_is_refused_a
     assert await world.store.list_requests() == []
     assert world.board.posted == []
     assert ("request", "refused", Refusal.NO_APPROVER) in await world.audit()
+
+
+MANAGER_AND_HELPDESK = ApprovalPolicy(
+    helpdesk_stages=(Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
+)
+
+
+async def test_the_helpdesk_approver_is_told_of_a_recent_manager_change(world: World) -> None:
+    # The approval card must show "the target's facts an approver needs (... last manager
+    # change ...)". For a helpdesk request it never did: the change was only looked at to
+    # route a manager's request.
+    world.directory.set_manager(LIAM.id, STRANGER.id, by=STRANGER.id)
+
+    asked = await world.submit(by=as_person(PRIYA))
+
+    assert isinstance(asked, AwaitingApproval)
+    context = asked.request.context
+    assert context.manager_changed_at is not None
+    assert context.previous_manager_name == MANAGER.display_name
+    assert context.manager_changed_by == STRANGER.display_name
+
+
+async def test_a_manager_appointed_a_moment_ago_cannot_approve_the_manager_stage() -> None:
+    # Whoever controls the manager attribute may be the one approving: Sam sets himself as
+    # Liam's manager after Priya asked, and approves the step that waits for Liam's manager.
+    world = World(approvals=MANAGER_AND_HELPDESK)
+    await world.baseline()
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    world.directory.set_manager(LIAM.id, STRANGER.id, by=STRANGER.id)
+
+    outcome = await world.requests.decide(as_person(STRANGER), asked.request.id, 1, approve=True)
+
+    assert isinstance(outcome, Refused), outcome
+    assert outcome.reason is Refusal.APPROVER_NEW_MANAGER
+    assert "recently" in outcome.text
+    stored = await world.store.get_request(asked.request.id)
+    assert stored == asked.request
+    assert ("approval", "refused", Refusal.APPROVER_NEW_MANAGER) in await world.audit()
+
+
+async def test_a_long_standing_manager_still_approves_the_manager_stage() -> None:
+    world = World(approvals=MANAGER_AND_HELPDESK)
+    await world.baseline()
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+
+    outcome = await world.requests.decide(as_person(MANAGER), asked.request.id, 1, approve=True)
+
+    assert isinstance(outcome, Decided)
+    assert outcome.request.stage == 2
