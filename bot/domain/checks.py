@@ -117,13 +117,15 @@ class RequestChecks:
         """What tells a recent manager change (tapbot's record and the audit log)."""
         return self._manager_check
 
-    async def is_helpdesk(self, user_id: str) -> bool:
-        """Whether *user_id* is a helpdesk member now (remembered at most a minute)."""
-        return await self._membership.is_member(user_id, self._helpdesk)
+    async def is_helpdesk(self, user_id: str, *, fresh: bool = False) -> bool:
+        """Whether *user_id* is a helpdesk member now (remembered at most a minute, unless
+        *fresh*)."""
+        return await self._membership.is_member(user_id, self._helpdesk, fresh=fresh)
 
-    async def is_member(self, user_id: str, group_id: str) -> bool:
-        """Whether *user_id* is in *group_id* now (remembered at most a minute)."""
-        return await self._membership.is_member(user_id, group_id)
+    async def is_member(self, user_id: str, group_id: str, *, fresh: bool = False) -> bool:
+        """Whether *user_id* is in *group_id* now (remembered at most a minute, unless
+        *fresh*)."""
+        return await self._membership.is_member(user_id, group_id, fresh=fresh)
 
     async def route(self, requester_id: str, target_id: str) -> Route | Refused:
         """Decide the capacity: the target's manager (or, with indirect reports allowed, above
@@ -145,8 +147,9 @@ class RequestChecks:
         if target_id == requester_id:
             return _refused(Refusal.SELF)
         if kind is RequestKind.HELPDESK:
+            # Read afresh: someone removed from the helpdesk a moment ago gets no pass.
             chain, member = await asyncio.gather(
-                self._chain(target_id), self.is_helpdesk(requester_id)
+                self._chain(target_id), self.is_helpdesk(requester_id, fresh=True)
             )
             return Route(kind, chain) if member else _refused(Refusal.NOT_HELPDESK)
         chain = await self._chain(target_id)

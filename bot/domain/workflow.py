@@ -332,7 +332,7 @@ class RequestService:
         ):
             return await self._refuse_decision(Refusal.RATE_LIMIT_REQUESTER, decider, request_id)
         try:
-            facts = await self._decider_facts(request, decider.id)
+            facts = await self._decider_facts(request, decider.id, fresh=True)
             refusal = check_decider(
                 request, stage, decider.id, facts, now=now
             ) or await self._new_manager(request, facts)
@@ -427,13 +427,19 @@ class RequestService:
         facts = await self._decider_facts(request, decider.id)
         return check_decider(request, request.stage, decider.id, facts, now=now)
 
-    async def _decider_facts(self, request: TapRequest, decider_id: str) -> DeciderFacts:
+    async def _decider_facts(
+        self, request: TapRequest, decider_id: str, *, fresh: bool = False
+    ) -> DeciderFacts:
+        """*fresh* for a decision: a membership remembered from a Review a minute ago must not
+        let someone just removed from the group decide."""
         stage = request.current_stage
         assert stage is not None  # check_decider refused otherwise
         if stage.approver is ApproverKind.MANAGER:
             manager = await self._directory.get_manager(request.target_id)
             return DeciderFacts(target_manager_id=manager.id if manager else None)
-        member = await self._checks.is_member(decider_id, stage_group(stage, self._helpdesk))
+        member = await self._checks.is_member(
+            decider_id, stage_group(stage, self._helpdesk), fresh=fresh
+        )
         return DeciderFacts(member_of_stage_group=member)
 
     async def _new_manager(self, request: TapRequest, facts: DeciderFacts) -> Refusal | None:

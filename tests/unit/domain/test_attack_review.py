@@ -15,6 +15,7 @@ from bot.domain.outcomes import AwaitingApproval, Decided, Failed, Issued, Refus
 from bot.domain.policy import PolicyConfig, Refusal
 from tests.unit.domain.world import (
     BLOCKED,
+    HELPDESK,
     LIAM,
     MANAGER,
     OTHER_MANAGER,
@@ -225,3 +226,32 @@ async def test_a_long_standing_manager_still_approves_the_manager_stage() -> Non
 
     assert isinstance(outcome, Decided)
     assert outcome.request.stage == 2
+
+
+async def test_someone_just_removed_from_the_helpdesk_cannot_approve(world: World) -> None:
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    # Tom's card refreshed a moment ago (Review): his membership is remembered for a minute.
+    assert await world.requests.may_decide(as_person(TOM), asked.request) is None
+    world.directory.groups[HELPDESK].discard(TOM.id)
+
+    outcome = await world.requests.decide(as_person(TOM), asked.request.id, 1, approve=True)
+
+    assert isinstance(outcome, Refused), outcome
+    assert outcome.reason is Refusal.NOT_AN_APPROVER
+    assert world.directory.called("create_pass") == 0
+
+
+async def test_a_requester_just_removed_from_the_helpdesk_gets_nothing_after_approval(
+    world: World,
+) -> None:
+    asked = await world.submit(by=as_person(PRIYA))  # Priya's membership is remembered now
+    assert isinstance(asked, AwaitingApproval)
+    world.directory.groups[HELPDESK].discard(PRIYA.id)
+
+    outcome = await world.requests.decide(as_person(TOM), asked.request.id, 1, approve=True)
+
+    assert isinstance(outcome, Decided)
+    assert outcome.request.state is RequestState.FAILED
+    assert outcome.request.reason == Refusal.NOT_HELPDESK
+    assert world.directory.called("create_pass") == 0
