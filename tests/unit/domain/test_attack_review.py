@@ -14,6 +14,7 @@ from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, FORMS_PER_PERSON_PER_
 from bot.domain.outcomes import AwaitingApproval, Decided, Failed, Issued, Refused
 from bot.domain.policy import PolicyConfig, Refusal
 from tests.unit.domain.world import (
+    ADA,
     BLOCKED,
     HELPDESK,
     LIAM,
@@ -254,4 +255,85 @@ async def test_a_requester_just_removed_from_the_helpdesk_gets_nothing_after_app
     assert isinstance(outcome, Decided)
     assert outcome.request.state is RequestState.FAILED
     assert outcome.request.reason == Refusal.NOT_HELPDESK
+    assert world.directory.called("create_pass") == 0
+
+
+# What held: races and forged clicks that change nothing (kept as tests so they keep holding)
+
+
+async def test_an_approval_landing_while_another_request_for_the_person_issues_makes_no_pass(
+    world: World,
+) -> None:
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    entered, release = world.hold_pass_creation()
+    olivias = asyncio.create_task(world.submit(form_id="f0000000-0000-4000-8000-000000000002"))
+    await entered.wait()
+
+    approved = await world.requests.decide(as_person(TOM), asked.request.id, 1, approve=True)
+    release.set()
+
+    assert isinstance(await olivias, Issued)
+    assert isinstance(approved, Decided)
+    assert (approved.request.state, approved.request.reason) == (
+        RequestState.FAILED,
+        "issue_in_progress",
+    )
+    assert [d.decider_id for d in approved.request.decisions] == [TOM.id]
+    assert world.directory.called("create_pass") == 1
+    assert any("being issued right now" in text for _, text in world.delivery.notices)
+
+
+async def test_approve_cancel_and_expire_at_once_end_the_request_once(world: World) -> None:
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    world.clock.advance(minutes=239, seconds=59)
+
+    async def expire_a_moment_later() -> int:
+        world.clock.advance(seconds=2)
+        return await world.requests.expire_due()
+
+    await asyncio.gather(
+        world.requests.decide(as_person(TOM), asked.request.id, 1, approve=True),
+        world.requests.cancel(as_person(PRIYA), asked.request.id),
+        expire_a_moment_later(),
+    )
+
+    stored = await world.store.get_request(asked.request.id)
+    assert stored is not None
+    ends = {RequestState.DELIVERED, RequestState.CANCELLED, RequestState.EXPIRED}
+    assert stored.state in ends
+    passes = world.directory.called("create_pass")
+    assert passes == (stored.state is RequestState.DELIVERED)
+    assert len(world.delivery.delivered) == passes
+    endings = [e for e in await world.audit() if e[1] in ("approved", "cancelled", "expired")]
+    assert len(endings) == 1
+
+
+async def test_a_decision_forged_for_another_request_or_by_its_target_changes_nothing(
+    world: World,
+) -> None:
+    mine = await world.submit(by=as_person(PRIYA))
+    toms = await world.submit(
+        by=as_person(TOM), target=ADA.id, form_id="f0000000-0000-4000-8000-000000000003"
+    )
+    assert isinstance(mine, AwaitingApproval)
+    assert isinstance(toms, AwaitingApproval)
+
+    # Priya approves her own request through Tom's card data, and Tom's through hers with
+    # a stage that is not waiting; Liam (the target) is in no group but tries anyway.
+    own = await world.requests.decide(as_person(PRIYA), mine.request.id, 1, approve=True)
+    stale = await world.requests.decide(as_person(PRIYA), toms.request.id, 2, approve=True)
+    target = await world.requests.decide(as_person(LIAM), mine.request.id, 1, approve=True)
+    cancel_other = await world.requests.cancel(as_person(PRIYA), toms.request.id)
+    replace_other = await world.requests.confirm_replace(as_person(TOM), mine.request.id)
+
+    assert [o.reason for o in (own, stale, target, cancel_other, replace_other)] == [  # type: ignore[union-attr]
+        Refusal.SELF_APPROVAL,
+        Refusal.APPROVAL_STALE,
+        Refusal.TARGET_APPROVAL,
+        Refusal.NOT_YOUR_REQUEST,
+        Refusal.NOT_YOUR_REQUEST,
+    ]
+    assert {r.state for r in await world.store.list_requests()} == {RequestState.PENDING_APPROVAL}
     assert world.directory.called("create_pass") == 0
