@@ -11,6 +11,7 @@ request's issuing window (`bot.domain.cleanup`).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from bot.domain.audit import Auditor
@@ -168,7 +169,13 @@ class PassIssuing:
             expected=(RequestState.ISSUING,),
             new_state=RequestState.DRAFT,
             at=self._clock.now(),
-            changes={"reason": "existing_pass", "issuing_started_at": None},
+            changes={
+                "reason": "existing_pass",
+                "issuing_started_at": None,
+                # What the requester's card asks about: without it the card (redrawn from the
+                # store) cannot ask, and an approved request would wait in draft for good.
+                "context": dataclasses.replace(request.context, existing_pass_ends_at=live.ends_at),
+            },
         )
         await self._audit.record(
             "request",

@@ -4,7 +4,9 @@ the rules that worked before its fix, or a race that must keep holding."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.approvals import ApprovalPolicy
 from bot.domain.errors import DirectoryUnavailable
@@ -13,6 +15,8 @@ from bot.domain.model import ApproverKind, RequestState, Stage
 from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, FORMS_PER_PERSON_PER_HOUR
 from bot.domain.outcomes import AwaitingApproval, Decided, Failed, Issued, Refused
 from bot.domain.policy import PolicyConfig, Refusal
+from bot.teams.board import TeamsBoard
+from bot.teams.proactive import ConversationReferences
 from tests.unit.domain.world import (
     ADA,
     BLOCKED,
@@ -337,3 +341,40 @@ async def test_a_decision_forged_for_another_request_or_by_its_target_changes_no
     ]
     assert {r.state for r in await world.store.list_requests()} == {RequestState.PENDING_APPROVAL}
     assert world.directory.called("create_pass") == 0
+
+
+async def test_an_approved_request_that_finds_a_new_pass_can_still_be_confirmed(
+    world: World,
+) -> None:
+    # Olivia issues Liam a pass while Priya's request waits; Tom approves Priya's. The issue
+    # then asks Priya to confirm replacing the pass, and tells her to open her card, but her
+    # card offered no confirmation (its question needs the live pass, which was not kept):
+    # the approved request sat in draft for good.
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    assert isinstance(await world.submit(form_id="f0000000-0000-4000-8000-000000000002"), Issued)
+    live = world.directory.pass_of(LIAM.id)
+    assert live is not None
+
+    approved = await world.requests.decide(as_person(TOM), asked.request.id, 1, approve=True)
+
+    assert isinstance(approved, Decided)
+    assert approved.request.state is RequestState.DRAFT
+    assert approved.request.context.existing_pass_ends_at == live.ends_at
+    card = json.dumps(_board(world).requester_card(approved.request))
+    assert '"request.replace"' in card
+    replaced = await world.requests.confirm_replace(as_person(PRIYA), asked.request.id)
+    assert isinstance(replaced, Issued)
+
+
+def _board(world: World) -> TeamsBoard:
+    """The Teams board, for the cards it draws only (it never reaches Teams here)."""
+    return TeamsBoard(
+        None,  # type: ignore[arg-type]
+        ConversationReferences(world.store, world.clock),
+        world.store,
+        world.clock,
+        app_id="",
+        timezone=ZoneInfo("UTC"),
+        helpdesk_channel_id="",
+    )
