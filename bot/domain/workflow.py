@@ -406,14 +406,21 @@ class RequestService:
                 return None
         # Approved, but another request for the same person is being issued right now: the
         # decision stands, this request ends without a pass.
-        return await self._store.transition(
-            request.id,
-            expected=(RequestState.PENDING_APPROVAL,),
-            expected_stage=decision.stage,
-            new_state=RequestState.FAILED,
-            at=now,
-            changes={"decisions": decisions, "stage_due_at": None, "reason": "issue_in_progress"},
-        )
+        try:
+            return await self._store.transition(
+                request.id,
+                expected=(RequestState.PENDING_APPROVAL,),
+                expected_stage=decision.stage,
+                new_state=RequestState.FAILED,
+                at=now,
+                changes={
+                    "decisions": decisions,
+                    "stage_due_at": None,
+                    "reason": "issue_in_progress",
+                },
+            )
+        except StoreConflict:
+            return None  # cancelled, expired or decided in between
 
     async def may_decide(self, decider: Person, request: TapRequest) -> Refusal | None:
         """Whether *decider* may decide *request*'s current stage now, to show them the buttons

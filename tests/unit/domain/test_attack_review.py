@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.approvals import ApprovalPolicy
 from bot.domain.errors import DirectoryUnavailable
 from bot.domain.issuing import UNDELETED
-from bot.domain.model import ApproverKind, RequestState, Stage
+from bot.domain.model import ApproverKind, RequestState, Stage, TapRequest
 from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, FORMS_PER_PERSON_PER_HOUR
 from bot.domain.outcomes import AwaitingApproval, Decided, Failed, Issued, Refused
 from bot.domain.policy import PolicyConfig, Refusal
@@ -378,3 +379,33 @@ def _board(world: World) -> TeamsBoard:
         timezone=ZoneInfo("UTC"),
         helpdesk_channel_id="",
     )
+
+
+async def test_a_cancel_between_an_approval_and_its_in_progress_ending_is_no_error(
+    world: World,
+) -> None:
+    # Tom approves while Olivia's request for Liam is issuing; just before tapbot ends
+    # Priya's request as "another one is issuing", Priya cancels it.
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    entered, release = world.hold_pass_creation()
+    olivias = asyncio.create_task(world.submit(form_id="f0000000-0000-4000-8000-000000000002"))
+    await entered.wait()
+    real_transition = world.store.transition
+
+    async def cancelled_first(request_id: str, **kwargs: Any) -> TapRequest:
+        if (kwargs.get("changes") or {}).get("reason") == "issue_in_progress":
+            await world.requests.cancel(as_person(PRIYA), request_id)
+        return await real_transition(request_id, **kwargs)
+
+    world.store.transition = cancelled_first  # type: ignore[method-assign]
+
+    outcome = await world.requests.decide(as_person(TOM), asked.request.id, 1, approve=True)
+    release.set()
+
+    assert isinstance(outcome, Refused)
+    assert outcome.reason is Refusal.APPROVAL_NOT_PENDING
+    assert isinstance(await olivias, Issued)
+    stored = await world.store.get_request(asked.request.id)
+    assert stored is not None
+    assert stored.state is RequestState.CANCELLED
