@@ -69,10 +69,13 @@ def check_decider(
     stage: int,
     decider_id: str,
     facts: DeciderFacts,
+    *,
+    now: datetime | None = None,
 ) -> Refusal | None:
-    """Tell whether *decider_id* may decide stage *stage* (1-based) of *request* now.
+    """Tell whether *decider_id* may decide stage *stage* (1-based) of *request* at *now*.
 
-    In order: the request must be waiting for a decision (APPROVAL_NOT_PENDING) at that very
+    In order: the request must be waiting for a decision (APPROVAL_NOT_PENDING), and not past
+    its stage's timeout when *now* is given (upkeep expires it a moment later), at that very
     stage (APPROVAL_STALE: a replayed or out-of-date card); nobody decides their own request
     (SELF_APPROVAL) or their own pass (TARGET_APPROVAL); one person decides one stage of a
     request at most (APPROVER_ALREADY_DECIDED: four eyes means two people); and the person must
@@ -80,6 +83,8 @@ def check_decider(
     """
     current = request.current_stage
     if request.state is not RequestState.PENDING_APPROVAL or current is None:
+        return Refusal.APPROVAL_NOT_PENDING
+    if now is not None and request.stage_due_at is not None and now >= request.stage_due_at:
         return Refusal.APPROVAL_NOT_PENDING
     if stage != request.stage:
         return Refusal.APPROVAL_STALE

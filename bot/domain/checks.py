@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Protocol
 
 from bot.domain.eligibility import gather_target_facts, read_manager_chain
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
+from bot.domain.manager_changes import ManagerEvidence, recent_manager_change
 from bot.domain.manager_check import ManagerCheck
 from bot.domain.membership import GroupMembership
 from bot.domain.model import (
@@ -115,13 +117,15 @@ class RequestChecks:
         """What tells a recent manager change (tapbot's record and the audit log)."""
         return self._manager_check
 
-    async def is_helpdesk(self, user_id: str) -> bool:
-        """Whether *user_id* is a helpdesk member now (remembered at most a minute)."""
-        return await self._membership.is_member(user_id, self._helpdesk)
+    async def is_helpdesk(self, user_id: str, *, fresh: bool = False) -> bool:
+        """Whether *user_id* is a helpdesk member now (remembered at most a minute, unless
+        *fresh*)."""
+        return await self._membership.is_member(user_id, self._helpdesk, fresh=fresh)
 
-    async def is_member(self, user_id: str, group_id: str) -> bool:
-        """Whether *user_id* is in *group_id* now (remembered at most a minute)."""
-        return await self._membership.is_member(user_id, group_id)
+    async def is_member(self, user_id: str, group_id: str, *, fresh: bool = False) -> bool:
+        """Whether *user_id* is in *group_id* now (remembered at most a minute, unless
+        *fresh*)."""
+        return await self._membership.is_member(user_id, group_id, fresh=fresh)
 
     async def route(self, requester_id: str, target_id: str) -> Route | Refused:
         """Decide the capacity: the target's manager (or, with indirect reports allowed, above
@@ -143,8 +147,9 @@ class RequestChecks:
         if target_id == requester_id:
             return _refused(Refusal.SELF)
         if kind is RequestKind.HELPDESK:
+            # Read afresh: someone removed from the helpdesk a moment ago gets no pass.
             chain, member = await asyncio.gather(
-                self._chain(target_id), self.is_helpdesk(requester_id)
+                self._chain(target_id), self.is_helpdesk(requester_id, fresh=True)
             )
             return Route(kind, chain) if member else _refused(Refusal.NOT_HELPDESK)
         chain = await self._chain(target_id)
@@ -180,17 +185,18 @@ class RequestChecks:
         )
         if refusal is not None:
             return Refused(refusal, refusal_message(refusal, facts, self._config, policy=policy))
-        change = (
-            needs_helpdesk_approval(facts, self._config, now)
-            if route.kind is not RequestKind.HELPDESK
-            else None
-        )
+        change = None
+        if route.kind is not RequestKind.HELPDESK:
+            change = needs_helpdesk_approval(
+                facts, self._config, now
+            ) or await self._change_above_manager(requester_id, route.chain, now)
         return Checked(route, facts, policy, change)
 
     async def context(self, checked: Checked) -> ApprovalContext:
         """What an approver should see about the target; names of the people in a recent
         manager change are read now (a missing one is left out, never guessed)."""
-        change = checked.manager_change
+        # A helpdesk request is not routed by a manager change, but its approvers must see one.
+        change = checked.manager_change or checked.facts.recent_manager_change
         manager = checked.route.manager
         previous = by = ""
         if change is not None:
@@ -213,6 +219,41 @@ class RequestChecks:
         )
 
     # Internals
+
+    async def _change_above_manager(
+        self, requester_id: str, chain: tuple[DirectoryUser, ...], now: datetime
+    ) -> RecentManagerChange | None:
+        """For a requester above the target's manager (indirect reports allowed): a recent
+        change of any manager link between that manager and the requester. Whoever sets
+        themselves above a manager would otherwise get passes for that manager's whole team
+        with no one else involved. Links are checked in turn, nearest the target first."""
+        ids = [m.id for m in chain]
+        if (
+            not self._config.allow_indirect_reports
+            or self._config.manager_change_window_days <= 0
+            or requester_id not in ids[1:]
+        ):
+            return None
+        for below, above in pairwise(chain[: ids.index(requester_id) + 1]):
+            change = await self.manager_change(below.id, above.id, now)
+            if change is not None:
+                return change
+        return None
+
+    async def manager_change(
+        self, user_id: str, manager_id: str | None, now: datetime
+    ) -> RecentManagerChange | None:
+        """The recent change that made *manager_id* (just read from the directory) the manager
+        of *user_id*, or None when the manager is long-standing or the window is zero. Raises
+        DirectoryError and StoreError."""
+        if self._config.manager_change_window_days <= 0:
+            return None
+        if self._manager_check is None:
+            # No record to compare with: nobody was ever seen (fail closed, as for the target
+            # in `gather_target_facts`).
+            window = timedelta(days=self._config.manager_change_window_days)
+            return recent_manager_change(ManagerEvidence(manager_id, None), now=now, window=window)
+        return await self._manager_check.recent_change(user_id, _known(manager_id), now=now)
 
     async def _chain(self, target_id: str) -> tuple[DirectoryUser, ...]:
         depth = MAX_MANAGER_CHAIN if self._config.allow_indirect_reports else 1
@@ -257,6 +298,10 @@ class RequestChecks:
             return (await self._directory.get_user(user_id)).display_name
         except DirectoryError:
             return ""
+
+
+async def _known(value: str | None) -> str | None:
+    return value
 
 
 def _refused(refusal: Refusal, name: str | None = None) -> Refused:

@@ -11,6 +11,7 @@ request's issuing window (`bot.domain.cleanup`).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from bot.domain.audit import Auditor
@@ -119,9 +120,9 @@ class PassIssuing:
             )
             receipt = await self._delivery.deliver(request, issued)
         except StoreConflict:
-            return await self._undo(request, info.id, "interrupted", "it took too long")
+            return await self._undo(request, info, "interrupted", "it took too long")
         except DeliveryFailed as failure:
-            return await self._undo(request, info.id, "delivery_failed", failure.reason)
+            return await self._undo(request, info, "delivery_failed", failure.reason)
         except BaseException:
             # Anything else between creating and delivering: the pass must not stay valid.
             await self._cleanup.delete(request, info.id)
@@ -129,14 +130,23 @@ class PassIssuing:
         return await self._delivered(request, info, receipt)
 
     async def fail(self, request: TapRequest, reason: str, *, detail: str = "") -> TapRequest:
-        """Move *request* to ``failed`` with *reason* and audit it."""
-        failed = await self._store.transition(
-            request.id,
-            expected=_FAILABLE,
-            new_state=RequestState.FAILED,
-            at=self._clock.now(),
-            changes={"reason": reason},
-        )
+        """Move *request* to ``failed`` with *reason* and audit it. A request that has already
+        ended (upkeep's recovery gave up on an issue slower than its lease) is returned as it
+        stands, unchanged."""
+        try:
+            failed = await self._store.transition(
+                request.id,
+                expected=_FAILABLE,
+                new_state=RequestState.FAILED,
+                at=self._clock.now(),
+                changes={"reason": reason},
+            )
+        except StoreConflict:
+            # Nobody else moves a request this call has claimed, except recovery ending it.
+            current = await self._store.get_request(request.id)
+            if current is None:
+                raise
+            return current
         await self._audit.record(
             "request",
             "failed",
@@ -159,7 +169,13 @@ class PassIssuing:
             expected=(RequestState.ISSUING,),
             new_state=RequestState.DRAFT,
             at=self._clock.now(),
-            changes={"reason": "existing_pass", "issuing_started_at": None},
+            changes={
+                "reason": "existing_pass",
+                "issuing_started_at": None,
+                # What the requester's card asks about: without it the card (redrawn from the
+                # store) cannot ask, and an approved request would wait in draft for good.
+                "context": dataclasses.replace(request.context, existing_pass_ends_at=live.ends_at),
+            },
         )
         await self._audit.record(
             "request",
@@ -199,7 +215,7 @@ class PassIssuing:
             )
         except StoreConflict:
             # Recovery elsewhere gave up on this request meanwhile: it must not stay valid.
-            return await self._undo(request, info.id, "interrupted", "it took too long")
+            return await self._undo(request, info, "interrupted", "it took too long")
         await self._audit.record(
             "delivery",
             "delivered",
@@ -210,10 +226,17 @@ class PassIssuing:
         )
         return Issued(delivered)
 
-    async def _undo(self, request: TapRequest, pass_id: str, reason: str, why: str) -> Failed:
+    async def _undo(self, request: TapRequest, info: PassInfo, reason: str, why: str) -> Failed:
         """Delete a pass that could not be delivered, fail the request and say so truly."""
-        gone = await self._cleanup.delete(request, pass_id)
+        gone = await self._cleanup.delete(request, info.id)
         failed = await self.fail(request, reason if gone else UNDELETED, detail=why)
+        if not gone and (failed.reason, failed.pass_id) != (UNDELETED, info.id):
+            # Recovery ended the request before this pass existed, so nothing records it:
+            # without this, upkeep never retries the deletion and the pass stays valid.
+            failed = await self._store.update_request(
+                request.id,
+                changes={"reason": UNDELETED, "pass_id": info.id, "pass_ends_at": info.ends_at},
+            )
         name = request.target_name
         if gone:
             text = (

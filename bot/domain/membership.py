@@ -35,15 +35,17 @@ class GroupMembership:
         self._remembered = remembered
         self._known: OrderedDict[tuple[str, str], tuple[bool, datetime]] = OrderedDict()
 
-    async def is_member(self, user_id: str, group_id: str) -> bool:
+    async def is_member(self, user_id: str, group_id: str, *, fresh: bool = False) -> bool:
         """True when *user_id* is a transitive member of *group_id*; False for an empty group
-        id. Raises DirectoryError when the directory cannot tell."""
+        id. *fresh* reads the directory whatever is remembered (for what a stale answer would
+        let through: a decision, the check right before issuing). Raises DirectoryError when
+        the directory cannot tell."""
         if not group_id:
             return False
         key = (user_id.lower(), group_id.lower())
         now = self._clock.now()
         known = self._known.get(key)
-        if known is not None and known[1] <= now < known[1] + self._ttl:
+        if not fresh and known is not None and known[1] <= now < known[1] + self._ttl:
             return known[0]
         member = group_id in await self._directory.member_of_groups(user_id, [group_id])
         self._known[key] = (member, now)

@@ -33,6 +33,16 @@ MIN_SEARCH_LENGTH = 2
 MAX_SEARCH_LENGTH = 100
 # Searches read Graph: a person may search often, a script may not flood it.
 SEARCHES_PER_PERSON_PER_HOUR = 300
+# Picking a person reads who may ask for them (one or two Graph reads) before any refusal.
+DETAILS_PER_PERSON_PER_HOUR = 300
+# A request card reads every direct report's facts, the directory audit log among them (5
+# requests per 10 s per app for the whole tenant): a person opens it a few times an hour, a
+# loop must not starve everyone else's requests of that budget.
+FORMS_PER_PERSON_PER_HOUR = 30
+SLOW_DOWN = (
+    "You've opened request cards very often in the last hour, so I'm pausing for a while to "
+    "spare Microsoft Entra. Please try again later, or ask the helpdesk if it is urgent."
+)
 # Deliveries offered today; the delivery issue adds SMS, email and the person's own chat.
 DELIVERIES: tuple[tuple[DeliveryMethod, str], ...] = (
     (DeliveryMethod.CHAT_TO_REQUESTER, "To me, in this chat"),
@@ -76,10 +86,13 @@ class RequestOffers:
         self._clock = clock
         self._config = config
 
-    async def reports(self, requester_id: str) -> RequestFormData:
+    async def reports(self, requester_id: str) -> RequestFormData | Refused:
         """The requester's direct reports, each marked eligible or not (a recent manager change
         is marked, but still offered: such a request goes to the helpdesk), and the policy's
-        choices. Raise DirectoryError when the directory cannot be read."""
+        choices; refused, before any Graph read, for a flood. Raise DirectoryError when the
+        directory cannot be read."""
+        if not await self._admit("form", requester_id, FORMS_PER_PERSON_PER_HOUR):
+            return Refused(Refusal.RATE_LIMIT_REQUESTER, SLOW_DOWN)
         reports, policy = await asyncio.gather(
             self._directory.list_direct_reports(requester_id), self._issuer.get_policy()
         )
@@ -130,9 +143,7 @@ class RequestOffers:
                 f"Type between {MIN_SEARCH_LENGTH} and {MAX_SEARCH_LENGTH} characters of a "
                 "name, user name or email address.",
             )
-        now = self._clock.now()
-        limit = RateLimit(SEARCHES_PER_PERSON_PER_HOUR, now - REQUESTER_WINDOW)
-        if not await self._store.admit("search", requester_id, at=now, limit=limit):
+        if not await self._admit("search", requester_id, SEARCHES_PER_PERSON_PER_HOUR):
             return Refused(Refusal.RATE_LIMIT_REQUESTER, message(Refusal.RATE_LIMIT_REQUESTER))
         if not await self._checks.is_helpdesk(requester_id):
             return Refused(Refusal.NOT_HELPDESK, message(Refusal.NOT_HELPDESK))
@@ -141,7 +152,10 @@ class RequestOffers:
 
     async def details(self, requester_id: str, target_id: str) -> RequestDetails | Refused:
         """The form for one person, for someone who may ask for them (relationship checked
-        first, as on submit). Raise DirectoryError when the directory cannot be read."""
+        first, as on submit; a flood refused before any Graph read). Raise DirectoryError when
+        the directory cannot be read."""
+        if not await self._admit("details", requester_id, DETAILS_PER_PERSON_PER_HOUR):
+            return Refused(Refusal.RATE_LIMIT_REQUESTER, SLOW_DOWN)
         route = await self._checks.route(requester_id, target_id)
         if isinstance(route, Refused):
             return route
@@ -163,3 +177,8 @@ class RequestOffers:
             policy_enabled=policy.enabled,
             deliveries=DELIVERIES,
         )
+
+    async def _admit(self, bucket: str, requester_id: str, per_hour: int) -> bool:
+        now = self._clock.now()
+        limit = RateLimit(per_hour, now - REQUESTER_WINDOW)
+        return await self._store.admit(bucket, requester_id, at=now, limit=limit)

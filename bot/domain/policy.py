@@ -167,6 +167,8 @@ class Refusal(enum.StrEnum):
     RATE_LIMIT_TARGET = "rate_limit_target"
     # Not a refusal of the person, a change of route: the request needs the helpdesk's approval
     NEEDS_HELPDESK_APPROVAL = "needs_helpdesk_approval"
+    # The approval stages need the person's manager, and the person has none
+    NO_APPROVER = "no_approver"
     # Acting on a request
     NOT_YOUR_REQUEST = "not_your_request"
     ISSUE_IN_PROGRESS = "issue_in_progress"
@@ -179,6 +181,8 @@ class Refusal(enum.StrEnum):
     TARGET_APPROVAL = "target_approval"
     APPROVER_ALREADY_DECIDED = "approver_already_decided"
     NOT_AN_APPROVER = "not_an_approver"
+    # The person's manager, but only since a change tapbot does not trust
+    APPROVER_NEW_MANAGER = "approver_new_manager"
     DENIAL_REASON_MISSING = "denial_reason_missing"
     # The card's input
     INVALID_INPUT = "invalid_input"

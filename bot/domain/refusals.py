@@ -167,6 +167,12 @@ def message(refusal: Refusal, **facts: object) -> str:
                 f"{name}'s manager was changed in the directory recently, so a pass for them "
                 "needs the helpdesk's approval first. Ask the helpdesk to request it."
             )
+        case Refusal.NO_APPROVER:
+            return (
+                f"{name} has no manager in the directory, and your organisation's approvals "
+                "need their manager's decision, so no one could approve this request. Ask IT "
+                "to set their manager first."
+            )
         case Refusal.NOT_YOUR_REQUEST:
             return (
                 "That request isn't yours, or it no longer exists, so you can't change it. "
@@ -218,6 +224,12 @@ def message(refusal: Refusal, **facts: object) -> str:
             return (
                 "You aren't one of the people who can decide this step, so nothing changed. "
                 "The card shows who can."
+            )
+        case Refusal.APPROVER_NEW_MANAGER:
+            return (
+                "You became this person's manager in the directory only recently, so your "
+                "decision can't count for this step. Nothing changed; the helpdesk can help if "
+                "the pass is needed."
             )
         case Refusal.DENIAL_REASON_MISSING:
             return "Please say why you deny the request, then click Deny again."

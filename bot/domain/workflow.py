@@ -173,6 +173,18 @@ class RequestService:
                 request_id,
                 name=checked.target.display_name,
             )
+        if checked.route.manager is None and any(
+            s.approver is ApproverKind.MANAGER for s in stages
+        ):
+            # A manager stage for someone without a manager: no card could go out and no
+            # click could decide it; it would only wait for its timeout.
+            return await self._refuse(
+                Refusal.NO_APPROVER,
+                requester.id,
+                checked.target.id,
+                request_id,
+                name=checked.target.display_name,
+            )
         existing = existing_pass_needs_confirmation(checked.facts.passes, now)
         context = await self._checks.context(checked) if stages else ApprovalContext()
         if stages:
@@ -305,7 +317,9 @@ class RequestService:
         if request is None:
             return await self._refuse_decision(Refusal.APPROVAL_NOT_PENDING, decider, request_id)
         # What can be told without the directory is told first, so a forged click costs nothing.
-        early = check_decider(request, stage, decider.id, DeciderFacts(True, decider.id))
+        # `now`: a stage past its timeout is over even before upkeep marks it expired.
+        now = self._clock.now()
+        early = check_decider(request, stage, decider.id, DeciderFacts(True, decider.id), now=now)
         if early is None and not approve:
             early = check_denial_reason(reason)
         if early is not None:
@@ -318,14 +332,16 @@ class RequestService:
         ):
             return await self._refuse_decision(Refusal.RATE_LIMIT_REQUESTER, decider, request_id)
         try:
-            facts = await self._decider_facts(request, decider.id)
+            facts = await self._decider_facts(request, decider.id, fresh=True)
+            refusal = check_decider(
+                request, stage, decider.id, facts, now=now
+            ) or await self._new_manager(request, facts)
         except DirectoryError:
             return Failed(
                 request,
                 "I couldn't check with Microsoft Entra whether you may decide this, so nothing "
                 "changed. Please try again in a minute.",
             )
-        refusal = check_decider(request, stage, decider.id, facts)
         if refusal is not None:
             return await self._refuse_decision(refusal, decider, request_id, request)
         decision = Decision(
@@ -390,32 +406,61 @@ class RequestService:
                 return None
         # Approved, but another request for the same person is being issued right now: the
         # decision stands, this request ends without a pass.
-        return await self._store.transition(
-            request.id,
-            expected=(RequestState.PENDING_APPROVAL,),
-            expected_stage=decision.stage,
-            new_state=RequestState.FAILED,
-            at=now,
-            changes={"decisions": decisions, "stage_due_at": None, "reason": "issue_in_progress"},
-        )
+        try:
+            return await self._store.transition(
+                request.id,
+                expected=(RequestState.PENDING_APPROVAL,),
+                expected_stage=decision.stage,
+                new_state=RequestState.FAILED,
+                at=now,
+                changes={
+                    "decisions": decisions,
+                    "stage_due_at": None,
+                    "reason": "issue_in_progress",
+                },
+            )
+        except StoreConflict:
+            return None  # cancelled, expired or decided in between
 
     async def may_decide(self, decider: Person, request: TapRequest) -> Refusal | None:
         """Whether *decider* may decide *request*'s current stage now, to show them the buttons
         or say why not. Changes nothing (not audited); raises DirectoryError."""
-        early = check_decider(request, request.stage, decider.id, DeciderFacts(True, decider.id))
+        now = self._clock.now()
+        early = check_decider(
+            request, request.stage, decider.id, DeciderFacts(True, decider.id), now=now
+        )
         if early is not None:
             return early
         facts = await self._decider_facts(request, decider.id)
-        return check_decider(request, request.stage, decider.id, facts)
+        return check_decider(request, request.stage, decider.id, facts, now=now)
 
-    async def _decider_facts(self, request: TapRequest, decider_id: str) -> DeciderFacts:
+    async def _decider_facts(
+        self, request: TapRequest, decider_id: str, *, fresh: bool = False
+    ) -> DeciderFacts:
+        """*fresh* for a decision: a membership remembered from a Review a minute ago must not
+        let someone just removed from the group decide."""
         stage = request.current_stage
         assert stage is not None  # check_decider refused otherwise
         if stage.approver is ApproverKind.MANAGER:
             manager = await self._directory.get_manager(request.target_id)
             return DeciderFacts(target_manager_id=manager.id if manager else None)
-        member = await self._checks.is_member(decider_id, stage_group(stage, self._helpdesk))
+        member = await self._checks.is_member(
+            decider_id, stage_group(stage, self._helpdesk), fresh=fresh
+        )
         return DeciderFacts(member_of_stage_group=member)
+
+    async def _new_manager(self, request: TapRequest, facts: DeciderFacts) -> Refusal | None:
+        """A manager stage is not decided by someone who became the target's manager recently:
+        whoever controls the manager attribute may be the one approving (the safeguard that
+        sends such a manager's own request to the helpdesk). Read at the click only, not on
+        Review: it reads the directory audit log."""
+        stage = request.current_stage
+        if stage is None or stage.approver is not ApproverKind.MANAGER:
+            return None
+        change = await self._checks.manager_change(
+            request.target_id, facts.target_manager_id, self._clock.now()
+        )
+        return Refusal.APPROVER_NEW_MANAGER if change is not None else None
 
     # Upkeep
 

@@ -91,6 +91,8 @@ class RequestCards:
         reports."""
         try:
             data = await self._offers.reports(caller.user_id)
+            if isinstance(data, Refused):
+                return outcome_card("I can't open the request card", [data.text], attention=True)
             helpdesk = await self._is_helpdesk(caller.user_id)
         except DirectoryError as error:
             return _cannot_open(error)
