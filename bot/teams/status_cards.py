@@ -29,6 +29,7 @@ from bot.domain.status import (
 )
 from bot.domain.workflow import Person
 from bot.teams.identity import Caller
+from cards import TEAMS_MAX_CARD_BYTES, card_bytes
 from cards.request import when
 from cards.status import (
     BAD,
@@ -49,6 +50,7 @@ log = structlog.get_logger(__name__)
 Card = dict[str, Any]
 _MAX_ID = 64
 _MAX_TIME = 40
+_MAX_REASON = 200
 CANNOT_READ = "I couldn't read your requests just now. Please try again in a minute."
 CANNOT_CANCEL = (
     "Something went wrong while cancelling, so I can't say whether it worked. Show your "
@@ -133,17 +135,27 @@ class StatusCards:
         except StoreError:
             log.warning("reading requests for the status card failed")
             return status_message_card("I can't show your requests right now", CANNOT_READ)
-        return status_card(self._view(page, notice, bad))
+        return self._card(page, notice, bad)
 
-    def _view(self, page: StatusPage, notice: Part, bad: bool) -> StatusView:
-        return StatusView(
-            rows=[self.row(status) for status in page.statuses],
-            here=_cursor_data("before", page.older_than),
-            older=_cursor_data("before", page.older) if page.older else None,
-            newer=_cursor_data("after", page.newer) if page.newer else None,
-            notice=notice,
-            notice_bad=bad,
-        )
+    def _card(self, page: StatusPage, notice: Part, bad: bool) -> Card:
+        """The page as a card; rows from the end move to the next page until it fits Teams'
+        size limit (very long names and reasons), so nothing is skipped."""
+        statuses, older = list(page.statuses), page.older
+        while True:
+            card = status_card(
+                StatusView(
+                    rows=[self.row(status) for status in statuses],
+                    here=_cursor_data("before", page.older_than),
+                    older=_cursor_data("before", older) if older else None,
+                    newer=_cursor_data("after", page.newer) if page.newer else None,
+                    notice=notice,
+                    notice_bad=bad,
+                )
+            )
+            if len(statuses) <= 1 or card_bytes(card) <= TEAMS_MAX_CARD_BYTES:
+                return card
+            statuses.pop()
+            older = RequestCursor.at(statuses[-1].request)
 
     def row(self, status: RequestStatus) -> StatusRow:
         """*status* in words: its headline, colour and sentences."""
@@ -224,11 +236,16 @@ class StatusCards:
         on = self._when(denial.at)
         parts: list[Part] = ["Denied by ", name(denial.decider_name), f" on {on}"]
         if denial.reason:
-            parts += [": ", name(denial.reason)]
+            parts += [": ", name(_shortened(denial.reason))]
         return sentence(*parts, ". No pass was issued.")
 
     def _when(self, moment: datetime) -> str:
         return when(moment, self._timezone)
+
+
+def _shortened(reason: str) -> str:
+    """A typed reason cut to what a row has room for (the request's own card has it all)."""
+    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1].rstrip() + "…"
 
 
 def _text(data: Mapping[str, object], key: str, limit: int) -> str:
