@@ -8,8 +8,9 @@ directory as TextRuns, times in the bot's time zone) and reads the card's data b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,7 @@ Card = dict[str, Any]
 _MAX_ID = 64
 _MAX_TIME = 40
 _MAX_REASON = 200
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CANNOT_READ = "I couldn't read your requests just now. Please try again in a minute."
 CANNOT_CANCEL = (
     "Something went wrong while cancelling, so I can't say whether it worked. Show your "
@@ -93,7 +95,7 @@ class StatusCards:
     async def cancel(self, caller: Caller, data: Mapping[str, object]) -> Card:
         """Cancel the request the row names, if it is the caller's and still waits; then draw
         the same page again with what happened on top."""
-        request_id = _text(data, "request_id", _MAX_ID)
+        request_id = _request_id(data, "request_id")
         try:
             outcome = await self._requests.cancel(Person(caller.user_id, caller.name), request_id)
         except StoreError:
@@ -179,7 +181,8 @@ class StatusCards:
         match status.standing:
             case Standing.AWAITING_APPROVAL:
                 step = f"Step {request.stage} of {len(request.stages)}: " if request.stages else ""
-                who = status.waiting_for or "an approver"
+                # Who may decide names people (the requester, earlier deciders).
+                who = name(status.waiting_for or "an approver")
                 by = f", until {until}" if until else ""
                 return [
                     sentence(f"{step}waiting for ", who, f" to decide{by}."),
@@ -253,17 +256,25 @@ def _text(data: Mapping[str, object], key: str, limit: int) -> str:
     return value.strip() if isinstance(value, str) and 0 < len(value) <= limit else ""
 
 
+def _request_id(data: Mapping[str, object], key: str) -> str:
+    """A request id from the card: tapbot's ids are GUIDs, so anything else ("" here) names
+    no request."""
+    value = _text(data, key, _MAX_ID)
+    return value if _ID.fullmatch(value) else ""
+
+
 def _cursor(data: Mapping[str, object], side: str) -> RequestCursor | None:
     """The cursor the card carries under ``<side>_at`` and ``<side>_id``; None when absent or
     malformed (the card is untrusted: a bad cursor shows the newest page)."""
-    at, request_id = _text(data, f"{side}_at", _MAX_TIME), _text(data, f"{side}_id", _MAX_ID)
+    at, request_id = _text(data, f"{side}_at", _MAX_TIME), _request_id(data, f"{side}_id")
     if not (at and request_id):
         return None
     try:
         moment = datetime.fromisoformat(at)
-    except ValueError:
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
     return RequestCursor(moment, request_id)
 

@@ -226,3 +226,27 @@ async def test_status_is_only_answered_in_the_personal_chat(
     click["conversation"]["conversationType"] = "groupChat"
     answer = await (await bot.post(click)).json()
     assert answer["statusCode"] == 400
+
+
+async def test_hostile_card_data_on_status_buttons_gets_a_card_not_an_error(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    request_id = await _hana_asks_for_lee(bot, connector)
+    hostile: list[dict[str, Any]] = [
+        {"request_id": [request_id]},
+        {"request_id": {"$ne": ""}},
+        {"request_id": None, "before_at": 5, "before_id": True},
+        {"before_at": "9999-12-31T23:59:59+14:00", "before_id": "\u0000"},
+        {"after_at": "0001-01-01T00:00:00+00:00", "after_id": "' OR 1=1 --"},
+        {"before_at": "0001-01-01T00:00:00+14:00", "before_id": request_id},
+        {"request_id": request_id + "\u0000"},
+        {"before_at": "2025-06-09T08:00:00+00:00", "before_id": "x" * 10_000},
+    ]
+    for data in hostile:
+        for verb in ("status.page", "status.cancel"):
+            card = await _click(bot, connector, verb, data, user=HELPDESK)
+            assert "Your pass requests" in json.dumps(card), (verb, data)
+    stored = await bot.store.get_request(request_id)
+    assert stored is not None
+    assert stored.state is RequestState.PENDING_APPROVAL

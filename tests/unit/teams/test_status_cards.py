@@ -218,6 +218,8 @@ async def test_the_card_shows_only_the_askers_requests(world: World) -> None:
         {"before_at": ["2025"], "before_id": "r001"},
         {"after_at": "2025-06-09T08:00:00+00:00", "after_id": "x" * 500},
         {"before_at": "2025-06-09T08:00:00+00:00" + " " * 50, "before_id": "r001"},
+        {"before_at": "0001-01-01T00:00:00+14:00", "before_id": "r001"},  # before year 1 in UTC
+        {"before_at": "2025-06-09T08:00:00+00:00", "before_id": "r001\u0000"},
     ],
 )
 async def test_malformed_paging_data_shows_the_newest_page(
