@@ -48,6 +48,7 @@ from bot.domain.model import ApproverKind, Stage
 from bot.domain.offers import RequestOffers
 from bot.domain.policy import PRIVILEGED_ROLES, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.domain.status import MyRequests
 from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import RequestService
@@ -65,6 +66,7 @@ from bot.teams.joiner_reminders import TeamsJoinerReminders
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
 from bot.teams.runtime import TeamsRuntime
+from bot.teams.status_cards import StatusCards
 from bot.teams.team_cards import TeamCards
 
 log = structlog.get_logger(__name__)
@@ -248,6 +250,7 @@ async def _serving(
             approval_cards=wired.approval_cards,
             team_cards=wired.team_cards,
             audit_cards=wired.audit_cards,
+            status_cards=wired.status_cards,
             joiner_cards=joiners.cards,
         )
     )
@@ -320,6 +323,7 @@ class RequestMachinery:
     approval_cards: ApprovalCards
     team_cards: TeamCards
     audit_cards: AuditCards
+    status_cards: StatusCards
     upkeep: Upkeep
 
 
@@ -414,6 +418,7 @@ def _requests(
         request_cards=request_cards,
         team_cards=TeamCards(team, request_cards, timezone),
         audit_cards=AuditCards(audit_viewer, timezone),
+        status_cards=StatusCards(MyRequests(store=store, requests=service, clock=clock), timezone),
         approval_cards=ApprovalCards(service, store, timezone),
         upkeep=Upkeep(
             store=store,

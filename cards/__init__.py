@@ -13,12 +13,19 @@ from typing import Any, Final, Literal
 from adaptive_cards.card import AdaptiveCard
 
 CARD_VERSION: Final[Literal["1.5"]] = "1.5"
+# Teams refuses a message whose card is larger than this.
+TEAMS_MAX_CARD_BYTES: Final = 28 * 1024
 
 
 def to_plain(card: AdaptiveCard) -> dict[str, Any]:
     """Return *card* as a JSON-ready dict (enums as their string values)."""
     data: dict[str, Any] = json.loads(card.to_json())
     return data
+
+
+def card_bytes(card: dict[str, Any]) -> int:
+    """The size of *card* as JSON, with non-ASCII text escaped (the larger, safer count)."""
+    return len(json.dumps(card).encode("ascii"))
 
 
 def card(

@@ -13,6 +13,7 @@ COMMANDS: Sequence[tuple[str, str]] = (
     ("help", "What tapbot does and what you may do with it."),
     ("request", "Request a Temporary Access Pass for someone who reports to you."),
     ("team", "Your direct reports and their passes; request or revoke one."),
+    ("status", "Your recent pass requests and where each stands; cancel one that waits."),
     ("audit", "Recent audit events: who asked for what, for whom, and why (helpdesk only)."),
 )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema.validators import Draft6Validator
 
-TEAMS_MAX_CARD_BYTES = 28 * 1024
+from cards import TEAMS_MAX_CARD_BYTES, card_bytes
 
 
 @cache
@@ -46,7 +46,7 @@ def card_problems(card: dict[str, Any]) -> list[str]:
         f"{'/'.join(str(p) for p in err.absolute_path) or 'card'}: {err.message}"
         for err in _validator().iter_errors(card)
     ]
-    size = len(json.dumps(card).encode("utf-8"))
+    size = card_bytes(card)
     if size > TEAMS_MAX_CARD_BYTES:
         problems.append(f"card is {size} bytes; Teams accepts at most {TEAMS_MAX_CARD_BYTES}")
     return problems

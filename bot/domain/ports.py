@@ -42,6 +42,7 @@ from bot.domain.model import (
     UsersDeltaPage,
     UsersDeltaState,
 )
+from bot.domain.request_query import RequestCursor
 
 
 class Clock(Protocol):
@@ -232,13 +233,17 @@ class Store(Protocol):
         updated_before: datetime | None = None,
         due_before: datetime | None = None,
         reasons: Iterable[str] | None = None,
+        after: RequestCursor | None = None,
         oldest_first: bool = False,
         limit: int = 100,
     ) -> list[TapRequest]:
-        """Return matching requests, newest first (oldest first with *oldest_first*).
+        """Return matching requests ordered by (created_at, id), newest first (oldest first
+        with *oldest_first*).
 
         *updated_before* and *due_before* select requests last moved, or whose pending stage
-        expires, at or before that moment (work that is due); *reasons* matches ``reason``."""
+        expires, at or before that moment (work that is due); *reasons* matches ``reason``.
+        With *after* only requests past that position in the order read are returned (older
+        than it newest first, newer than it oldest first): the next page of a keyset walk."""
         ...
 
     async def count_requests(

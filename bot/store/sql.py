@@ -31,6 +31,7 @@ from bot.domain.model import (
     ScheduledEdit,
     TapRequest,
 )
+from bot.domain.request_query import RequestCursor
 from bot.store import values
 from bot.store.engine import WRITE, is_unique_violation, make_engine, translated
 from bot.store.joiner_rows import JoinerRows
@@ -216,12 +217,23 @@ class SqlStore(ManagerRecordsSql, JoinerRows):
         updated_before: datetime | None = None,
         due_before: datetime | None = None,
         reasons: Iterable[str] | None = None,
+        after: RequestCursor | None = None,
         oldest_first: bool = False,
         limit: int = 100,
     ) -> list[TapRequest]:
         """Return matching requests, newest first (ties: greater id first) or oldest first,
-        at most *limit*."""
+        at most *limit*, past *after* when given (a keyset page; with *requester_id* the
+        (requester_id, created_at) index serves it at any depth)."""
         query = select(tap_requests)
+        if after is not None:
+            # Spelt as a range on created_at plus the tie-break, like the audit walk, so the
+            # index range starts at the cursor.
+            at, key = values.utc(after.created_at), values.text(after.id)
+            created, request_id = tap_requests.c.created_at, tap_requests.c.id
+            if oldest_first:
+                query = query.where(created >= at, or_(created > at, request_id > key))
+            else:
+                query = query.where(created <= at, or_(created < at, request_id < key))
         if requester_id is not None:
             query = query.where(tap_requests.c.requester_id == requester_id)
         if target_id is not None:

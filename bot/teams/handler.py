@@ -33,6 +33,7 @@ from bot.teams.identity import Caller, caller_of
 from bot.teams.joiner_cards import JoinerCards
 from bot.teams.proactive import ConversationReferences
 from bot.teams.request_cards import RequestCards
+from bot.teams.status_cards import StatusCards
 from bot.teams.team_cards import TeamCards
 from cards import joiner as joiner_card
 from cards.approval import APPROVE, DENY, REVIEW
@@ -64,6 +65,7 @@ class TeamsDeps:
     approval_cards: ApprovalCards
     team_cards: TeamCards
     audit_cards: AuditCards
+    status_cards: StatusCards
     joiner_cards: JoinerCards | None = None
 
 
@@ -78,6 +80,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
                 "help": self._help,
                 "request": self._request,
                 "team": self._private_card(deps.team_cards.open, TEAM_IS_PRIVATE),
+                "status": self._private_card(deps.status_cards.open, STATUS_IS_PRIVATE),
                 "audit": self._private_card(deps.audit_cards.open, AUDIT_IS_PRIVATE),
             }
         )
@@ -91,6 +94,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             DETAILS: cards.details,
             **deps.team_cards.actions,
             **deps.audit_cards.actions,
+            **deps.status_cards.actions,
         }
         # The submitted card is remembered where it is, to be updated while approvals run.
         self.placed_actions: dict[str, PlacedAction] = {SUBMIT: cards.submit}
@@ -288,6 +292,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
 PERSONAL_ONLY = "Pass requests are private: ask me in our 1:1 chat."
 TEAM_IS_PRIVATE = "Your team's passes are private: ask me in our 1:1 chat."
 AUDIT_IS_PRIVATE = "The audit trail is private: ask me in our 1:1 chat."
+STATUS_IS_PRIVATE = "Your requests are private: ask me in our 1:1 chat."
 
 
 def _is_personal(turn_context: TurnContext) -> bool:

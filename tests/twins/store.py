@@ -26,6 +26,7 @@ from bot.domain.model import (
     TapRequest,
     UsersDeltaState,
 )
+from bot.domain.request_query import RequestCursor
 from bot.store import values
 from tests.twins.joiner_store import MemoryJoinerRows
 
@@ -157,9 +158,11 @@ class MemoryStore(MemoryJoinerRows):
         updated_before: datetime | None = None,
         due_before: datetime | None = None,
         reasons: Iterable[str] | None = None,
+        after: RequestCursor | None = None,
         oldest_first: bool = False,
         limit: int = 100,
     ) -> list[TapRequest]:
+        cursor = None if after is None else (values.utc(after.created_at), values.text(after.id))
         wanted = None if states is None else set(values.states(states))
         since = values.optional_utc(created_since)
         updated = values.optional_utc(updated_before)
@@ -177,6 +180,12 @@ class MemoryStore(MemoryJoinerRows):
             and (updated is None or r.updated_at <= updated)
             and (due is None or (r.stage_due_at is not None and r.stage_due_at <= due))
             and (why is None or r.reason in why)
+            and (
+                cursor is None
+                or (
+                    (r.created_at, r.id) > cursor if oldest_first else (r.created_at, r.id) < cursor
+                )
+            )
         ]
         found.sort(key=lambda r: (r.created_at, r.id), reverse=not oldest_first)
         return found[:limit]
