@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain.audit_query import AuditCursor
+from bot.domain.delivery_options import ChatReach
 from bot.domain.model import (
     AccountCreation,
     AuditEvent,
@@ -357,6 +358,13 @@ class RequestBoard(Protocol):
 class PassDelivery(Protocol):
     """Hands a freshly issued pass to the person who should have it."""
 
+    async def cannot_deliver(self, request: TapRequest) -> str | None:
+        """Why ``request.delivery`` cannot reach the person now, as a sentence for the
+        requester, or None when it can. Sends nothing and never raises for an outside failure
+        (one that keeps it from telling is a reason). Asked right before a pass is created: the
+        directory may have changed while an approval waited."""
+        ...
+
     async def deliver(self, request: TapRequest, issued: IssuedPass) -> DeliveryReceipt:
         """Deliver *issued* for *request* by ``request.delivery``; raise DeliveryFailed when it
         cannot be delivered (the caller then deletes the pass)."""
@@ -368,4 +376,13 @@ class PassDelivery(Protocol):
 
     async def notify(self, user_id: str, text: str) -> bool:
         """Tell *user_id* something in their 1:1 chat; False when the bot cannot reach them."""
+        ...
+
+
+class ChatReachability(Protocol):
+    """What tapbot knows about reaching a person in Teams, for the delivery choices."""
+
+    async def chat_reach(self, user_id: str) -> ChatReach:
+        """A stored conversation with *user_id*, else whether tapbot's app is installed for
+        them (None when it could not be told). Never raises for a directory failure."""
         ...
