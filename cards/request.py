@@ -238,7 +238,7 @@ def _delivery_inputs(choices: DeliveryChoices, values: Mapping[str, str]) -> lis
                 "id": "sms_number",
                 "label": choices.number_label,
                 "style": "tel",
-                "placeholder": "With the country code, e.g. +44 7700 900123",
+                "placeholder": "With the country code: +44 7…, +61 4…",
                 "maxLength": NUMBER_MAX,
                 **_prefill(values, "sms_number"),
             }
