@@ -185,7 +185,9 @@ class RequestCards:
         except DirectoryError as error:
             return _cannot_open(error)
         if isinstance(details, Refused):
-            return outcome_card("No pass can be requested", [details.text], attention=True)
+            # A card shown again ends as a submit would, saying nothing more about the person.
+            title = "No pass was requested" if notice else "No pass can be requested"
+            return outcome_card(title, [details.text], attention=True)
         person = details.target
         return details_card(
             DetailsView(
@@ -218,8 +220,10 @@ class RequestCards:
     ) -> Card:
         """Take a submitted request card; *place* is where that card is (its conversation and
         activity), so it can be updated while the request waits for approval."""
-        # What works for this person now is worked out here, never taken from the card.
-        options = await self._offers.deliveries(_target_of(data), asked=_method_of(data))
+        # What works for this person now is worked out here, never taken from the card (a
+        # target or method not even shaped right is refused by the parse, unread).
+        target, method = _target_of(data), _method_of(data)
+        options = await self._offers.deliveries(target, asked=method) if target and method else ()
         try:
             form = parse_request_form(
                 data,

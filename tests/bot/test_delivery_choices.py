@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -221,3 +222,19 @@ async def test_a_forged_number_without_leave_to_type_gets_the_general_refusal(
     assert "No pass was requested" in json.dumps(answer["value"])
     assert sms.sent == []
     assert await bot.store.list_requests() == []
+
+
+async def test_a_forged_submit_for_someone_else_tells_nothing_about_their_phone(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    """Whether Nora (not Megan's report) has a usable mobile must not change the answer."""
+    bot = await _bot(start_bot, FakeSms("twilio"))
+    card = await _step_two(bot, connector, "Adele Vance")
+    nora = _id(bot, "Nora Body")
+    answers = []
+    for delivery in ("chat_requester", "sms"):
+        forged = _filled(card, delivery=delivery, target=nora, form_id=str(uuid.uuid4()))
+        answers.append((await bot.invoke(connector.url, "request.submit", forged))["value"])
+    assert answers[0] == answers[1]
+    assert "No pass was requested" in json.dumps(answers[0])
+    assert bot.directory.pass_of(nora) is None
