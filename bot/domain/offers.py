@@ -199,7 +199,12 @@ class RequestOffers:
             )
         except DirectoryError:
             methods = [asked] if asked else list(DeliveryMethod)
-            return tuple(DeliveryOption(m, False, why_not=UNREADABLE) for m in methods)
+            return tuple(
+                DeliveryOption(m, True)
+                if m is DeliveryMethod.CHAT_TO_REQUESTER
+                else DeliveryOption(m, False, why_not=UNREADABLE)
+                for m in methods
+            )
         options = delivery_options(target, self._setup, reach)
         return tuple(o for o in options if wanted is None or o.method in wanted)
 

@@ -140,9 +140,12 @@ async def test_a_directory_that_cannot_be_read_makes_the_methods_unavailable_in_
 ) -> None:
     world.directory.fail("get_user", DirectoryUnavailable("down"), times=None)
     options = await offers(world).deliveries(MOBILE.id)
-    assert options
-    assert not any(o.available for o in options)
-    assert all("couldn't read" in o.why_not for o in options)
+    assert [o.method for o in options if o.available] == [DeliveryMethod.CHAT_TO_REQUESTER]
+    others = [o for o in options if o.method is not DeliveryMethod.CHAT_TO_REQUESTER]
+    assert len(others) == 3
+    assert all("couldn't read" in o.why_not for o in others)
+    (sms,) = await offers(world).deliveries(MOBILE.id, asked=DeliveryMethod.SMS)
+    assert not sms.available
 
 
 # Through the lifecycle
