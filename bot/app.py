@@ -28,6 +28,7 @@ from aiohttp import web
 from bot import audit_http
 from bot.config import ApprovalMode, Settings, parse_stage
 from bot.delivery.ports import SmsSender
+from bot.delivery.settings import delivery_setup
 from bot.delivery.wiring import build_delivery, build_sms_sender
 from bot.domain.approvals import ApprovalPolicy
 from bot.domain.audit import Auditor
@@ -397,6 +398,8 @@ def _requests(
         store=store,
         clock=clock,
         config=config,
+        setup=delivery_setup(settings),
+        reach=delivery,
     )
     request_cards = RequestCards(service, offers, board, timezone, is_helpdesk=checks.is_helpdesk)
     team = TeamPasses(

@@ -8,8 +8,8 @@ the bot re-checks everything it receives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,9 @@ OPEN = "request.open"
 REPLACE = "request.replace"
 CANCEL = "request.cancel"
 SEARCH = "request.search"
+DETAILS = "request.details"
 JUSTIFICATION_MAX = 500
+NUMBER_MAX = 40
 _MAX_LIFETIME_LABEL_DAYS = 2
 
 
@@ -39,17 +41,40 @@ class TargetChoice:
 
 @dataclass(frozen=True, slots=True)
 class RequestFormView:
-    """What the request card shows: the choices of this requester, at this moment."""
+    """Step one of a manager's request card: whom it is for, among this requester's reports at
+    this moment. *form_id* names the request from here on (step two keeps it)."""
 
     form_id: str
     targets: Sequence[TargetChoice]
+    notice: str = ""
+    can_search: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryChoices:
+    """The delivery part of a request card for one person.
+
+    *offered* are (value, title) pairs of the methods that work for them, the first chosen
+    unless *values* say otherwise; *not_offered* are sentences saying which methods don't and
+    why. *number_label* asks for a typed mobile number (empty: no number box).
+    """
+
+    offered: Sequence[tuple[str, str]]
+    not_offered: Sequence[str] = ()
+    number_label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PassInputs:
+    """What the inputs for one pass offer. *values* pre-fill them (a card shown again after a
+    problem the requester can fix keeps what they typed)."""
+
     lifetimes: Sequence[int]
     default_lifetime: int
     one_time_forced: bool
-    deliveries: Sequence[tuple[str, str]]
+    deliveries: DeliveryChoices
     timezone: str
-    notice: str = ""
-    can_search: bool = False
+    values: Mapping[str, str] = field(default_factory=dict)
 
 
 def lifetime_label(minutes: int) -> str:
@@ -69,7 +94,8 @@ def when(moment: datetime, timezone: ZoneInfo) -> str:
 
 
 def request_form_card(view: RequestFormView) -> dict[str, Any]:
-    """The form a manager fills to request a pass for one of their direct reports."""
+    """Step one of a manager's request: the direct report who needs a pass, then Next (step
+    two, `cards.search.details_card`, offers what works for that person)."""
     body: list[dict[str, Any]] = [
         text("Request a Temporary Access Pass", size="Medium", weight="Bolder"),
     ]
@@ -105,45 +131,41 @@ def request_form_card(view: RequestFormView) -> dict[str, Any]:
             "choices": choices,
             **({"value": eligible[0].user_id} if len(eligible) == 1 else {}),
         },
+        text(
+            "Next, choose how long the pass lasts and how it reaches them: only the ways that "
+            "work for that person are offered.",
+            isSubtle=True,
+            size="Small",
+        ),
     ]
-    body += details_inputs(
-        lifetimes=view.lifetimes,
-        default_lifetime=view.default_lifetime,
-        one_time_forced=view.one_time_forced,
-        deliveries=view.deliveries,
-        timezone=view.timezone,
-    )
-    data = {"form_id": view.form_id} | ({"one_time": "true"} if view.one_time_forced else {})
-    actions = [execute("Request pass", SUBMIT, data, style="positive")]
+    actions = [execute("Next", DETAILS, {"form_id": view.form_id}, style="positive")]
     if view.can_search:
         actions.append(execute("Someone else (helpdesk)", SEARCH, {}))
     return card(body, actions)
 
 
-def details_inputs(
-    *,
-    lifetimes: Sequence[int],
-    default_lifetime: int,
-    one_time_forced: bool,
-    deliveries: Sequence[tuple[str, str]],
-    timezone: str,
-) -> list[dict[str, Any]]:
+def details_inputs(view: PassInputs) -> list[dict[str, Any]]:
     """The inputs for one pass: length, one-time use, start, delivery and the reason."""
+    values = view.values
+    lifetime = values.get("lifetime", "")
+    if lifetime not in {str(m) for m in view.lifetimes}:
+        lifetime = str(view.default_lifetime)
+    start = values.get("start") if values.get("start") in ("now", "later") else "now"
     return [
         {
             "type": "Input.ChoiceSet",
             "id": "lifetime",
             "label": "Valid for",
             "isRequired": True,
-            "value": str(default_lifetime),
-            "choices": [{"title": lifetime_label(m), "value": str(m)} for m in lifetimes],
+            "value": lifetime,
+            "choices": [{"title": lifetime_label(m), "value": str(m)} for m in view.lifetimes],
         },
-        _one_time_input(one_time_forced),
+        _one_time_input(view.one_time_forced, values.get("one_time", "true")),
         {
             "type": "Input.ChoiceSet",
             "id": "start",
             "label": "Starts",
-            "value": "now",
+            "value": start,
             "style": "expanded",
             "choices": [
                 {"title": "Now", "value": "now"},
@@ -156,24 +178,31 @@ def details_inputs(
                 {
                     "type": "Column",
                     "width": "stretch",
-                    "items": [{"type": "Input.Date", "id": "start_date", "label": "Start date"}],
+                    "items": [
+                        {
+                            "type": "Input.Date",
+                            "id": "start_date",
+                            "label": "Start date",
+                            **_prefill(values, "start_date"),
+                        }
+                    ],
                 },
                 {
                     "type": "Column",
                     "width": "stretch",
-                    "items": [{"type": "Input.Time", "id": "start_time", "label": "Start time"}],
+                    "items": [
+                        {
+                            "type": "Input.Time",
+                            "id": "start_time",
+                            "label": "Start time",
+                            **_prefill(values, "start_time"),
+                        }
+                    ],
                 },
             ],
         },
-        text(f"Times are in {timezone}.", isSubtle=True, size="Small", spacing="None"),
-        {
-            "type": "Input.ChoiceSet",
-            "id": "delivery",
-            "label": "Deliver the pass",
-            "isRequired": True,
-            "value": deliveries[0][0],
-            "choices": [{"title": title, "value": value} for value, title in deliveries],
-        },
+        text(f"Times are in {view.timezone}.", isSubtle=True, size="Small", spacing="None"),
+        *_delivery_inputs(view.deliveries, values),
         {
             "type": "Input.Text",
             "id": "justification",
@@ -183,11 +212,48 @@ def details_inputs(
             "isRequired": True,
             "maxLength": JUSTIFICATION_MAX,
             "errorMessage": "Say briefly why the pass is needed.",
+            **_prefill(values, "justification"),
         },
     ]
 
 
-def _one_time_input(forced: bool) -> dict[str, Any]:
+def _delivery_inputs(choices: DeliveryChoices, values: Mapping[str, str]) -> list[dict[str, Any]]:
+    offered = [value for value, _ in choices.offered]
+    chosen = values.get("delivery") if values.get("delivery") in offered else offered[0]
+    inputs: list[dict[str, Any]] = [
+        {
+            "type": "Input.ChoiceSet",
+            "id": "delivery",
+            "label": "Deliver the pass",
+            "isRequired": True,
+            "value": chosen,
+            "style": "expanded",
+            "choices": [{"title": title, "value": value} for value, title in choices.offered],
+        }
+    ]
+    if choices.number_label:
+        inputs.append(
+            {
+                "type": "Input.Text",
+                "id": "sms_number",
+                "label": choices.number_label,
+                "style": "tel",
+                "placeholder": "With the country code: +44 7…, +61 4…",
+                "maxLength": NUMBER_MAX,
+                **_prefill(values, "sms_number"),
+            }
+        )
+    for line in choices.not_offered:
+        inputs.append(rich(name(line), subtle=True, size="Small", spacing="Small"))
+    return inputs
+
+
+def _prefill(values: Mapping[str, str], key: str) -> dict[str, str]:
+    value = values.get(key, "")
+    return {"value": value} if value else {}
+
+
+def _one_time_input(forced: bool, value: str) -> dict[str, Any]:
     if forced:
         # No toggle to switch off: the value travels in the action's data instead.
         return text("The pass works for one sign-in only (your organisation requires it).")
@@ -195,7 +261,7 @@ def _one_time_input(forced: bool) -> dict[str, Any]:
         "type": "Input.Toggle",
         "id": "one_time",
         "title": "One-time use (the pass stops working after the first sign-in)",
-        "value": "true",
+        "value": "false" if value == "false" else "true",
         "valueOn": "true",
         "valueOff": "false",
     }

@@ -2,21 +2,21 @@
 
 Step one searches (a search box and a button, which works in every Teams client and the Agents
 Playground; where Teams supports it, a typeahead list that asks the bot as you type); step two
-is `details_card` for the person picked. Names go into RichTextBlock TextRuns or choice titles
+is `details_card` for the person picked, which a manager reaches too, from the list of their
+reports (`cards.request.request_form_card`). Names go into RichTextBlock TextRuns or choice titles
 (which Teams shows as plain text, never Markdown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cards import card, execute
-from cards.request import SEARCH, SUBMIT, details_inputs
+from cards.request import DETAILS, SEARCH, SUBMIT, DeliveryChoices, PassInputs, details_inputs
 from cards.text import name, rich, sentence, text
 
-DETAILS = "request.details"
 # The dataset a typeahead ChoiceSet asks the bot about (an ``application/search`` invoke).
 PEOPLE_DATASET = "tapbot.people"
 MAX_RESULTS = 25
@@ -112,7 +112,11 @@ def typeahead_choices(results: Sequence[PersonChoice]) -> list[dict[str, str]]:
 
 @dataclass(frozen=True, slots=True)
 class DetailsView:
-    """Step two: the choices for one person's pass."""
+    """Step two, for a manager and the helpdesk alike: the choices for one person's pass.
+
+    *deliveries* are the ways that work for this person (destinations masked). *values*
+    pre-fill the inputs when the card is shown again with a *notice* about what to fix.
+    """
 
     form_id: str
     target_id: str
@@ -121,11 +125,11 @@ class DetailsView:
     lifetimes: Sequence[int]
     default_lifetime: int
     one_time_forced: bool
-    deliveries: Sequence[tuple[str, str]]
+    deliveries: DeliveryChoices
     timezone: str
     approval_note: str = ""
     notice: str = ""
-    lines: Sequence[str] = field(default_factory=tuple)
+    values: Mapping[str, str] = field(default_factory=dict)
 
 
 def details_card(view: DetailsView) -> dict[str, Any]:
@@ -140,11 +144,14 @@ def details_card(view: DetailsView) -> dict[str, Any]:
         body.append(text("No pass length fits the pass policy, so no pass can be issued."))
         return card(body)
     body += details_inputs(
-        lifetimes=view.lifetimes,
-        default_lifetime=view.default_lifetime,
-        one_time_forced=view.one_time_forced,
-        deliveries=view.deliveries,
-        timezone=view.timezone,
+        PassInputs(
+            lifetimes=view.lifetimes,
+            default_lifetime=view.default_lifetime,
+            one_time_forced=view.one_time_forced,
+            deliveries=view.deliveries,
+            timezone=view.timezone,
+            values=view.values,
+        )
     )
     if view.approval_note:
         body.append(text(view.approval_note, isSubtle=True))

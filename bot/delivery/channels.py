@@ -30,6 +30,9 @@ from bot.domain.ports import Clock, Directory, Mailer
 from cards.delivery import notice_card, own_pass_card
 from cards.request import pass_card, when
 
+NO_CHAT_WITH_REQUESTER = "I have no chat with you to send it to; open a chat with me first"
+NOT_SET_UP_FOR_CHATS = "tapbot is not set up to message people in their own chat"
+
 
 @dataclass(frozen=True, slots=True)
 class Wording:
@@ -40,21 +43,14 @@ class Wording:
     contact: str
 
 
-class Parcel:
-    """One pass on its way: the request, the issued pass, and the target as the directory
-    describes them now (read once, when a channel or the notice first needs it)."""
+class Recipient:
+    """The person a request's pass is for, as the directory describes them now (read once,
+    when a channel first needs it)."""
 
-    def __init__(
-        self, request: TapRequest, issued: IssuedPass, directory: Directory, clock: Clock
-    ) -> None:
+    def __init__(self, request: TapRequest, directory: Directory) -> None:
         self.request = request
-        self.issued = issued
         self._directory = directory
-        self._clock = clock
         self._target: DirectoryUser | None = None
-
-    def now(self) -> datetime:
-        return self._clock.now()
 
     async def target(self) -> DirectoryUser:
         """The target from the directory; DeliveryFailed when it cannot be read."""
@@ -66,6 +62,20 @@ class Parcel:
                     f"I couldn't read {self.request.target_name}'s details from the directory"
                 ) from None
         return self._target
+
+
+class Parcel(Recipient):
+    """One pass on its way: the request, the issued pass, and its recipient."""
+
+    def __init__(
+        self, request: TapRequest, issued: IssuedPass, directory: Directory, clock: Clock
+    ) -> None:
+        super().__init__(request, directory)
+        self.issued = issued
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     def facts(self, person: DirectoryUser, wording: Wording) -> PassFacts:
         info = self.issued.info
@@ -86,6 +96,11 @@ class PassChannel(Protocol):
 
     @property
     def method(self) -> DeliveryMethod: ...
+
+    async def why_not(self, recipient: Recipient) -> str | None:
+        """Why this method cannot reach *recipient* now (a sentence for the requester), or
+        None when it can. Sends nothing; raises nothing for an outside failure."""
+        ...
 
     async def deliver(self, parcel: Parcel) -> DeliveryReceipt:
         """Deliver *parcel*'s pass; raise DeliveryFailed with a sentence for the requester."""
@@ -116,6 +131,11 @@ class ChatToRequester:
         self._chat = chat
         self._wording = wording
 
+    async def why_not(self, recipient: Recipient) -> str | None:
+        if await self._chat.has_conversation(recipient.request.requester_id):
+            return None
+        return NO_CHAT_WITH_REQUESTER
+
     async def deliver(self, parcel: Parcel) -> DeliveryReceipt:
         info, zone = parcel.issued.info, self._wording.timezone
         card = pass_card(
@@ -129,9 +149,7 @@ class ChatToRequester:
         try:
             activity_id = await self._chat.send_card(key, card)
         except NoConversation:
-            raise DeliveryFailed(
-                "I have no chat with you to send it to; open a chat with me first"
-            ) from None
+            raise DeliveryFailed(NO_CHAT_WITH_REQUESTER) from None
         return DeliveryReceipt(
             self.method, key, activity_id, provider="teams", reference=activity_id
         )
@@ -180,18 +198,22 @@ class ChatToTarget:
             self.method, key, activity_id, provider="teams", reference=activity_id
         )
 
-    async def available_for(self, parcel: Parcel) -> bool:
-        if await self._chat.has_conversation(parcel.request.target_id):
-            return True
+    async def why_not(self, recipient: Recipient) -> str | None:
+        user_id, name = recipient.request.target_id, recipient.request.target_name
+        if await self._chat.has_conversation(user_id):
+            return None
         if not self._app_id:
-            return False
+            return NOT_SET_UP_FOR_CHATS
         try:
-            installed = await self._directory.is_app_installed_for(
-                parcel.request.target_id, self._app_id
-            )
+            installed = await self._directory.is_app_installed_for(user_id, self._app_id)
         except DirectoryError:
-            return False
-        return installed or self._install
+            return f"Microsoft Graph did not let me check whether tapbot can reach {name} in Teams"
+        if installed or self._install:
+            return None
+        return f"tapbot is not installed in Teams for {name}"
+
+    async def available_for(self, parcel: Parcel) -> bool:
+        return await self.why_not(parcel) is None
 
     async def send_notice(self, parcel: Parcel, delivered: DeliveryReceipt) -> DeliveryReceipt:
         person = await parcel.target()
@@ -208,7 +230,7 @@ class ChatToTarget:
         if await self._chat.has_conversation(user_id):
             return f"user:{user_id}"
         if not self._app_id:
-            raise DeliveryFailed("tapbot is not set up to message people in their own chat")
+            raise DeliveryFailed(NOT_SET_UP_FOR_CHATS)
         try:
             if not await self._directory.is_app_installed_for(user_id, self._app_id):
                 if not self._install:
@@ -231,18 +253,39 @@ class ChatToTarget:
 
 
 class SmsChannel:
-    """The pass by text message to the target's mobile number from the directory."""
+    """The pass by text message to the target's mobile number from the directory, or to the
+    number the requester typed (``request.typed_number``) while *typed_numbers* allows it.
+    Notices always go to the directory's number."""
 
     method = DeliveryMethod.SMS
 
-    def __init__(self, sender: SmsSender, wording: Wording, *, default_region: str | None) -> None:
+    def __init__(
+        self,
+        sender: SmsSender,
+        wording: Wording,
+        *,
+        default_region: str | None,
+        typed_numbers: bool = False,
+    ) -> None:
         self._sender = sender
         self._wording = wording
         self._region = default_region
+        self._typed_numbers = typed_numbers
+
+    async def why_not(self, recipient: Recipient) -> str | None:
+        try:
+            if recipient.request.typed_number is None:
+                self._number(await recipient.target())
+            else:
+                self._typed(recipient.request.typed_number)
+        except DeliveryFailed as failure:
+            return failure.reason
+        return None
 
     async def deliver(self, parcel: Parcel) -> DeliveryReceipt:
         person = await parcel.target()
-        number = self._number(person)
+        typed = parcel.request.typed_number
+        number = self._number(person) if typed is None else self._typed(typed)
         text = sms_text(
             parcel.issued.secret.reveal(), parcel.facts(person, self._wording), now=parcel.now()
         )
@@ -270,6 +313,18 @@ class SmsChannel:
             raise DeliveryFailed(
                 f"{person.display_name}'s mobile number in the directory can't take a text "
                 f"message: {invalid.problem.text}"
+            ) from None
+
+    def _typed(self, number: str) -> str:
+        if not self._typed_numbers:
+            raise DeliveryFailed(
+                "a number typed by the requester is no longer allowed for text messages here"
+            )
+        try:
+            return sms_number(number, default_region=self._region)
+        except InvalidPhoneNumber as invalid:
+            raise DeliveryFailed(
+                f"the mobile number typed for it can't take a text message: {invalid.problem.text}"
             ) from None
 
     async def _send(self, number: str, text: str) -> DeliveryReceipt:
@@ -320,6 +375,13 @@ class EmailChannel:
             now=parcel.now(),
         )
         return await self._send(message, address)
+
+    async def why_not(self, recipient: Recipient) -> str | None:
+        try:
+            self._address(await recipient.target())
+        except DeliveryFailed as failure:
+            return failure.reason
+        return None
 
     async def available_for(self, parcel: Parcel) -> bool:
         return mail_address(await parcel.target(), self._mail_to) is not None

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from bot.delivery.channels import NoticeChannel, Parcel, PassChannel
+from bot.delivery.channels import NoticeChannel, Parcel, PassChannel, Recipient
 from bot.delivery.ports import TeamsChat
 from bot.delivery.sms import SmsFailed
 from bot.domain.audit import Auditor
@@ -86,6 +86,16 @@ class DeliveryRouter:
         except DirectoryError:
             return ChatReach(app_installed=None)
         return ChatReach(app_installed=installed)
+
+    async def cannot_deliver(self, request: TapRequest) -> str | None:
+        """Why ``request.delivery`` cannot reach the person now, or None (sends nothing)."""
+        channel = self._channels.get(request.delivery)
+        if channel is None:
+            return f"{METHOD_WORDS[request.delivery]} is not set up here"
+        try:
+            return await channel.why_not(Recipient(request, self._directory))
+        except DeliveryFailed as failure:
+            return failure.reason
 
     async def deliver(self, request: TapRequest, issued: IssuedPass) -> DeliveryReceipt:
         """Deliver by ``request.delivery``; raise DeliveryFailed (audited) when it cannot be."""

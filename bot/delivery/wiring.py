@@ -87,8 +87,10 @@ def build_delivery(
         channels.append(to_target)
         notices[to_target.method] = to_target
     if sms is not None:
-        region = delivery_setup(settings).default_region
-        by_sms = SmsChannel(sms, wording, default_region=region)
+        setup = delivery_setup(settings)
+        by_sms = SmsChannel(
+            sms, wording, default_region=setup.default_region, typed_numbers=setup.typed_numbers
+        )
         channels.append(by_sms)
         notices[by_sms.method] = by_sms
     if settings.mail_sender:

@@ -158,3 +158,34 @@ def _email(target: DirectoryUser, setup: DeliverySetup) -> DeliveryOption:
 
 def _first(user: DirectoryUser) -> str:
     return user.given_name or user.display_name
+
+
+def by_method(method: DeliveryMethod, *, target_name: str) -> str:
+    """How a pass goes, as a phrase for the requester: ``by text message``, ``by email``,
+    ``in Liam Carter's own Teams chat``, ``in your chat``."""
+    match method:
+        case DeliveryMethod.CHAT_TO_REQUESTER:
+            return "in your chat"
+        case DeliveryMethod.CHAT_TO_TARGET:
+            return f"in {target_name}'s own Teams chat"
+        case DeliveryMethod.SMS:
+            return "by text message"
+        case DeliveryMethod.EMAIL:
+            return "by email"
+
+
+def delivered_how(method: DeliveryMethod, *, destination: str, target_name: str) -> str:
+    """Where a delivered pass went, for the requester: ``sent by text message to +44 •••• ••01
+    11``, ``emailed to l•••@example.net``, ``sent to Liam Carter in Teams``, ``sent to you in
+    this chat``. *destination* is the delivery receipt's, masked (empty when unknown)."""
+    match method:
+        case DeliveryMethod.CHAT_TO_REQUESTER:
+            return "sent to you in this chat"
+        case DeliveryMethod.CHAT_TO_TARGET:
+            return f"sent to {target_name} in Teams"
+        case DeliveryMethod.SMS:
+            return (
+                f"sent by text message to {destination}" if destination else "sent by text message"
+            )
+        case DeliveryMethod.EMAIL:
+            return f"emailed to {destination}" if destination else f"emailed to {target_name}"

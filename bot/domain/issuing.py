@@ -3,7 +3,9 @@
 The caller (`RequestService`) has moved the request to ``issuing`` (which claims the one slot per
 person: a second request for the same target cannot be issuing at the same time) and checked the
 rules. Here: list the target's passes once more right before creating (a pass made since the
-check is never silently replaced), create the pass, deliver it, schedule its redaction. The pass
+check is never silently replaced) while asking the delivery whether it can still reach the
+person (a number or address may have gone while an approval waited: then no pass is made at
+all), create the pass, deliver it, schedule its redaction. The pass
 value lives only between `PassIssuer.create_pass` and `PassDelivery.deliver`; a pass that could
 not be delivered is deleted again, and a creation whose answer was lost is looked for within the
 request's issuing window (`bot.domain.cleanup`).
@@ -11,11 +13,13 @@ request's issuing window (`bot.domain.cleanup`).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 
 from bot.domain.audit import Auditor
 from bot.domain.cleanup import PassCleanup
+from bot.domain.delivery_options import by_method
 from bot.domain.errors import DeliveryFailed, DirectoryError, DirectoryUnavailable, StoreConflict
 from bot.domain.model import (
     DeliveryReceipt,
@@ -32,6 +36,8 @@ REDACT_KIND = "redact_pass"
 # Reasons of failed requests whose pass may still exist (retried by `Upkeep`).
 UNDELETED = "pass_not_deleted"
 MAYBE_CREATED = "pass_unknown"
+# The delivery chosen could not reach the person when the pass was about to be created.
+UNDELIVERABLE = "undeliverable"
 # States a request can fail from.
 _FAILABLE = (
     RequestState.ISSUING,
@@ -65,14 +71,24 @@ class PassIssuing:
 
     async def create_and_deliver(self, request: TapRequest) -> Outcome:
         """Issue *request* (state ``issuing``, rules just checked). A live pass found now that the
-        requester has not agreed to replace turns the request back into a question."""
-        try:
-            passes = await self._issuer.list_passes(request.target_id)
-        except DirectoryError as error:
-            return await self.directory_failed(request, error)
-        live = existing_pass_needs_confirmation(passes, self._clock.now())
+        requester has not agreed to replace turns the request back into a question; a delivery
+        that cannot reach the person fails the request before any pass exists."""
+        listed, why_not = await asyncio.gather(
+            self._issuer.list_passes(request.target_id),
+            self._delivery.cannot_deliver(request),
+            return_exceptions=True,
+        )
+        if isinstance(listed, DirectoryError):
+            return await self.directory_failed(request, listed)
+        if isinstance(listed, BaseException):
+            raise listed
+        if isinstance(why_not, BaseException):
+            raise why_not
+        live = existing_pass_needs_confirmation(listed, self._clock.now())
         if live is not None and not request.replace_existing:
             return await self._ask_first(request, live)
+        if why_not is not None:
+            return await self._undeliverable(request, why_not)
         try:
             issued = await self._issuer.create_pass(
                 request.target_id,
@@ -163,6 +179,15 @@ class PassIssuing:
         failed = await self.fail(request, "directory_error", detail=error.code or "")
         return Failed(failed, directory_failure_text(error))
 
+    async def _undeliverable(self, request: TapRequest, why: str) -> Failed:
+        failed = await self.fail(request, UNDELIVERABLE, detail=why)
+        how = by_method(request.delivery, target_name=request.target_name)
+        return Failed(
+            failed,
+            f"I can't deliver the pass {how}: {why}. No pass was issued; please request again "
+            "and choose another way.",
+        )
+
     async def _ask_first(self, request: TapRequest, live: PassInfo) -> Outcome:
         asking = await self._store.transition(
             request.id,
@@ -212,6 +237,7 @@ class PassIssuing:
                 expected=(RequestState.ISSUING,),
                 new_state=RequestState.DELIVERED,
                 at=self._clock.now(),
+                changes={"delivered_to": receipt.destination},
             )
         except StoreConflict:
             # Recovery elsewhere gave up on this request meanwhile: it must not stay valid.
@@ -238,15 +264,16 @@ class PassIssuing:
                 changes={"reason": UNDELETED, "pass_id": info.id, "pass_ends_at": info.ends_at},
             )
         name = request.target_name
+        how = by_method(request.delivery, target_name=name)
         if gone:
             text = (
-                f"I created the pass but could not deliver it ({why}), so I deleted it again. "
-                "No pass is valid; please try again."
+                f"I created the pass but could not deliver it {how} ({why}), so I deleted it "
+                "again. No pass is valid; please try again."
             )
         else:
             text = (
-                f"I created the pass but could not deliver it ({why}), and Microsoft Entra "
-                f"didn't let me delete it yet. Don't use any pass for {name} from this "
+                f"I created the pass but could not deliver it {how} ({why}), and Microsoft "
+                f"Entra didn't let me delete it yet. Don't use any pass for {name} from this "
                 "request: I keep trying to delete it. Tell your IT team if it is urgent."
             )
         return Failed(failed, text)

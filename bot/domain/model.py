@@ -425,6 +425,10 @@ class TapRequest:
     *pass_id* is Graph's id of the issued pass, and *issuing_started_at*/*issuing_ended_at*
     bracket the pass creation, so a crash or a lost answer can be cleaned up without touching
     any other pass. *card_ref* is the Teams layer's opaque reference to the requester's card.
+    *typed_number* is the mobile number (E.164) the requester typed for a text message, used
+    instead of the directory's (only where SMS_ALLOW_TYPED_NUMBER allows it); None: the
+    directory's. *delivered_to* is where the pass went once delivered, masked
+    (``+44 •••• ••01 11``, ``l•••@example.net``); empty before, and for the chats.
     """
 
     id: str
@@ -455,6 +459,8 @@ class TapRequest:
     context: ApprovalContext = ApprovalContext()
     issuing_started_at: datetime | None = None
     issuing_ended_at: datetime | None = None
+    typed_number: str | None = None
+    delivered_to: str = ""
 
     @property
     def current_stage(self) -> Stage | None:

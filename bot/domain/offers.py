@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.checks import RequestChecks
+from bot.domain.delivery_options import ChatReach, DeliveryOption, DeliverySetup, delivery_options
 from bot.domain.eligibility import gather_target_facts
+from bot.domain.errors import DirectoryError
 from bot.domain.model import DeliveryMethod, DirectoryUser, RateLimit, RequestKind
 from bot.domain.outcomes import Refused, RequestFormData, TargetOption
 from bot.domain.policy import (
@@ -25,7 +27,7 @@ from bot.domain.policy import (
     needs_helpdesk_approval,
     one_time_forced,
 )
-from bot.domain.ports import Clock, Directory, PassIssuer, Store
+from bot.domain.ports import ChatReachability, Clock, Directory, PassIssuer, Store
 from bot.domain.refusals import message, refusal_message
 
 MAX_SEARCH_RESULTS = 25
@@ -43,18 +45,18 @@ SLOW_DOWN = (
     "You've opened request cards very often in the last hour, so I'm pausing for a while to "
     "spare Microsoft Entra. Please try again later, or ask the helpdesk if it is urgent."
 )
-# Deliveries offered today; the delivery issue adds SMS, email and the person's own chat.
-DELIVERIES: tuple[tuple[DeliveryMethod, str], ...] = (
-    (DeliveryMethod.CHAT_TO_REQUESTER, "To me, in this chat"),
-)
+# A deployment that delivers only into the requester's chat (no SMS, mail or app id set).
+CHAT_ONLY = DeliverySetup(sms=False, email=False, chat_to_target=False)
+UNREADABLE = "I couldn't read this person's details from the directory just now"
 
 
 @dataclass(frozen=True, slots=True)
 class RequestDetails:
     """The second step of a request card: one person, and the choices for their pass.
 
-    *kind* is the capacity the requester would ask in; *deliveries* are (method, label) pairs
-    that work for this person.
+    *kind* is the capacity the requester would ask in; *deliveries* holds every delivery
+    method in the card's order, each available for this person or not (and why not), with
+    where it would go, masked.
     """
 
     target: DirectoryUser
@@ -63,11 +65,14 @@ class RequestDetails:
     default_lifetime: int
     one_time_forced: bool
     policy_enabled: bool
-    deliveries: Sequence[tuple[DeliveryMethod, str]]
+    deliveries: Sequence[DeliveryOption]
 
 
 class RequestOffers:
-    """What the request cards offer: a manager's reports, a helpdesk search, one person's form."""
+    """What the request cards offer: a manager's reports, a helpdesk search, one person's form.
+
+    *setup* is what this deployment can deliver with; *reach* tells whether tapbot can reach a
+    person in their own Teams chat (needed only when *setup* allows that)."""
 
     def __init__(
         self,
@@ -78,6 +83,8 @@ class RequestOffers:
         store: Store,
         clock: Clock,
         config: PolicyConfig,
+        setup: DeliverySetup = CHAT_ONLY,
+        reach: ChatReachability | None = None,
     ) -> None:
         self._directory = directory
         self._issuer = pass_issuer
@@ -85,6 +92,12 @@ class RequestOffers:
         self._store = store
         self._clock = clock
         self._config = config
+        self._setup = setup
+        self._reach = reach
+
+    @property
+    def setup(self) -> DeliverySetup:
+        return self._setup
 
     async def reports(self, requester_id: str) -> RequestFormData | Refused:
         """The requester's direct reports, each marked eligible or not (a recent manager change
@@ -161,8 +174,10 @@ class RequestOffers:
             return route
         if target_id == requester_id:
             return Refused(Refusal.SELF, message(Refusal.SELF))
-        target, policy = await asyncio.gather(
-            self._directory.get_user(target_id), self._issuer.get_policy()
+        target, policy, reach = await asyncio.gather(
+            self._directory.get_user(target_id),
+            self._issuer.get_policy(),
+            self._chat_reach(target_id),
         )
         return RequestDetails(
             target=target,
@@ -175,10 +190,49 @@ class RequestOffers:
             ),
             one_time_forced=one_time_forced(policy, self._config),
             policy_enabled=policy.enabled,
-            deliveries=DELIVERIES,
+            deliveries=delivery_options(target, self._setup, reach),
         )
 
     async def _admit(self, bucket: str, requester_id: str, per_hour: int) -> bool:
         now = self._clock.now()
         limit = RateLimit(per_hour, now - REQUESTER_WINDOW)
         return await self._store.admit(bucket, requester_id, at=now, limit=limit)
+
+    async def deliveries(
+        self, target_id: str, *, asked: DeliveryMethod | None = None
+    ) -> tuple[DeliveryOption, ...]:
+        """The delivery options for *target_id* as they stand now (`delivery_options`), to
+        check a submitted card against. With *asked*, only that method's option is worked
+        out, reading only what it needs: the requester's own chat needs nothing from the
+        directory. Never raises for a directory failure: the options that need the person's
+        details are then unavailable, saying why. Shows nothing to anyone: the relationship is
+        checked when the request is submitted."""
+        if asked is DeliveryMethod.CHAT_TO_REQUESTER:
+            # The requester is in their chat with tapbot right now.
+            return (DeliveryOption(DeliveryMethod.CHAT_TO_REQUESTER, True),)
+        wanted: set[DeliveryMethod] | None = None if asked is None else {asked}
+        try:
+            target, reach = await asyncio.gather(
+                self._directory.get_user(target_id),
+                self._chat_reach(target_id, wanted=wanted),
+            )
+        except DirectoryError:
+            methods = [asked] if asked else list(DeliveryMethod)
+            return tuple(
+                DeliveryOption(m, True)
+                if m is DeliveryMethod.CHAT_TO_REQUESTER
+                else DeliveryOption(m, False, why_not=UNREADABLE)
+                for m in methods
+            )
+        options = delivery_options(target, self._setup, reach)
+        return tuple(o for o in options if wanted is None or o.method in wanted)
+
+    async def _chat_reach(
+        self, user_id: str, *, wanted: set[DeliveryMethod] | None = None
+    ) -> ChatReach:
+        """Whether tapbot can reach *user_id* in their own chat; asked only when the options
+        need it (it may cost a Graph call)."""
+        needed = wanted is None or DeliveryMethod.CHAT_TO_TARGET in wanted
+        if self._reach is None or not self._setup.chat_to_target or not needed:
+            return ChatReach()
+        return await self._reach.chat_reach(user_id)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.domain.audit_query import AuditCursor
+from bot.domain.delivery_options import ChatReach
 from bot.domain.joiners import (
     Joiner,
     JoinerClaim,
@@ -450,6 +451,13 @@ class RequestBoard(Protocol):
 class PassDelivery(Protocol):
     """Hands a freshly issued pass to the person who should have it."""
 
+    async def cannot_deliver(self, request: TapRequest) -> str | None:
+        """Why ``request.delivery`` cannot reach the person now, as a sentence for the
+        requester, or None when it can. Sends nothing and never raises for an outside failure
+        (one that keeps it from telling is a reason). Asked right before a pass is created: the
+        directory may have changed while an approval waited."""
+        ...
+
     async def deliver(self, request: TapRequest, issued: IssuedPass) -> DeliveryReceipt:
         """Deliver *issued* for *request* by ``request.delivery``; raise DeliveryFailed when it
         cannot be delivered (the caller then deletes the pass)."""
@@ -476,4 +484,13 @@ class JoinerReminders(Protocol):
     async def to_helpdesk(self, reminder: Reminder) -> ReminderReceipt:
         """Post *reminder* in the helpdesk channel; raise ReminderUndeliverable when there is
         none the bot can post in."""
+        ...
+
+
+class ChatReachability(Protocol):
+    """What tapbot knows about reaching a person in Teams, for the delivery choices."""
+
+    async def chat_reach(self, user_id: str) -> ChatReach:
+        """A stored conversation with *user_id*, else whether tapbot's app is installed for
+        them (None when it could not be told). Never raises for a directory failure."""
         ...

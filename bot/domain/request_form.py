@@ -3,18 +3,22 @@
 Everything in a card submission can be forged by whoever sends the activity, so every field is
 checked for presence, type, size and form; unknown fields are refused rather than ignored. Policy
 limits (lifetime range, one-time use) are checked later against the tenant policy; this module
-only makes sure the values are well formed.
+only makes sure the values are well formed, that the delivery chosen is one that works for the
+person now (the caller says which do, never the card), and that a number typed for a text
+message can take one: an unusable number is refused here, before any pass exists.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from bot.domain.delivery_options import DeliveryOption
 from bot.domain.model import DeliveryMethod
+from bot.domain.phone import InvalidPhoneNumber, sms_number
 
 JUSTIFICATION_MAX = 500
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -23,6 +27,8 @@ _MAX_FIELD = 2000
 _DIGITS = re.compile(r"[0-9]{1,6}")
 # Start dates are checked against the policy later; this only keeps arithmetic in range.
 _YEARS = range(2000, 2200)
+# E.164 has at most 15 digits; people add spaces, brackets and dashes around them.
+_NUMBER_MAX = 40
 FIELDS = frozenset(
     {
         "form_id",
@@ -33,6 +39,7 @@ FIELDS = frozenset(
         "start_date",
         "start_time",
         "delivery",
+        "sms_number",
         "justification",
     }
 )
@@ -40,17 +47,21 @@ FIELDS = frozenset(
 
 class InvalidForm(ValueError):
     """A submitted form is malformed. *field* names the culprit; *problem* says what is wrong,
-    in words fit for the audit log (never echoing the submitted value)."""
+    in words fit for the audit log (never echoing the submitted value). *tell* is a sentence
+    for the requester when the problem is one they can fix (a number that can't take a text);
+    empty for tampering, which gets the general answer."""
 
-    def __init__(self, field: str, problem: str) -> None:
+    def __init__(self, field: str, problem: str, *, tell: str = "") -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+        self.tell = tell
 
 
 @dataclass(frozen=True, slots=True)
 class RequestForm:
-    """A well-formed request card submission. *start_at* is None for "now"."""
+    """A well-formed request card submission. *start_at* is None for "now"; *typed_number* is
+    the E.164 number the requester typed for a text message (None: the directory's)."""
 
     form_id: str
     target_id: str
@@ -59,15 +70,24 @@ class RequestForm:
     start_at: datetime | None
     delivery: DeliveryMethod
     justification: str
+    typed_number: str | None = None
 
 
 def parse_request_form(
-    data: Mapping[str, object], *, timezone: ZoneInfo, deliveries: frozenset[DeliveryMethod]
+    data: Mapping[str, object],
+    *,
+    timezone: ZoneInfo,
+    deliveries: Iterable[DeliveryOption | DeliveryMethod],
+    sms_region: str | None = None,
 ) -> RequestForm:
     """Check *data* (the card's inputs and data, without the verb) and return the form.
 
-    A start date and time are read in *timezone*; *deliveries* are the methods offered now.
-    Raise InvalidForm for the first problem found.
+    A start date and time are read in *timezone*. *deliveries* are the delivery options for
+    this target now (`bot.domain.delivery_options`), as the caller worked them out, never as
+    the card claims; a bare method counts as an available option without a typed number. The
+    method chosen must be one of them and available. A typed number (``sms_number``) is used
+    only for a text message whose option allows typing, read with *sms_region* as the country
+    of numbers written without ``+``. Raise InvalidForm for the first problem found.
     """
     unknown = sorted(set(data) - FIELDS)
     if unknown:
@@ -85,8 +105,16 @@ def parse_request_form(
         delivery = DeliveryMethod(delivery_text)
     except ValueError:
         raise InvalidForm("delivery", "is not a delivery method") from None
-    if delivery not in deliveries:
+    option = _offered(deliveries).get(delivery)
+    if option is None:
         raise InvalidForm("delivery", "is not offered for this request")
+    if not option.available:
+        raise InvalidForm(
+            "delivery",
+            "is not available for this person now",
+            tell=f"I can't deliver the pass that way now: {option.why_not}. Choose another way.",
+        )
+    typed_number = _typed_number(data.get("sms_number", ""), option, sms_region)
     justification = _text(data, "justification").strip()
     if not justification:
         raise InvalidForm("justification", "is required")
@@ -102,7 +130,54 @@ def parse_request_form(
         start_at=start_at,
         delivery=delivery,
         justification=justification,
+        typed_number=typed_number,
     )
+
+
+def _offered(
+    deliveries: Iterable[DeliveryOption | DeliveryMethod],
+) -> dict[DeliveryMethod, DeliveryOption]:
+    offered: dict[DeliveryMethod, DeliveryOption] = {}
+    for item in deliveries:
+        option = item if isinstance(item, DeliveryOption) else DeliveryOption(item, True)
+        offered[option.method] = option
+    return offered
+
+
+def _typed_number(value: object, option: DeliveryOption, region: str | None) -> str | None:
+    """The number typed for *option*'s text message in E.164, or None to use the directory's.
+
+    The card sends its number box whatever method was chosen: a number left there when
+    another method was picked is not used (nor kept)."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidForm("sms_number", "must be text")
+    if len(value) > _NUMBER_MAX:
+        raise InvalidForm("sms_number", "is too long")
+    typed = value.strip()
+    if option.method is not DeliveryMethod.SMS:
+        return None
+    if not typed:
+        if option.typed_number and not option.destination:
+            raise InvalidForm(
+                "sms_number",
+                "is required",
+                tell="Type the mobile number the text message should go to.",
+            )
+        return None
+    if not option.typed_number:
+        # The card shows no number box then: only a forged submission carries one.
+        raise InvalidForm("sms_number", "may not be typed for this request")
+    try:
+        return sms_number(typed, default_region=region)
+    except InvalidPhoneNumber as invalid:
+        raise InvalidForm(
+            "sms_number",
+            f"cannot take a text message ({invalid.problem.value})",
+            tell=f"The mobile number you typed can't take a text message: "
+            f"{invalid.problem.text}. Check it (with its country code, e.g. +44) and try again.",
+        ) from None
 
 
 def _text(data: Mapping[str, object], name: str) -> str:

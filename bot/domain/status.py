@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.approvals import describe_stage
-from bot.domain.model import Decision, DeliveryMethod, RequestState, TapRequest
+from bot.domain.model import Decision, RequestState, TapRequest
 from bot.domain.outcomes import Refused, Unchanged
 from bot.domain.policy import Refusal
 from bot.domain.ports import Clock, Store
@@ -94,13 +94,6 @@ CANCELLED_WHY: Mapping[str, str] = {
 }
 KEPT_EXISTING = "You kept the pass the person already had, so no new pass was issued."
 CANCELLED_OTHERWISE = "It was cancelled, so no pass was issued."
-# How the pass went out, completing "delivered …".
-DELIVERED_HOW: Mapping[DeliveryMethod, str] = {
-    DeliveryMethod.CHAT_TO_REQUESTER: "to you, in your chat with tapbot",
-    DeliveryMethod.CHAT_TO_TARGET: "to them, in their own Teams chat",
-    DeliveryMethod.SMS: "by text message to them",
-    DeliveryMethod.EMAIL: "by email to them",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,11 +230,6 @@ def _was_a_replacement_question(request: TapRequest) -> bool:
     had no approvals left to wait for (none planned, or every one approved)."""
     approved = {d.stage for d in request.decisions if d.approved}
     return all(n in approved for n in range(1, len(request.stages) + 1))
-
-
-def delivered_how(method: DeliveryMethod) -> str:
-    """How a pass delivered by *method* went out, completing "delivered …"."""
-    return DELIVERED_HOW.get(method, "as chosen on the request")
 
 
 class MyRequests:

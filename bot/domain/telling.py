@@ -4,7 +4,8 @@ the outcome of issuing after approval. Plain sentences; names are the directory'
 from __future__ import annotations
 
 from bot.domain.approvals import describe_stage
-from bot.domain.model import Decision, RequestState, TapRequest
+from bot.domain.delivery_options import delivered_how
+from bot.domain.model import Decision, DeliveryMethod, RequestState, TapRequest
 from bot.domain.outcomes import Failed, Issued, Outcome, Refused
 from bot.domain.ports import PassDelivery
 from bot.domain.refusals import describe_minutes
@@ -48,8 +49,13 @@ class TellRequester:
     async def issued(self, request: TapRequest, outcome: Outcome) -> None:
         name = request.target_name
         match outcome:
-            case Issued():
-                return  # the pass itself is the message
+            case Issued(issued):
+                if issued.delivery is DeliveryMethod.CHAT_TO_REQUESTER:
+                    return  # the pass itself is the message
+                how = delivered_how(
+                    issued.delivery, destination=issued.delivered_to, target_name=name
+                )
+                line = f"The pass for {name} was issued and {how}."
             case Refused(_, text, _) | Failed(_, text):
                 line = f"After approval, I couldn't issue the pass for {name}: {text}"
             case _:

@@ -52,6 +52,7 @@ from bot.domain.outcomes import (
     directory_failure_text,
     request_id_for,
 )
+from bot.domain.phone import mask_phone
 from bot.domain.policy import (
     REQUESTER_WINDOW,
     TARGET_WINDOW,
@@ -112,8 +113,11 @@ class RequestService:
 
     # Making a request
 
-    async def refuse_input(self, requester_id: str, field: str, problem: str) -> Refused:
-        """Refuse a malformed or tampered submission and audit it."""
+    async def refuse_input(
+        self, requester_id: str, field: str, problem: str, *, text: str = ""
+    ) -> Refused:
+        """Refuse a malformed or tampered submission and audit it; *text* tells the requester
+        what to fix when it is something they can (else the general answer)."""
         await self._audit.record(
             "request",
             "refused",
@@ -121,7 +125,7 @@ class RequestService:
             reason=Refusal.INVALID_INPUT,
             detail={"field": field, "problem": problem},
         )
-        return Refused(Refusal.INVALID_INPUT, refusal_message(Refusal.INVALID_INPUT, None))
+        return Refused(Refusal.INVALID_INPUT, text or refusal_message(Refusal.INVALID_INPUT, None))
 
     async def submit(self, requester: Person, form: RequestForm) -> Outcome:
         """Check *form* from *requester* (from the authenticated activity) and, when every rule
@@ -201,6 +205,7 @@ class RequestService:
             is_usable_once=form.is_usable_once,
             start_at=form.start_at,
             delivery=form.delivery,
+            typed_number=form.typed_number,
             justification=form.justification,
             state=state,
             created_at=now,
@@ -239,6 +244,7 @@ class RequestService:
                 "lifetime_minutes": str(request.lifetime_minutes),
                 "one_time": str(request.is_usable_once).lower(),
                 "delivery": request.delivery,
+                **({"typed_number": mask_phone(form.typed_number)} if form.typed_number else {}),
                 "start": request.start_at.isoformat() if request.start_at else "now",
                 "stages": ",".join(s.approver for s in stages) or "none",
             },

@@ -90,6 +90,8 @@ tap_requests = Table(
     Column("stage_due_at", UtcDateTime, nullable=True),
     Column("issuing_started_at", UtcDateTime, nullable=True),
     Column("issuing_ended_at", UtcDateTime, nullable=True),
+    Column("typed_number", Text, nullable=True),
+    Column("delivered_to", Text, nullable=False),
     Index("ix_tap_requests_requester_created", "requester_id", "created_at"),
     Index("ix_tap_requests_target_created", "target_id", "created_at"),
     Index("ix_tap_requests_state", "state"),

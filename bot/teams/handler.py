@@ -39,8 +39,8 @@ from cards import joiner as joiner_card
 from cards.approval import APPROVE, DENY, REVIEW
 from cards.commands import COMMANDS, commands_table
 from cards.help import HelpView, help_card
-from cards.request import CANCEL, OPEN, REPLACE, SEARCH, SUBMIT
-from cards.search import DETAILS, PEOPLE_DATASET
+from cards.request import CANCEL, DETAILS, OPEN, REPLACE, SEARCH, SUBMIT
+from cards.search import PEOPLE_DATASET
 
 log = structlog.get_logger(__name__)
 

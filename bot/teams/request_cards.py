@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 import structlog
 from botbuilder.schema import ConversationReference
 
+from bot.domain.delivery_options import DeliveryOption
 from bot.domain.errors import DirectoryError
-from bot.domain.model import DirectoryUser, RequestKind, RequestState, TapRequest
-from bot.domain.offers import DELIVERIES, RequestOffers
+from bot.domain.model import DeliveryMethod, DirectoryUser, RequestKind, RequestState, TapRequest
+from bot.domain.offers import RequestDetails, RequestOffers
 from bot.domain.outcomes import (
     AwaitingApproval,
     ConfirmReplace,
@@ -36,7 +37,10 @@ from bot.domain.request_form import InvalidForm, parse_request_form
 from bot.domain.workflow import Person, RequestService
 from bot.teams.board import TeamsBoard
 from bot.teams.identity import Caller
+from bot.teams.views import delivered_line
 from cards.request import (
+    NUMBER_MAX,
+    DeliveryChoices,
     RequestFormView,
     TargetChoice,
     confirm_replace_card,
@@ -45,7 +49,7 @@ from cards.request import (
     when,
 )
 from cards.search import DetailsView, PersonChoice, SearchView, details_card, search_card
-from cards.text import name, sentence
+from cards.text import Part, name, sentence
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +69,24 @@ POLICY_OFF = (
     "Temporary Access Pass is switched off in this organisation's Entra policy, so no pass can "
     "be issued until IT switches it on."
 )
+METHOD_NAMES: dict[DeliveryMethod, str] = {
+    DeliveryMethod.CHAT_TO_REQUESTER: "In this chat",
+    DeliveryMethod.CHAT_TO_TARGET: "In their own Teams chat",
+    DeliveryMethod.SMS: "By text message",
+    DeliveryMethod.EMAIL: "By email",
+}
+# The inputs of the pass step, shown again as typed when the card comes back with a problem.
+_PREFILLED = (
+    "lifetime",
+    "one_time",
+    "start",
+    "start_date",
+    "start_time",
+    "delivery",
+    "sms_number",
+    "justification",
+)
+_PREFILL_MAX = 500
 
 
 class RequestCards:
@@ -97,7 +119,7 @@ class RequestCards:
         except DirectoryError as error:
             return _cannot_open(error)
         if not data.targets and helpdesk:
-            return search_card(SearchView())
+            return search_card(SearchView(notice=notice))
         targets = [
             TargetChoice(
                 option.user.id,
@@ -121,11 +143,6 @@ class RequestCards:
             RequestFormView(
                 form_id=str(uuid.uuid4()),
                 targets=targets,
-                lifetimes=data.lifetimes,
-                default_lifetime=data.default_lifetime,
-                one_time_forced=data.one_time_forced,
-                deliveries=[(method.value, title) for method, title in DELIVERIES],
-                timezone=self._timezone.key,
                 notice=notice or ("" if data.policy_enabled else POLICY_OFF),
                 can_search=helpdesk,
             )
@@ -155,21 +172,28 @@ class RequestCards:
             return []
         return [{"title": _choice(u).title, "value": u.id} for u in found[:15]]
 
-    async def details(self, caller: Caller, data: Mapping[str, object]) -> Card:
-        """Step two: the pass for the person picked."""
+    async def details(
+        self, caller: Caller, data: Mapping[str, object], *, notice: str = ""
+    ) -> Card:
+        """Step two: the pass for the person picked (a manager's report or a helpdesk search
+        result), offering only the deliveries that work for them. The request keeps the
+        *form_id* step one gave it. With *notice*, the card comes back after a problem the
+        requester can fix, with what they had filled in."""
         target = data.get("target")
         if not isinstance(target, str) or not 0 < len(target) <= 64:
-            return search_card(SearchView(notice="Choose the person who needs the pass first."))
+            return await self.form(caller, notice="Choose the person who needs the pass first.")
         try:
             details = await self._offers.details(caller.user_id, target.strip().lower())
         except DirectoryError as error:
             return _cannot_open(error)
         if isinstance(details, Refused):
-            return outcome_card("No pass can be requested", [details.text], attention=True)
+            # A card shown again ends as a submit would, saying nothing more about the person.
+            title = "No pass was requested" if notice else "No pass can be requested"
+            return outcome_card(title, [details.text], attention=True)
         person = details.target
         return details_card(
             DetailsView(
-                form_id=str(uuid.uuid4()),
+                form_id=_form_id(data),
                 target_id=person.id,
                 target_name=person.display_name,
                 target_detail=", ".join(
@@ -178,14 +202,15 @@ class RequestCards:
                 lifetimes=details.lifetimes,
                 default_lifetime=details.default_lifetime,
                 one_time_forced=details.one_time_forced,
-                deliveries=[(method.value, title) for method, title in details.deliveries],
+                deliveries=_delivery_choices(details),
                 timezone=self._timezone.key,
                 approval_note=(
                     "Another helpdesk member approves this request before the pass is issued."
                     if details.kind is RequestKind.HELPDESK
                     else ""
                 ),
-                notice="" if details.policy_enabled else POLICY_OFF,
+                notice=notice or ("" if details.policy_enabled else POLICY_OFF),
+                values=_prefill(data) if notice else {},
             )
         )
 
@@ -197,16 +222,24 @@ class RequestCards:
     ) -> Card:
         """Take a submitted request card; *place* is where that card is (its conversation and
         activity), so it can be updated while the request waits for approval."""
+        # What works for this person now is worked out here, never taken from the card (a
+        # target or method not even shaped right is refused by the parse, unread).
+        target, method = _target_of(data), _method_of(data)
+        options = await self._offers.deliveries(target, asked=method) if target and method else ()
         try:
             form = parse_request_form(
                 data,
                 timezone=self._timezone,
-                deliveries=frozenset(method for method, _ in DELIVERIES),
+                deliveries=options,
+                sms_region=self._offers.setup.default_region,
             )
         except InvalidForm as invalid:
             outcome: Outcome = await self._requests.refuse_input(
-                caller.user_id, invalid.field, invalid.problem
+                caller.user_id, invalid.field, invalid.problem, text=invalid.tell
             )
+            if invalid.tell:
+                # Something the requester can fix: the same card again, as they filled it.
+                return await self.details(caller, data, notice=invalid.tell)
         else:
             outcome = await self._requests.submit(Person(caller.user_id, caller.name), form)
         if isinstance(outcome, AwaitingApproval) and place is not None:
@@ -242,17 +275,27 @@ class RequestCards:
     def _issued(self, request: TapRequest) -> Card:
         person = name(request.target_name)
         until = when(request.pass_ends_at, self._timezone) if request.pass_ends_at else ""
-        return outcome_card(
-            sentence("Pass issued for ", person),
-            [
+        valid = f" (valid until {until})" if until else ""
+        lines: list[Part]
+        if request.delivery is DeliveryMethod.CHAT_TO_REQUESTER:
+            lines = [
                 sentence(
-                    f"I've sent the pass to you in this chat (valid until {until}). Hand it to ",
+                    f"I've sent the pass to you in this chat{valid}. Hand it to ",
                     person,
                     " in person or on a call, once you are sure it's them.",
+                )
+            ]
+        else:
+            lines = [
+                sentence("The pass was ", delivered_line(request), f"{valid}."),
+                sentence(
+                    "Let ",
+                    person,
+                    " know it is on its way. Nobody from IT will ever ask them for it.",
                 ),
-                sentence("Reason given: ", name(request.justification)),
-            ],
-        )
+            ]
+        lines.append(sentence("Reason given: ", name(request.justification)))
+        return outcome_card(sentence("Pass issued for ", person), lines)
 
     def _where_it_stands(self, request: TapRequest) -> Card:
         person = name(request.target_name)
@@ -285,6 +328,84 @@ def _choice(user: DirectoryUser) -> PersonChoice:
     note = "account disabled" if not user.account_enabled else ("guest" if user.is_guest else "")
     detail = ", ".join(part for part in (user.job_title, user.user_principal_name) if part)
     return PersonChoice(user.id, user.display_name, detail, note)
+
+
+def _delivery_choices(details: RequestDetails) -> DeliveryChoices:
+    """The delivery part of the pass step: the methods that work for the person, with where
+    each goes (masked); the others, with why not; a number box where typing is allowed."""
+    offered: list[tuple[str, str]] = []
+    not_offered: list[str] = []
+    number_label = ""
+    for option in details.deliveries:
+        if option.available:
+            offered.append((option.method.value, _delivery_title(option, details.target)))
+            if option.method is DeliveryMethod.SMS and option.typed_number:
+                number_label = (
+                    f"Or type a mobile number for the text message (empty: {option.destination})"
+                    if option.destination
+                    else "Mobile number for the text message"
+                )
+        elif option.method is not DeliveryMethod.CHAT_TO_REQUESTER:
+            not_offered.append(f"{METHOD_NAMES[option.method]}: not possible, {option.why_not}.")
+    return DeliveryChoices(offered, not_offered, number_label)
+
+
+def _delivery_title(option: DeliveryOption, target: DirectoryUser) -> str:
+    """A choice's title (plain text in Teams, never Markdown): the method and where it goes."""
+    first = name(target.given_name or target.display_name).text
+    match option.method:
+        case DeliveryMethod.CHAT_TO_REQUESTER:
+            return "To me, in this chat"
+        case DeliveryMethod.CHAT_TO_TARGET:
+            return f"To {first}, in their own Teams chat"
+        case DeliveryMethod.SMS:
+            if option.destination:
+                return f"By text message to {option.destination}"
+            return "By text message to a number I type"
+        case DeliveryMethod.EMAIL:
+            return f"By email to {option.destination}"
+
+
+def _target_of(data: Mapping[str, object]) -> str:
+    """The submitted target id, normalised, or empty when it is not even shaped like one (the
+    form's parse refuses it then, before anything is read)."""
+    value = data.get("target")
+    if not isinstance(value, str):
+        return ""
+    value = value.strip().lower()
+    try:
+        return value if str(uuid.UUID(value)) == value else ""
+    except ValueError:
+        return ""
+
+
+def _method_of(data: Mapping[str, object]) -> DeliveryMethod | None:
+    value = data.get("delivery")
+    try:
+        return DeliveryMethod(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _form_id(data: Mapping[str, object]) -> str:
+    """The request's form id from step one, or a new one (the helpdesk's search has none)."""
+    value = data.get("form_id")
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value.strip()))
+        except ValueError:
+            pass
+    return str(uuid.uuid4())
+
+
+def _prefill(data: Mapping[str, object]) -> dict[str, str]:
+    """The pass inputs as submitted, for the card shown again (text only, within bounds)."""
+    limits = {"sms_number": NUMBER_MAX}
+    return {
+        key: value
+        for key in _PREFILLED
+        if isinstance(value := data.get(key), str) and len(value) <= limits.get(key, _PREFILL_MAX)
+    }
 
 
 def _cannot_open(error: DirectoryError) -> Card:

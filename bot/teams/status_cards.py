@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from bot.domain.delivery_options import delivered_how
 from bot.domain.errors import StoreError
 from bot.domain.request_query import RequestCursor
 from bot.domain.status import (
@@ -26,7 +27,6 @@ from bot.domain.status import (
     RequestStatus,
     Standing,
     StatusPage,
-    delivered_how,
 )
 from bot.domain.workflow import Person
 from bot.teams.identity import Caller
@@ -220,17 +220,19 @@ class StatusCards:
 
     def _issued(self, status: RequestStatus) -> Part:
         request = status.request
-        how = delivered_how(request.delivery)
+        how = delivered_how(
+            request.delivery, destination=request.delivered_to, target_name=request.target_name
+        )
         ends = status.until
         if ends is None:
-            return f"The pass was issued and delivered {how}."
+            return f"The pass was issued and {how}."
         end = self._when(ends)
         if status.pass_over:
-            return f"The pass was issued and delivered {how}; it was valid until {end}."
+            return f"The pass was issued and {how}; it was valid until {end}."
         if request.start_at is not None:
             start = self._when(request.start_at)
-            return f"The pass was issued and delivered {how}, valid from {start} until {end}."
-        return f"The pass was issued and delivered {how}, valid until {end}."
+            return f"The pass was issued and {how}, valid from {start} until {end}."
+        return f"The pass was issued and {how}, valid until {end}."
 
     def _denied(self, status: RequestStatus) -> Part:
         denial = status.denial

@@ -4,10 +4,14 @@ of them are drawn from, with times in the configured time zone."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from bot.domain.approvals import describe_stage
+from bot.domain.delivery_options import by_method, delivered_how
+from bot.domain.issuing import UNDELIVERABLE
 from bot.domain.model import DeliveryMethod, RequestState, TapRequest
+from bot.domain.phone import mask_phone
 from bot.domain.policy import Refusal
 from bot.domain.refusals import message
 from cards.approval import ApprovalView, DecisionLine
@@ -20,12 +24,22 @@ EVIDENCE_NOTES = {
     "never_seen": "tapbot has no earlier record of this person's manager",
     "unreadable_audit": "the audit log has a manager change tapbot could not read",
 }
+# The "Delivered" fact: how the pass will go (while the request waits) and how it went.
 DELIVERY_LABELS: dict[DeliveryMethod, str] = {
     DeliveryMethod.CHAT_TO_REQUESTER: "To the requester, in their Teams chat",
-    DeliveryMethod.CHAT_TO_TARGET: "To the person, in their Teams chat",
-    DeliveryMethod.SMS: "By text message to the person",
+    DeliveryMethod.CHAT_TO_TARGET: "To the person, in their own Teams chat",
+    DeliveryMethod.SMS: "By text message to the person's mobile number",
     DeliveryMethod.EMAIL: "By email to the person",
 }
+DELIVERED_LABELS: dict[DeliveryMethod, str] = {
+    DeliveryMethod.CHAT_TO_REQUESTER: "Sent to the requester, in their Teams chat",
+    DeliveryMethod.CHAT_TO_TARGET: "Sent to the person, in their own Teams chat",
+    DeliveryMethod.SMS: "Sent by text message",
+    DeliveryMethod.EMAIL: "Emailed to the person",
+}
+# Teams reads a fact's value as Markdown: a destination goes into it only when it is a masked
+# number (nothing but +, digits, spaces and dots); an address goes into the outcome's TextRuns.
+_PLAIN_DESTINATION = re.compile(r"\+[0-9 •]+")
 
 
 def approval_view(request: TapRequest, timezone: ZoneInfo) -> ApprovalView:
@@ -49,7 +63,7 @@ def approval_view(request: TapRequest, timezone: ZoneInfo) -> ApprovalView:
         lifetime=lifetime_label(request.lifetime_minutes),
         one_time=request.is_usable_once,
         starts=when(request.start_at, timezone) if request.start_at else "As soon as issued",
-        delivery=DELIVERY_LABELS.get(request.delivery, request.delivery.value),
+        delivery=delivery_label(request),
         pending=stage is not None,
         stage=request.stage if stage else 0,
         stages=len(request.stages),
@@ -78,6 +92,34 @@ def approval_view(request: TapRequest, timezone: ZoneInfo) -> ApprovalView:
     )
 
 
+def delivery_label(request: TapRequest) -> str:
+    """The "Delivered" fact: by what, and to which number (masked) when it is a text message;
+    whether the requester typed that number, which an approver should know."""
+    delivered = request.state is RequestState.DELIVERED
+    label = (DELIVERED_LABELS if delivered else DELIVERY_LABELS)[request.delivery]
+    if request.delivery is not DeliveryMethod.SMS:
+        return label
+    typed = request.typed_number
+    number = request.delivered_to if delivered else (mask_phone(typed) if typed else "")
+    if _PLAIN_DESTINATION.fullmatch(number):
+        label = f"{'Sent by' if delivered else 'By'} text message to {number}"
+    if typed:
+        label += " (a number the requester typed)"
+    return label
+
+
+def delivered_line(request: TapRequest) -> Part:
+    """How a delivered pass went, as a sentence part: ``sent by text message to +44 •••…``
+    (for approvers too: the requester is named, not "you")."""
+    if request.delivery is DeliveryMethod.CHAT_TO_REQUESTER:
+        return name(f"sent to {request.requester_name} in Teams")
+    return name(
+        delivered_how(
+            request.delivery, destination=request.delivered_to, target_name=request.target_name
+        )
+    )
+
+
 def _outcome(request: TapRequest, timezone: ZoneInfo) -> tuple[Part, bool]:
     """How *request* ended (or where it is, past its approvals), and whether that is bad news."""
     person = name(request.target_name)
@@ -88,7 +130,8 @@ def _outcome(request: TapRequest, timezone: ZoneInfo) -> tuple[Part, bool]:
                 if request.pass_ends_at
                 else ""
             )
-            return sentence("The pass for ", person, f" was issued{until}."), False
+            how = delivered_line(request)
+            return sentence("The pass for ", person, f" was issued{until}, and ", how, "."), False
         case RequestState.APPROVED | RequestState.ISSUING:
             return "Approved: the pass is being issued.", False
         case RequestState.DRAFT:
@@ -123,6 +166,11 @@ def _failure(request: TapRequest) -> Part:
             "Approved, but another request for ", name(request.target_name),
             " was being issued at that moment, so this one ended without a pass.",
         )  # fmt: skip
+    how = by_method(request.delivery, target_name=request.target_name)
+    if reason == UNDELIVERABLE:
+        return sentence("No pass was issued: it could not be delivered ", name(how), ".")
+    if reason == "delivery_failed":
+        return sentence("The pass could not be delivered ", name(how), ", so it was deleted again.")
     if reason in Refusal.__members__.values():
         because = message(Refusal(reason), name=request.target_name)
         return sentence("No pass was issued: ", because)

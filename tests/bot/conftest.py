@@ -17,6 +17,7 @@ from tests.bot.channel import FakeChannelTokens
 from tests.bot.connector import RecordingConnector
 from tests.twins.clock import ManualClock
 from tests.twins.directory import FakeDirectory, person
+from tests.twins.sms import FakeSms
 from tests.twins.store import MemoryStore
 
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
@@ -152,8 +153,11 @@ async def start_bot() -> AsyncIterator[StartBot]:
     """Start the app with *overrides* on top of the base settings; stopped at test end."""
     clients: list[TestClient[Any, Any]] = []
 
-    async def start(*, after: BotUnderTest | None = None, **overrides: str) -> BotUnderTest:
-        """With *after*, the new app shares that one's store, directory and clock: a restart."""
+    async def start(
+        *, after: BotUnderTest | None = None, sms: FakeSms | None = None, **overrides: str
+    ) -> BotUnderTest:
+        """With *after*, the new app shares that one's store, directory and clock: a restart.
+        *sms* stands in for the SMS provider the settings name."""
         settings = Settings.from_env(BASE_SETTINGS | overrides)
         clock = after.clock if after else ManualClock()
         directory = after.directory if after else seeded_directory(clock)
@@ -165,7 +169,7 @@ async def start_bot() -> AsyncIterator[StartBot]:
                 raise RuntimeError("no token")
 
         graph = GraphComponents(directory, directory, directory, probe)
-        app: web.Application = create_app(settings, store=store, graph=graph, clock=clock)
+        app: web.Application = create_app(settings, store=store, graph=graph, clock=clock, sms=sms)
         client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)

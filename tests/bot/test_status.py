@@ -90,8 +90,7 @@ async def test_a_managers_issued_request_shows_how_it_was_delivered_and_until_wh
     assert "For Adele Vance" in runs
     assert "Issued" in runs
     assert any(
-        r.startswith("The pass was issued and delivered to you, in your chat with tapbot, valid")
-        for r in runs
+        r.startswith("The pass was issued and sent to you in this chat, valid") for r in runs
     )
     assert _cancel_buttons(card) == []
 

@@ -60,11 +60,18 @@ async def test_the_manager_fills_and_submits_the_request_card_in_the_browser(
             card = page.locator(".ac-adaptiveCard").last
             await card.get_by_role("combobox").first.click()
             await page.get_by_role("option", name="Sophie Turner, Financial Analyst").click()
+            await page.screenshot(path=str(OUTPUT / "01_person_chosen.png"))
+            await card.get_by_role("button", name="Next").click()
+            # Step two replaces the card: the pass for Sophie, with the ways that reach her.
+            await page.get_by_text("Temporary Access Pass for Sophie Turner").last.wait_for(
+                timeout=30_000
+            )
+            card = page.locator(".ac-adaptiveCard").last
             await card.locator("textarea").fill("Smoke test: new phone, needs to re-register")
-            await page.screenshot(path=str(OUTPUT / "01_request_card_filled.png"))
+            await page.screenshot(path=str(OUTPUT / "02_request_card_filled.png"))
             await card.get_by_role("button", name="Request pass").click()
             await page.get_by_text("Pass issued for Sophie Turner").last.wait_for(timeout=30_000)
             await page.get_by_text("Temporary Access Pass for Sophie Turner").last.wait_for()
-            await page.screenshot(path=str(OUTPUT / "02_pass_issued.png"))
+            await page.screenshot(path=str(OUTPUT / "03_pass_issued.png"))
         finally:
             await browser.close()

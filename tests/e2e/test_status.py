@@ -203,5 +203,5 @@ async def test_olivia_sees_the_pass_she_got_issued_in_her_status(
     newest = runs.index("For Sophie Turner")
     assert runs[newest + 1] == "Issued"
     assert runs[newest + 2].startswith(
-        "The pass was issued and delivered to you, in your chat with tapbot, valid until "
+        "The pass was issued and sent to you in this chat, valid until "
     )

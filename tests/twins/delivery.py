@@ -2,7 +2,9 @@
 
 It keeps what a recipient would see (the pass value included, so tests can prove it arrived
 and went nowhere else), the redactions made and the notices sent. `fail_with` makes the next
-deliveries raise DeliveryFailed; `unreachable` makes notices fail.
+deliveries raise DeliveryFailed; `unreachable` makes notices fail; `undeliverable` is what
+`cannot_deliver` answers (None: every method reaches the person); `destination` is what
+receipts say the pass went to; `asked` lists the requests `cannot_deliver` was asked about.
 """
 
 from __future__ import annotations
@@ -28,9 +30,16 @@ class FakeDelivery:
         self.notices: list[tuple[str, str]] = []
         self.failure: str | None = None
         self.unreachable = False
+        self.undeliverable: str | None = None
+        self.destination = ""
+        self.asked: list[TapRequest] = []
 
     def fail_with(self, reason: str | None) -> None:
         self.failure = reason
+
+    async def cannot_deliver(self, request: TapRequest) -> str | None:
+        self.asked.append(request)
+        return self.undeliverable
 
     async def deliver(self, request: TapRequest, issued: IssuedPass) -> DeliveryReceipt:
         if self.failure is not None:
@@ -43,6 +52,7 @@ class FakeDelivery:
             request.delivery,
             conversation_key=f"user:{request.requester_id}",
             activity_id=activity_id,
+            destination=self.destination,
         )
 
     async def redact(self, edit: ScheduledEdit) -> None:

@@ -32,11 +32,6 @@ def view(targets: int = 3, **changes: object) -> RequestFormView:
             TargetChoice(f"id-{n}", f"Person {n}", "Analyst", "" if n else "privileged role")
             for n in range(targets)
         ],
-        "lifetimes": [60, 120, 480],
-        "default_lifetime": 60,
-        "one_time_forced": False,
-        "deliveries": [("chat_requester", "To me, in this chat")],
-        "timezone": "Europe/London",
     }
     values.update(changes)
     return RequestFormView(**values)  # type: ignore[arg-type]
@@ -47,8 +42,16 @@ def test_the_form_is_valid_and_marks_ineligible_people() -> None:
     assert card_problems(card) == []
     target = next(item for item in card["body"] if item.get("id") == "target")
     assert target["choices"][0]["title"] == "Person 0, Analyst (not eligible: privileged role)"
-    assert card["actions"][0]["verb"] == "request.submit"
+    # Step one only picks the person; Next carries the request's form id to step two.
+    assert card["actions"][0]["verb"] == "request.details"
     assert card["actions"][0]["data"] == {"form_id": "f0000000-0000-4000-8000-000000000001"}
+    assert {item.get("id") for item in card["body"]} >= {"target"}
+    assert "delivery" not in {item.get("id") for item in card["body"]}
+
+
+def test_a_helpdesk_member_can_search_from_step_one() -> None:
+    card = request_form_card(view(can_search=True))
+    assert [a["verb"] for a in card["actions"]] == ["request.details", "request.search"]
 
 
 def test_a_manager_with_many_reports_still_fits_in_28_kb() -> None:
@@ -154,10 +157,3 @@ def test_lifetimes_read_naturally(minutes: int, label: str) -> None:
 def test_times_are_shown_in_the_configured_zone() -> None:
     moment = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
     assert when(moment, ZoneInfo("Europe/London")) == "Wed 1 Jul 09:00 (Europe/London)"
-
-
-def test_a_forced_one_time_pass_offers_no_toggle_and_sends_the_flag() -> None:
-    card = request_form_card(view(one_time_forced=True))
-    assert card_problems(card) == []
-    assert "one_time" not in {item.get("id") for item in card["body"]}
-    assert card["actions"][0]["data"]["one_time"] == "true"

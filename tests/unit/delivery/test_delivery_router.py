@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -374,3 +375,109 @@ async def test_chat_reach_tells_the_form_whether_tapbot_can_reach_the_person() -
     assert await rig.router.chat_reach(LIAM.id) == ChatReach(False, True)
     rig.directory.fail("is_app_installed_for", DirectoryUnavailable("down", status=503))
     assert await rig.router.chat_reach(LIAM.id) == ChatReach(False, None)
+
+
+# Right before a pass is created: can the chosen method still reach the person?
+
+
+def _typed(rig: Rig, method: DeliveryMethod, number: str) -> TapRequest:
+    return dataclasses.replace(rig.request(method), typed_number=number)
+
+
+async def test_every_method_that_works_says_so_without_sending_anything() -> None:
+    rig = Rig()
+    for method in DeliveryMethod:
+        assert await rig.router.cannot_deliver(rig.request(method)) is None, method
+    assert rig.sms.sent == []
+    assert rig.directory.sent_mail == []
+    assert rig.chat.cards_to(LIAM.id) == []
+    assert rig.directory.called("install_app_for") == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "mobile", "mails", "words"),
+    [
+        (DeliveryMethod.SMS, "020 7946 0111", (), "landline or service number"),
+        (DeliveryMethod.SMS, None, (), "there is no mobile number"),
+        (DeliveryMethod.EMAIL, None, (), "no personal email address for Liam Carter"),
+    ],
+)
+async def test_a_number_or_address_gone_from_the_directory_is_said_before_any_pass(
+    method: DeliveryMethod, mobile: str | None, mails: tuple[str, ...], words: str
+) -> None:
+    rig = Rig()
+    rig.directory.users[LIAM.id] = person(
+        "Liam Carter", id=LIAM.id, mobile_phone=mobile, other_mails=mails
+    )
+    why = await rig.router.cannot_deliver(rig.request(method))
+    assert why is not None
+    assert words in why
+
+
+async def test_the_persons_chat_without_leave_to_install_is_said_before_any_pass() -> None:
+    rig = Rig(TEAMS_INSTALL_FOR_TARGET="false")
+    why = await rig.router.cannot_deliver(rig.request(DeliveryMethod.CHAT_TO_TARGET))
+    assert why == "tapbot is not installed in Teams for Liam Carter"
+    rig.directory.fail("is_app_installed_for", DirectoryUnavailable("down"))
+    why = await rig.router.cannot_deliver(rig.request(DeliveryMethod.CHAT_TO_TARGET))
+    assert why is not None
+    assert "did not let me check" in why
+
+
+async def test_a_directory_that_cannot_be_read_is_a_reason_not_an_error() -> None:
+    rig = Rig()
+    rig.directory.fail("get_user", DirectoryUnavailable("down"), times=None)
+    why = await rig.router.cannot_deliver(rig.request(DeliveryMethod.EMAIL))
+    assert why == "I couldn't read Liam Carter's details from the directory"
+
+
+async def test_a_method_that_is_not_set_up_is_said_before_any_pass() -> None:
+    rig = Rig(SMS_PROVIDER="none")
+    rig.router = build_delivery(
+        Settings.from_env(BASE | {"SMS_PROVIDER": "none"}),
+        chat=rig.chat,
+        directory=rig.directory,
+        mailer=rig.directory,
+        sms=None,
+        store=rig.store,
+        auditor=Auditor(rig.store, rig.clock),
+        clock=rig.clock,
+    )
+    why = await rig.router.cannot_deliver(rig.request(DeliveryMethod.SMS))
+    assert why == "delivery by text message is not set up here"
+
+
+# A number the requester typed
+
+
+async def test_a_typed_number_gets_the_text_instead_of_the_directorys() -> None:
+    rig = Rig(SMS_ALLOW_TYPED_NUMBER="true")
+    request = _typed(rig, DeliveryMethod.SMS, "+447400123999")
+    assert await rig.router.cannot_deliver(request) is None
+    await rig.store.add_request(request)
+    receipt = await rig.router.deliver(request, rig.issued())
+    [text] = rig.sms.sent
+    assert text.to == "+447400123999"
+    assert PASS in text.text.split("\n")
+    assert receipt.destination == "+44 •••• ••39 99"
+
+
+async def test_a_typed_number_is_refused_once_the_setting_is_off() -> None:
+    rig = Rig()  # SMS_ALLOW_TYPED_NUMBER defaults to false
+    request = _typed(rig, DeliveryMethod.SMS, "+447400123999")
+    why = await rig.router.cannot_deliver(request)
+    assert why is not None
+    assert "no longer allowed" in why
+    await rig.store.add_request(request)
+    with pytest.raises(DeliveryFailed, match="no longer allowed"):
+        await rig.router.deliver(request, rig.issued())
+    assert rig.sms.sent == []
+
+
+async def test_the_notice_goes_to_the_directory_number_never_the_typed_one() -> None:
+    rig = Rig(SMS_ALLOW_TYPED_NUMBER="true", NOTICE_METHODS="sms")
+    request = _typed(rig, DeliveryMethod.EMAIL, "+447400123999")
+    await rig.store.add_request(request)
+    await rig.router.deliver(request, rig.issued())
+    [notice] = rig.sms.sent
+    assert notice.to == "+447911123456"

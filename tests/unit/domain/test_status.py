@@ -29,7 +29,6 @@ from bot.domain.status import (
     MyRequests,
     NotWaiting,
     Standing,
-    delivered_how,
     status_of,
 )
 from tests.unit.domain.world import LIAM, MANAGER, PRIYA, TOM, World, as_person
@@ -181,11 +180,6 @@ def test_an_unknown_failure_reason_is_said_plainly_never_as_a_code(
 ) -> None:
     status = status_of(_request(world, state=RequestState.FAILED, reason=reason), world.clock.now())
     assert (status.standing, status.why) == (Standing.FAILED, UNKNOWN_FAILURE)
-
-
-def test_every_delivery_method_has_words() -> None:
-    assert "as chosen on the request" not in {delivered_how(m) for m in DeliveryMethod}
-    assert len({delivered_how(m) for m in DeliveryMethod}) == len(DeliveryMethod)
 
 
 # Paging

@@ -129,11 +129,18 @@ def test_an_issued_pass_says_how_it_went_and_until_when(world: World) -> None:
     later_start = replace(base, start_at=world.clock.now() + timedelta(minutes=10))
 
     assert _words(world, base).startswith(
-        "The pass was issued and delivered to you, in your chat with tapbot, valid until "
+        "The pass was issued and sent to you in this chat, valid until "
     )
     assert "valid from" in _words(world, later_start)
-    by_sms = _request(world, state=RequestState.DELIVERED, delivery=DeliveryMethod.SMS)
-    assert _words(world, by_sms) == "The pass was issued and delivered by text message to them."
+    by_sms = _request(
+        world,
+        state=RequestState.DELIVERED,
+        delivery=DeliveryMethod.SMS,
+        delivered_to="+44 •••• ••01 11",
+    )
+    assert _words(world, by_sms) == (
+        "The pass was issued and sent by text message to +44 •••• ••01 11."
+    )
     over = _request(
         world, state=RequestState.DELIVERED, pass_ends_at=world.clock.now() - timedelta(hours=1)
     )
