@@ -38,6 +38,7 @@ from bot.domain.cleanup import PassCleanup
 from bot.domain.clock import SystemClock
 from bot.domain.issuing import PassIssuing
 from bot.domain.joiner_answers import JoinerAnswers
+from bot.domain.joiner_issue import JoinerIssuing
 from bot.domain.joiner_schedule import JoinerSchedule
 from bot.domain.joiner_steps import SweepPorts
 from bot.domain.joiner_sweep import JoinerSweep
@@ -212,13 +213,6 @@ async def _serving(
     teams = TeamsRuntime(settings, metrics)
     references = ConversationReferences(the_store, the_clock)
     auditor = Auditor(the_store, the_clock)
-    manager_check = ManagerCheck(
-        directory=components.directory,
-        store=the_store,
-        window=timedelta(days=settings.manager_change_window_days),
-        trusted_provisioning_ids=frozenset(settings.hr_provisioning_app_ids),
-        auditor=auditor,
-    )
     manager_sync = ManagerSync(
         directory=components.directory,
         store=the_store,
@@ -226,9 +220,7 @@ async def _serving(
         owner=_process_owner(),
         auditor=auditor,
     )
-    wired = _requests(
-        settings, components, the_store, the_clock, teams, references, opened.sms, manager_check
-    )
+    wired = _requests(settings, opened, teams, references)
     joiners = build_joiners(
         settings,
         store=the_store,
@@ -238,6 +230,7 @@ async def _serving(
         references=references,
         auditor=auditor,
         clock=the_clock,
+        wired=wired,
     )
     app[JOINERS] = joiners
     teams.serve(
@@ -326,19 +319,25 @@ class RequestMachinery:
     audit_cards: AuditCards
     status_cards: StatusCards
     upkeep: Upkeep
+    offers: RequestOffers
+    board: TeamsBoard
 
 
 def _requests(
     settings: Settings,
-    graph: GraphComponents,
-    store: Store,
-    clock: Clock,
+    opened: _Opened,
     teams: TeamsRuntime,
     references: ConversationReferences,
-    sms: SmsSender | None,
-    manager_check: ManagerCheck,
 ) -> RequestMachinery:
+    graph, store, clock, sms = opened.components, opened.store, opened.clock, opened.sms
     auditor = Auditor(store, clock)
+    manager_check = ManagerCheck(
+        directory=graph.directory,
+        store=store,
+        window=timedelta(days=settings.manager_change_window_days),
+        trusted_provisioning_ids=frozenset(settings.hr_provisioning_app_ids),
+        auditor=auditor,
+    )
     timezone = ZoneInfo(settings.timezone)
     config = policy_config(settings)
     delivery = build_delivery(
@@ -431,6 +430,8 @@ def _requests(
             clock=clock,
             expire=service.expire_due,
         ),
+        offers=offers,
+        board=board,
     )
 
 
@@ -458,6 +459,10 @@ def approval_policy(settings: Settings) -> ApprovalPolicy:
 def joiner_config(settings: Settings) -> JoinerConfig:
     """The domain's view of the joiner settings."""
     return JoinerConfig(
+        pass_lifetime_minutes=settings.joiner_pass_lifetime_minutes,
+        pass_one_time=settings.joiner_pass_one_time,
+        delivery=delivery_setup(settings),
+        auto_issue=settings.joiner_auto_issue,
         timezone=ZoneInfo(settings.timezone),
         days_ahead=settings.joiner_days_ahead,
         margin_days=settings.joiner_margin_days,
@@ -479,8 +484,10 @@ def build_joiners(
     references: ConversationReferences,
     auditor: Auditor,
     clock: Clock,
+    wired: RequestMachinery,
 ) -> Joiners:
-    """The joiner sweep wired to Teams reminders, its schedule and its card's buttons."""
+    """The joiner sweep wired to Teams reminders, its schedule and its card's buttons; a pass
+    asked for from a reminder goes through *wired*'s request lifecycle."""
     config = joiner_config(settings)
     reminders = TeamsJoinerReminders(
         teams.adapter,
@@ -494,12 +501,6 @@ def build_joiners(
         helpdesk_channel_id=settings.helpdesk_channel_id,
         timezone=config.timezone,
     )
-    sweep = JoinerSweep(
-        SweepPorts(directory, pass_issuer, store, reminders, auditor, clock),
-        config=config,
-        policy=policy_config(settings),
-        owner=_process_owner(),
-    )
     answers = JoinerAnswers(
         directory=directory,
         store=store,
@@ -508,7 +509,31 @@ def build_joiners(
         config=config,
         helpdesk_group_id=settings.helpdesk_group_id,
     )
-    return Joiners(sweep, JoinerSchedule(sweep), JoinerCards(answers, clock, config.timezone))
+    issuing = JoinerIssuing(
+        answers=answers,
+        requests=wired.service,
+        store=store,
+        auditor=auditor,
+        clock=clock,
+        config=config,
+        offers=wired.offers,
+    )
+    sweep = JoinerSweep(
+        SweepPorts(
+            directory,
+            pass_issuer,
+            store,
+            reminders,
+            auditor,
+            clock,
+            issuing=issuing if config.auto_issue else None,
+        ),
+        config=config,
+        policy=policy_config(settings),
+        owner=_process_owner(),
+    )
+    cards = JoinerCards(answers, issuing, wired.request_cards, wired.board, clock, config.timezone)
+    return Joiners(sweep, JoinerSchedule(sweep), cards)
 
 
 @asynccontextmanager
@@ -523,15 +548,17 @@ async def open_joiners(
     store, Graph ports and Teams connector as the bot's, closed on exit."""
     async with _open_ports(settings, store=store, graph=graph, clock=clock) as opened:
         teams = TeamsRuntime(settings, Metrics())
+        references = ConversationReferences(opened.store, opened.clock)
         joiners = build_joiners(
             settings,
             store=opened.store,
             directory=opened.components.directory,
             pass_issuer=opened.components.pass_issuer,
             teams=teams,
-            references=ConversationReferences(opened.store, opened.clock),
+            references=references,
             auditor=Auditor(opened.store, opened.clock),
             clock=opened.clock,
+            wired=_requests(settings, opened, teams, references),
         )
         yield joiners.sweep
 

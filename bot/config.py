@@ -193,6 +193,11 @@ class Settings(BaseSettings):
     joiner_margin_days: int = Field(2, alias="JOINER_MARGIN_DAYS", ge=0, le=14)
     joiner_sweep_time: time = Field(time(8, 0), alias="JOINER_SWEEP_TIME")
     joiner_auto_issue: bool = Field(False, alias="JOINER_AUTO_ISSUE")
+    # The day-one pass: its length (kept within the tenant policy) and one-time use.
+    joiner_pass_lifetime_minutes: int = Field(
+        480, alias="JOINER_PASS_LIFETIME_MINUTES", ge=10, le=43200
+    )
+    joiner_pass_one_time: bool = Field(False, alias="JOINER_PASS_ONE_TIME")
     # Sweep at start-up when today's sweep has not run (otherwise only at JOINER_SWEEP_TIME).
     joiner_sweep_at_start: bool = Field(True, alias="JOINER_SWEEP_AT_START")
     # Who counts as a joiner (empty: every enabled member): departments, companies, a group.

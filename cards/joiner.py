@@ -8,10 +8,13 @@ verbs below; their data names the event (joiner id and hire day) and is re-check
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from cards import CARD_VERSION
+from cards.request import DeliveryChoices, delivery_inputs
+from cards.text import Part, rich
 
 ISSUE = "joiner.issue"
 NOT_NEEDED = "joiner.not_needed"
@@ -29,7 +32,9 @@ class JoinerReminderView:
     """What a reminder shows. *hire_day* (ISO) and *joiner_id* name the event in the buttons;
     *starts_on* and *day_one* are already written for people (``Friday 13 June``,
     ``Fri 13 Jun 00:00 (Europe/London)``). *helpdesk_reason* is set on the helpdesk's copy.
-    *notice* is a line to show above the buttons; *attention* colours it as a warning."""
+    *terms* says what pass it would be (``8 hours, for more than one sign-in``); *deliveries*
+    are the ways it could travel. *notice* is a line to show above the buttons; *attention*
+    colours it as a warning."""
 
     joiner_id: str
     hire_day: str
@@ -43,12 +48,19 @@ class JoinerReminderView:
     helpdesk_reason: str = ""
     notice: str = ""
     attention: bool = False
+    terms: str = ""
+    deliveries: DeliveryChoices = field(default_factory=lambda: DeliveryChoices(()))
 
 
 def reminder_card(view: JoinerReminderView) -> dict[str, Any]:
-    """The reminder with its three buttons."""
+    """The reminder with its three buttons (and, when there is one, the delivery choice that
+    "Issue for day one" sends)."""
     data = {"joiner_id": view.joiner_id, "hire_day": view.hire_day}
     body = [*_about(view), _question(view)]
+    if view.terms:
+        body.append(_rich(_run("The pass: "), _run(view.terms)))
+    if view.deliveries.offered:
+        body += delivery_inputs(view.deliveries, {})
     if view.notice:
         body.append(_text(view.notice, color="Attention" if view.attention else "Accent"))
     actions = [
@@ -81,6 +93,12 @@ def snoozed_card(view: JoinerReminderView, *, tomorrow: str) -> dict[str, Any]:
             _text(f"I'll remind you again on {tomorrow}.", weight="Bolder"),
         ]
     )
+
+
+def outcome_card(view: JoinerReminderView, lines: Sequence[Part]) -> dict[str, Any]:
+    """The reminder once a pass was asked for without a click (``JOINER_AUTO_ISSUE``): who
+    starts when, and *lines* saying what happened."""
+    return _card([*_about(view), *(rich(line) for line in lines)])
 
 
 def out_of_date_card(text: str) -> dict[str, Any]:

@@ -202,7 +202,7 @@ def details_inputs(view: PassInputs) -> list[dict[str, Any]]:
             ],
         },
         text(f"Times are in {view.timezone}.", isSubtle=True, size="Small", spacing="None"),
-        *_delivery_inputs(view.deliveries, values),
+        *delivery_inputs(view.deliveries, values),
         {
             "type": "Input.Text",
             "id": "justification",
@@ -217,7 +217,9 @@ def details_inputs(view: PassInputs) -> list[dict[str, Any]]:
     ]
 
 
-def _delivery_inputs(choices: DeliveryChoices, values: Mapping[str, str]) -> list[dict[str, Any]]:
+def delivery_inputs(choices: DeliveryChoices, values: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The delivery choice (the first offered chosen unless *values* say otherwise), a number
+    box where typing is allowed, and the ways not offered, with why."""
     offered = [value for value, _ in choices.offered]
     chosen = values.get("delivery") if values.get("delivery") in offered else offered[0]
     inputs: list[dict[str, Any]] = [

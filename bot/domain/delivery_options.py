@@ -42,6 +42,10 @@ class DeliverySetup:
     typed_numbers: bool = False
 
 
+# A deployment that delivers only into the requester's chat (no SMS, mail or app id set).
+CHAT_ONLY = DeliverySetup(sms=False, email=False, chat_to_target=False)
+
+
 @dataclass(frozen=True, slots=True)
 class ChatReach:
     """What tapbot knows about reaching the person in Teams: a stored conversation with them,

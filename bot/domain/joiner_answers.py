@@ -1,4 +1,5 @@
-"""Answers to a joiner reminder: "Not needed" and "Remind me tomorrow".
+"""Answers to a joiner reminder: "Not needed" and "Remind me tomorrow" (and who may answer:
+"Issue for day one" is `bot.domain.joiner_issue`).
 
 The clicker comes from the authenticated activity; the card only names the event (joiner id
 and hire day), and that is untrusted. At click time the clicker must still be the joiner's
@@ -93,7 +94,7 @@ class JoinerAnswers:
 
     async def not_needed(self, clicker_id: str, data: Mapping[str, object]) -> AnswerOutcome:
         """Mark the reminder's event not needed: no pass will be suggested for that hire day."""
-        event = await self._authorised(clicker_id, data, "not_needed")
+        event = await self.authorise(clicker_id, data, "not_needed")
         if not isinstance(event, JoinerEvent):
             return event
         return await self._answer(
@@ -104,7 +105,7 @@ class JoinerAnswers:
         """Snooze the event until the start of tomorrow (in ``TIMEZONE``): the first sweep of
         tomorrow sends a fresh reminder. Refused when tomorrow is past the last day the
         joiner is still reminded about."""
-        event = await self._authorised(clicker_id, data, "remind_tomorrow")
+        event = await self.authorise(clicker_id, data, "remind_tomorrow")
         if not isinstance(event, JoinerEvent):
             return event
         tomorrow = local_today(self._clock.now(), self._config.timezone) + timedelta(days=1)
@@ -123,7 +124,7 @@ class JoinerAnswers:
 
     async def show(self, clicker_id: str, data: Mapping[str, object]) -> AnswerOutcome:
         """The event the card names, if the clicker may act on it (nothing changes)."""
-        event = await self._authorised(clicker_id, data, "show")
+        event = await self.authorise(clicker_id, data, "show")
         return Unchanged(event) if isinstance(event, JoinerEvent) else event
 
     async def _answer(
@@ -161,9 +162,11 @@ class JoinerAnswers:
         )
         return Answered(moved, answer)
 
-    async def _authorised(
+    async def authorise(
         self, clicker_id: str, data: Mapping[str, object], action: str
     ) -> JoinerEvent | Refused:
+        """The event *data* names, when *clicker_id* may act on it now (the joiner's manager
+        in the directory, or a helpdesk member); else the refusal, audited with *action*."""
         joiner_id, day_text = data.get("joiner_id"), data.get("hire_day")
         if not (
             isinstance(joiner_id, str)

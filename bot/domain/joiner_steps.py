@@ -8,7 +8,10 @@
 3. the joiner's facts are read (`gather_target_facts`) and checked with the manager as the
    requester (`check_target`): a live pass exists already, or the joiner may not get one:
    skipped, reason audited, and the claim given back so a later sweep looks again;
-4. the reminder goes to the manager's 1:1 chat; with no manager, a manager who has left or
+4. with ``JOINER_AUTO_ISSUE``, the pass is asked for by email in the manager's name
+   (`bot.domain.joiner_issue`); the card then says what happened, or why not and offers the
+   buttons;
+5. the reminder goes to the manager's 1:1 chat; with no manager, a manager who has left or
    one the bot cannot reach, to the helpdesk channel. The event is ``sending`` during the send
    and ``reminded`` after it, so a crash in between is never sent again (it becomes
    ``unknown``, audited); a crash before it is retried once the lease has run out.
@@ -33,6 +36,7 @@ from bot.domain.errors import (
     StoreConflict,
     StoreError,
 )
+from bot.domain.joiner_issue import JoinerIssuing, joiner_deliveries, joiner_terms
 from bot.domain.joiners import (
     HelpdeskReason,
     Joiner,
@@ -48,7 +52,7 @@ from bot.domain.joiners import (
     day_one_start,
     place_joiner,
 )
-from bot.domain.model import DirectoryUser, TapPolicy
+from bot.domain.model import DirectoryUser, TapPolicy, TapRequest
 from bot.domain.policy import (
     PolicyConfig,
     check_policy,
@@ -74,6 +78,8 @@ class SweepPorts:
     reminders: JoinerReminders
     auditor: Auditor
     clock: Clock
+    # Set when JOINER_AUTO_ISSUE is on: asks for each joiner's pass before the card goes out.
+    issuing: JoinerIssuing | None = None
 
 
 class OutcomeKind(enum.StrEnum):
@@ -246,7 +252,17 @@ class JoinerSteps:
             days_until=placed.days_until,
             starts_at=day_one_start(placed.day, self._config.timezone, now),
             manager=await self._manager(manager_id) if manager_id else None,
+            deliveries=joiner_deliveries(found, self._config),
         )
+        minutes, one_time = joiner_terms(self._tap_policy, self._policy, self._config)
+        reminder = replace(reminder, lifetime_minutes=minutes, one_time=one_time)
+        if self._p.issuing is not None:
+            made = await self._p.issuing.automatically(reminder)
+            reminder = (
+                replace(reminder, request=made)
+                if isinstance(made, TapRequest)
+                else replace(reminder, notice=made)
+            )
         changed = needs_helpdesk_approval(facts, self._policy, now) is not None
         return await self._send(joiner, placed, reminder, manager_changed=changed)
 
@@ -286,13 +302,16 @@ class JoinerSteps:
             kind = OutcomeKind.UNKNOWN if maybe_sent else OutcomeKind.UNDELIVERABLE
             return _outcome(joiner, kind, placed, reason=reason)
         manager = reminder.manager
+        request = reminder.request
         await store.move_joiner(
             *key,
             expected=[JoinerState.SENDING],
-            new_state=JoinerState.REMINDED,
+            new_state=JoinerState.REQUESTED if request else JoinerState.REMINDED,
             at=clock.now(),
             owner=self._owner,
             changes={
+                # A requested event's owner is its request (`bot.domain.joiner_issue`).
+                **({"owner": request.id} if request else {}),
                 "lease_until": None,
                 "recipient": receipt.recipient.value,
                 "recipient_id": manager.id if manager else None,
@@ -307,6 +326,8 @@ class JoinerSteps:
             detail["helpdesk_reason"] = sent.helpdesk_reason.value
         if manager_changed:
             detail["manager_changed_recently"] = "true"
+        if request is not None:
+            detail["request_id"] = request.id
         await self._p.auditor.record(
             "joiner", "reminded", actor_id=ACTOR, target_id=reminder.joiner_id, detail=detail
         )

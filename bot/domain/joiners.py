@@ -35,7 +35,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.model import DirectoryUser
+from bot.domain.delivery_options import CHAT_ONLY, DeliveryOption, DeliverySetup
+from bot.domain.model import DeliveryMethod, DirectoryUser, TapRequest
 
 _MIDNIGHT = time(0)
 
@@ -137,6 +138,9 @@ class JoinerConfig:
     """The joiner settings the domain needs (the composition root builds it from Settings).
 
     *departments*, *companies* and *group_id* narrow who counts as a joiner (empty: everyone).
+    *pass_lifetime_minutes* and *pass_one_time* are what a day-one pass asks for (kept within
+    the tenant policy when it is made); *delivery* is what the deployment can deliver with;
+    *auto_issue* issues and emails without a click.
     """
 
     timezone: ZoneInfo
@@ -147,6 +151,10 @@ class JoinerConfig:
     departments: tuple[str, ...] = ()
     companies: tuple[str, ...] = ()
     group_id: str = ""
+    pass_lifetime_minutes: int = 480
+    pass_one_time: bool = False
+    delivery: DeliverySetup = CHAT_ONLY
+    auto_issue: bool = False
 
 
 # What the directory says about a joiner
@@ -212,7 +220,9 @@ class JoinerState(enum.StrEnum):
     ``unknown``, since sending again could make a second reminder.
     ``reminded``: the reminder went out. ``snoozed``: the recipient asked to be reminded
     later; claimable again from *remind_at*. ``not_needed``: the recipient said no pass is
-    needed. ``unknown``: a send was interrupted; audited, never sent again.
+    needed. ``unknown``: a send was interrupted; audited, never sent again. ``requested``: a
+    pass was asked for from the reminder (a click, or ``JOINER_AUTO_ISSUE``); *details* name
+    the request, which carries it on. Never claimed by a sweep again.
     """
 
     OPEN = "open"
@@ -222,10 +232,17 @@ class JoinerState(enum.StrEnum):
     SNOOZED = "snoozed"
     NOT_NEEDED = "not_needed"
     UNKNOWN = "unknown"
+    REQUESTED = "requested"
 
 
 HANDLED_STATES = frozenset(
-    {JoinerState.REMINDED, JoinerState.NOT_NEEDED, JoinerState.UNKNOWN, JoinerState.SNOOZED}
+    {
+        JoinerState.REMINDED,
+        JoinerState.NOT_NEEDED,
+        JoinerState.UNKNOWN,
+        JoinerState.SNOOZED,
+        JoinerState.REQUESTED,
+    }
 )
 
 
@@ -307,7 +324,10 @@ class Reminder:
     """A reminder to send: who starts when, and whom it is for.
 
     *manager* is None when the joiner has none; *helpdesk_reason* says why a helpdesk copy is
-    being sent (None for the manager's own).
+    being sent (None for the manager's own). *deliveries* are the ways the pass could travel
+    (`joiner_deliveries`), *lifetime_minutes* and *one_time* the pass it would be. *request*
+    is the request ``JOINER_AUTO_ISSUE`` already made (the card then says what happened);
+    *notice* a line for the card (why an automatic pass was not made).
     """
 
     joiner_id: str
@@ -319,10 +339,16 @@ class Reminder:
     starts_at: datetime
     manager: DirectoryUser | None
     helpdesk_reason: HelpdeskReason | None = None
+    deliveries: tuple[DeliveryOption, ...] = ()
+    lifetime_minutes: int = 0
+    one_time: bool = False
+    request: TapRequest | None = None
+    notice: str = ""
 
     def details(self, recipient: Recipient) -> dict[str, Any]:
         """What the store keeps to redraw the card (JSON-shaped)."""
-        return {
+        request = {"request_id": self.request.id} if self.request else {}
+        return request | {
             "joiner_name": self.joiner_name,
             "job_title": self.job_title or "",
             "department": self.department or "",
@@ -331,7 +357,48 @@ class Reminder:
             "manager_name": self.manager.display_name if self.manager else "",
             "recipient": recipient.value,
             "helpdesk_reason": self.helpdesk_reason.value if self.helpdesk_reason else "",
+            "deliveries": [stored_option(o) for o in self.deliveries],
+            "lifetime_minutes": self.lifetime_minutes,
+            "one_time": self.one_time,
+            "notice": self.notice,
         }
+
+
+def stored_option(option: DeliveryOption) -> dict[str, Any]:
+    """*option* as the store keeps it in an event's details (its destination is masked)."""
+    return {
+        "method": option.method.value,
+        "available": option.available,
+        "destination": option.destination,
+        "why_not": option.why_not,
+    }
+
+
+def stored_options(details: Mapping[str, Any]) -> tuple[DeliveryOption, ...]:
+    """The delivery options an event's *details* kept; what is not shaped right is left out
+    (details written before they were kept have none)."""
+    options: list[DeliveryOption] = []
+    kept = details.get("deliveries")
+    for item in kept if isinstance(kept, list) else []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            method = DeliveryMethod(_str(item.get("method")))
+        except ValueError:
+            continue
+        options.append(
+            DeliveryOption(
+                method,
+                item.get("available") is True,
+                destination=_str(item.get("destination")),
+                why_not=_str(item.get("why_not")),
+            )
+        )
+    return tuple(options)
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True, slots=True)

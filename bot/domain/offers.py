@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.checks import RequestChecks
-from bot.domain.delivery_options import ChatReach, DeliveryOption, DeliverySetup, delivery_options
+from bot.domain.delivery_options import (
+    CHAT_ONLY,
+    ChatReach,
+    DeliveryOption,
+    DeliverySetup,
+    delivery_options,
+)
 from bot.domain.eligibility import gather_target_facts
 from bot.domain.errors import DirectoryError
 from bot.domain.model import DeliveryMethod, DirectoryUser, RateLimit, RequestKind
@@ -45,8 +51,6 @@ SLOW_DOWN = (
     "You've opened request cards very often in the last hour, so I'm pausing for a while to "
     "spare Microsoft Entra. Please try again later, or ask the helpdesk if it is urgent."
 )
-# A deployment that delivers only into the requester's chat (no SMS, mail or app id set).
-CHAT_ONLY = DeliverySetup(sms=False, email=False, chat_to_target=False)
 UNREADABLE = "I couldn't read this person's details from the directory just now"
 
 

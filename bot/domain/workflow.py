@@ -38,6 +38,7 @@ from bot.domain.model import (
     ApproverKind,
     Decision,
     RateLimit,
+    RequestKind,
     RequestState,
     TapRequest,
 )
@@ -127,9 +128,13 @@ class RequestService:
         )
         return Refused(Refusal.INVALID_INPUT, text or refusal_message(Refusal.INVALID_INPUT, None))
 
-    async def submit(self, requester: Person, form: RequestForm) -> Outcome:
+    async def submit(
+        self, requester: Person, form: RequestForm, *, joiner: bool = False
+    ) -> Outcome:
         """Check *form* from *requester* (from the authenticated activity) and, when every rule
-        holds, ask for approval, ask about an existing pass, or issue and deliver the pass."""
+        holds, ask for approval, ask about an existing pass, or issue and deliver the pass.
+        *joiner*: it answers a joiner reminder; the joiner's manager then asks as kind
+        ``joiner`` (a helpdesk member asks as the helpdesk, with its approvals)."""
         request_id = request_id_for(requester.id, form.form_id)
         known = await self._store.get_request(request_id)
         if known is not None:
@@ -147,7 +152,7 @@ class RequestService:
             if isinstance(checked, Refused):
                 await self._refused(checked, requester.id, form.target_id, request_id)
                 return checked
-            return await self._create(requester, form, request_id, checked)
+            return await self._create(requester, form, request_id, checked, joiner=joiner)
         except DirectoryError as error:
             await self._audit.record(
                 "request",
@@ -160,10 +165,18 @@ class RequestService:
             return Failed(None, directory_failure_text(error))
 
     async def _create(
-        self, requester: Person, form: RequestForm, request_id: str, checked: Checked
+        self,
+        requester: Person,
+        form: RequestForm,
+        request_id: str,
+        checked: Checked,
+        *,
+        joiner: bool,
     ) -> Outcome:
         now = self._clock.now()
         kind = checked.route.kind
+        if joiner and kind is RequestKind.MANAGER:
+            kind = RequestKind.JOINER
         stages = plan_stages(kind, self._approvals, manager_changed=bool(checked.manager_change))
         if any(
             s.approver is not ApproverKind.MANAGER and not stage_group(s, self._helpdesk)

@@ -107,13 +107,15 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         }
         # A joiner reminder's helpdesk copy sits in a channel; each answer authorises the
         # clicker itself.
+        self.anywhere_placed_actions: dict[str, PlacedAction] = {}
         if deps.joiner_cards is not None:
             joiners = deps.joiner_cards
             self.anywhere_actions |= {
-                joiner_card.ISSUE: joiners.issue,
                 joiner_card.NOT_NEEDED: joiners.not_needed,
                 joiner_card.TOMORROW: joiners.tomorrow,
             }
+            # Issuing makes a request whose card, there, follows its approvals.
+            self.anywhere_placed_actions[joiner_card.ISSUE] = joiners.issue
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         caller = caller_of(turn_context.activity)
@@ -170,6 +172,9 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         anywhere = self.anywhere_actions.get(verb or "")
         if anywhere is not None:
             return _invoke_card(await anywhere(caller, data))
+        anywhere_placed = self.anywhere_placed_actions.get(verb or "")
+        if anywhere_placed is not None:
+            return _invoke_card(await anywhere_placed(caller, data, _place(turn_context)))
         private = self.card_actions.get(verb or "")
         placed = self.placed_actions.get(verb or "")
         if private is None and placed is None:

@@ -32,15 +32,21 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.domain.delivery_options import delivered_how
 from bot.domain.errors import DirectoryError, ReminderUndeliverable
 from bot.domain.joiners import Recipient, Reminder, ReminderReceipt, local_today
-from bot.domain.model import ConversationRecord
+from bot.domain.model import ConversationRecord, RequestState, TapRequest
 from bot.domain.ports import Clock, Directory, Store
+from bot.teams.delivery_choices import delivery_choices
 from bot.teams.proactive import ConversationReferences
-from cards.joiner import JoinerReminderView, reminder_card
-from cards.request import when
+from cards.joiner import JoinerReminderView, outcome_card, reminder_card
+from cards.request import lifetime_label, when
+from cards.text import Part, name, sentence
 
 log = structlog.get_logger(__name__)
+
+# The person answering a reminder may be in a channel: their own chat with tapbot, said so.
+OWN_CHAT = "To me, in my chat with tapbot"
 
 
 def day_words(day: date) -> str:
@@ -48,10 +54,17 @@ def day_words(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
+def pass_terms(minutes: int, one_time: bool) -> str:
+    """What a day-one pass is, for the card: ``8 hours, for more than one sign-in``."""
+    uses = "for one sign-in only" if one_time else "for more than one sign-in"
+    return f"{lifetime_label(minutes)}, {uses}"
+
+
 def reminder_view(
     reminder: Reminder, timezone: ZoneInfo, today: date, *, notice: str = ""
 ) -> JoinerReminderView:
     """The card's view of *reminder*, with days counted from *today*."""
+    notice = notice or reminder.notice
     return JoinerReminderView(
         joiner_id=reminder.joiner_id,
         hire_day=reminder.hire_day.isoformat(),
@@ -64,7 +77,42 @@ def reminder_view(
         manager_name=reminder.manager.display_name if reminder.manager else "",
         helpdesk_reason=reminder.helpdesk_reason.value if reminder.helpdesk_reason else "",
         notice=notice,
+        attention=bool(reminder.notice),
+        terms=pass_terms(reminder.lifetime_minutes, reminder.one_time)
+        if reminder.lifetime_minutes
+        else "",
+        deliveries=delivery_choices(reminder.deliveries, reminder.joiner_name, own_chat=OWN_CHAT),
     )
+
+
+def automatic_lines(request: TapRequest, timezone: ZoneInfo) -> list[Part]:
+    """What a reminder says about the pass ``JOINER_AUTO_ISSUE`` asked for."""
+    person = name(request.target_name)
+    match request.state:
+        case RequestState.DELIVERED:
+            how = delivered_how(
+                request.delivery, destination=request.delivered_to, target_name=request.target_name
+            )
+            lines: list[Part] = [
+                sentence("I issued ", person, "'s pass for day one; it was ", how, ".")
+            ]
+            if request.pass_ends_at is not None:
+                start = when(request.start_at, timezone) if request.start_at else "now"
+                until = when(request.pass_ends_at, timezone)
+                lines.append(f"It works from {start} until {until}.")
+            return lines
+        case RequestState.PENDING_APPROVAL:
+            return [
+                sentence(
+                    "I asked for ",
+                    person,
+                    "'s pass for day one. Their manager changed recently, so a helpdesk member "
+                    "approves it first. Type status to follow it.",
+                )
+            ]
+    return [
+        sentence("I asked for ", person, "'s pass for day one. Type status to see where it stands.")
+    ]
 
 
 class TeamsJoinerReminders:
@@ -116,7 +164,10 @@ class TeamsJoinerReminders:
 
     def _card(self, reminder: Reminder) -> dict[str, Any]:
         today = local_today(self._clock.now(), self._timezone)
-        return reminder_card(reminder_view(reminder, self._timezone, today))
+        view = reminder_view(reminder, self._timezone, today)
+        if reminder.request is not None:
+            return outcome_card(view, automatic_lines(reminder.request, self._timezone))
+        return reminder_card(view)
 
     async def _helpdesk_key(self) -> str:
         if self._helpdesk_channel_id:

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import structlog
 from botbuilder.schema import ConversationReference
 
-from bot.domain.delivery_options import DeliveryOption
 from bot.domain.errors import DirectoryError
 from bot.domain.model import DeliveryMethod, DirectoryUser, RequestKind, RequestState, TapRequest
 from bot.domain.offers import RequestDetails, RequestOffers
@@ -36,6 +35,7 @@ from bot.domain.policy import Refusal
 from bot.domain.request_form import InvalidForm, parse_request_form
 from bot.domain.workflow import Person, RequestService
 from bot.teams.board import TeamsBoard
+from bot.teams.delivery_choices import delivery_choices
 from bot.teams.identity import Caller
 from bot.teams.views import delivered_line
 from cards.request import (
@@ -69,12 +69,6 @@ POLICY_OFF = (
     "Temporary Access Pass is switched off in this organisation's Entra policy, so no pass can "
     "be issued until IT switches it on."
 )
-METHOD_NAMES: dict[DeliveryMethod, str] = {
-    DeliveryMethod.CHAT_TO_REQUESTER: "In this chat",
-    DeliveryMethod.CHAT_TO_TARGET: "In their own Teams chat",
-    DeliveryMethod.SMS: "By text message",
-    DeliveryMethod.EMAIL: "By email",
-}
 # The inputs of the pass step, shown again as typed when the card comes back with a problem.
 _PREFILLED = (
     "lifetime",
@@ -331,39 +325,8 @@ def _choice(user: DirectoryUser) -> PersonChoice:
 
 
 def _delivery_choices(details: RequestDetails) -> DeliveryChoices:
-    """The delivery part of the pass step: the methods that work for the person, with where
-    each goes (masked); the others, with why not; a number box where typing is allowed."""
-    offered: list[tuple[str, str]] = []
-    not_offered: list[str] = []
-    number_label = ""
-    for option in details.deliveries:
-        if option.available:
-            offered.append((option.method.value, _delivery_title(option, details.target)))
-            if option.method is DeliveryMethod.SMS and option.typed_number:
-                number_label = (
-                    f"Or type a mobile number for the text message (empty: {option.destination})"
-                    if option.destination
-                    else "Mobile number for the text message"
-                )
-        elif option.method is not DeliveryMethod.CHAT_TO_REQUESTER:
-            not_offered.append(f"{METHOD_NAMES[option.method]}: not possible, {option.why_not}.")
-    return DeliveryChoices(offered, not_offered, number_label)
-
-
-def _delivery_title(option: DeliveryOption, target: DirectoryUser) -> str:
-    """A choice's title (plain text in Teams, never Markdown): the method and where it goes."""
-    first = name(target.given_name or target.display_name).text
-    match option.method:
-        case DeliveryMethod.CHAT_TO_REQUESTER:
-            return "To me, in this chat"
-        case DeliveryMethod.CHAT_TO_TARGET:
-            return f"To {first}, in their own Teams chat"
-        case DeliveryMethod.SMS:
-            if option.destination:
-                return f"By text message to {option.destination}"
-            return "By text message to a number I type"
-        case DeliveryMethod.EMAIL:
-            return f"By email to {option.destination}"
+    target = details.target
+    return delivery_choices(details.deliveries, name(target.given_name or target.display_name).text)
 
 
 def _target_of(data: Mapping[str, object]) -> str:

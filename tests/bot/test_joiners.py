@@ -241,16 +241,6 @@ async def test_someone_else_is_refused_and_the_card_stays(
     assert [(e.actor_id, e.reason) for e in refused] == [(NOBODY.id, "not_manager_or_helpdesk")]
 
 
-async def test_issue_for_day_one_says_how_to_do_it_for_now(
-    start_bot: StartBot, connector: RecordingConnector
-) -> None:
-    bot = await _reminded(start_bot, connector)
-
-    answer = await bot.invoke(connector.url, "joiner.issue", _data(bot))
-
-    assert "type request" in _text(answer["value"])
-
-
 @pytest.mark.parametrize("data", [{}, {"joiner_id": "x", "hire_day": "yesterday"}])
 async def test_tampered_card_data_is_out_of_date(
     start_bot: StartBot, connector: RecordingConnector, data: dict[str, str]
