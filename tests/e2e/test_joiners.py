@@ -1,6 +1,7 @@
 """A newcomer starts the sandbox and finds Olivia's joiner reminders in her Playground at once:
 Ethan Walsh (3 days) and Mia Rossi (6 days), not Oscar Nguyen (10 days). "Not needed" updates
-the card in place.
+the card in place; one click on "Issue for day one" gives Mia a pass that starts at the first
+instant of her first day (Europe/London) and emails it to her personal address.
 
 This module starts a sandbox of its own: the Playground hands messages sent before anyone
 looked to the first WebSocket that connects, which must be this test's, as it would be the
@@ -12,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
+from sandbox import org
 from sandbox.run import Ports, Sandbox
 from sandbox.stack import free_port
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of
@@ -69,7 +73,7 @@ async def _reminders(chat: PlaygroundClient, count: int) -> dict[str, Event]:
     return found
 
 
-async def test_olivia_finds_the_reminders_for_ethan_and_mia_and_not_needed_updates_one(
+async def test_olivia_finds_the_reminders_answers_one_and_issues_the_other_in_one_click(
     fresh_sandbox: Sandbox, olivia: PlaygroundClient
 ) -> None:
     assert "Ethan Walsh, starts" in fresh_sandbox.joiner_sweep
@@ -100,3 +104,36 @@ async def test_olivia_finds_the_reminders_for_ethan_and_mia_and_not_needed_updat
     assert answer["type"] == "application/vnd.microsoft.card.adaptive"
     assert "Marked not needed" in json.dumps(answer["value"])
     assert "Ethan Walsh" in _names(answer["value"])
+
+    await _one_click_issues_mias_pass_for_day_one(fresh_sandbox, olivia, reminders["Mia Rossi"])
+
+
+async def _one_click_issues_mias_pass_for_day_one(
+    sandbox: Sandbox, olivia: PlaygroundClient, mia: Event
+) -> None:
+    card = card_of(mia)
+    assert card is not None
+    [choices] = [b for b in card["body"] if b.get("id") == "delivery"]
+    offered = {c["value"]: c["title"] for c in choices["choices"]}
+    assert offered["email"] == "By email to m•••@example.org"
+    assert "sms" not in offered  # Mia has no mobile number
+    issue = card["actions"][0]
+    assert issue["title"] == "Issue for day one"
+
+    answer = await olivia.invoke(
+        mia["message"]["messageId"], issue["verb"], issue["data"] | {"delivery": "email"}
+    )
+
+    assert "Pass issued for Mia Rossi" in json.dumps(answer["value"], ensure_ascii=False)
+    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as tenant:
+        async with tenant.get("/_sandbox/passes.json") as response:
+            passes = {p["userId"]: p for p in (await response.json())["value"]}
+        async with tenant.get("/_sandbox/outbox.json") as response:
+            outbox = (await response.json())["value"]
+    london = ZoneInfo("Europe/London")
+    hire_day = (datetime.now(UTC) + timedelta(days=6)).date()
+    day_one = datetime.combine(hire_day, time(0), london).astimezone(UTC)
+    issued = passes[org.JOINER_IDS[1]]
+    assert datetime.fromisoformat(issued["startDateTime"]) == day_one
+    [mail] = [m for m in outbox if m["carriesPass"]]
+    assert mail["to"] == ["mia.rossi@example.org"]

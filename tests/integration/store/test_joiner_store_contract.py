@@ -103,6 +103,7 @@ async def test_one_claim_wins_across_two_instances(sql_backend: Backend) -> None
         (JoinerState.REMINDED, False),
         (JoinerState.NOT_NEEDED, False),
         (JoinerState.UNKNOWN, False),
+        (JoinerState.REQUESTED, False),
     ],
 )
 async def test_which_states_can_be_claimed_again(
@@ -191,6 +192,44 @@ async def test_concurrent_moves_have_one_winner(store: Store) -> None:
         return True
 
     assert (await asyncio.gather(*(send() for _ in range(10)))).count(True) == 1
+
+
+async def test_two_clicks_taking_over_a_requested_event_by_its_owner_have_one_winner(
+    store: Store,
+) -> None:
+    """'Issue for day one' takes over a reminder whose request ended without a pass by the
+    request id it names (the event's owner): of two takers, one wins."""
+    assert await _claim(store, "a")
+    await store.move_joiner(
+        EMMA,
+        DAY,
+        expected=[CLAIMED],
+        new_state=JoinerState.REQUESTED,
+        at=T0,
+        changes={"owner": "request-1"},
+    )
+
+    async def take(new_owner: str) -> bool:
+        try:
+            await store.move_joiner(
+                EMMA,
+                DAY,
+                expected=[JoinerState.REQUESTED],
+                owner="request-1",
+                new_state=JoinerState.REQUESTED,
+                at=T0,
+                changes={"owner": new_owner},
+            )
+        except StoreConflict:
+            return False
+        return True
+
+    won = await asyncio.gather(*(take(f"request-{n}") for n in range(2, 8)))
+
+    assert won.count(True) == 1
+    event = await store.get_joiner(EMMA, DAY)
+    assert event is not None
+    assert event.owner == f"request-{won.index(True) + 2}"
 
 
 async def test_unknown_fields_and_datetimes_as_days_are_refused(store: Store) -> None:

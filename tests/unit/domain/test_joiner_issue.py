@@ -1,0 +1,325 @@
+"""'Issue for day one' in memory: the form a reminder becomes, one request for racing clicks,
+a click that died, a new attempt after a request that ended without a pass, the refusals that
+give the reminder back, and the pure helpers (deliveries offered, terms within policy)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.delivery_options import DeliverySetup
+from bot.domain.joiner_answers import JoinerAnswers, Refused, Unchanged
+from bot.domain.joiner_issue import (
+    BUSY,
+    CLICK_LEASE,
+    NO_SIGN_IN_YET,
+    JoinerIssuing,
+    Requested,
+    joiner_deliveries,
+    joiner_terms,
+)
+from bot.domain.joiners import JoinerConfig, JoinerEvent, JoinerState, Reminder, stored_option
+from bot.domain.model import DeliveryMethod, RequestKind, RequestState, TapPolicy
+from bot.domain.outcomes import Issued
+from bot.domain.policy import PolicyConfig
+from tests.twins.directory import DEFAULT_POLICY, person
+from tests.unit.domain.world import HELPDESK, LIAM, MANAGER, PRIYA, STRANGER, World, as_person
+
+BERLIN = ZoneInfo("Europe/Berlin")
+OLIVIA = as_person(MANAGER)
+
+
+class Reminded:
+    """A World whose Liam starts in *days* days, with his reminder sent to Olivia."""
+
+    def __init__(self, days: int = 3, *, minutes: int = 240, one_time: bool = False) -> None:
+        self.world = World()
+        self.config = JoinerConfig(timezone=BERLIN)
+        self.day = self.world.clock.now().date() + timedelta(days=days)
+        self.minutes, self.one_time = minutes, one_time
+        answers = JoinerAnswers(
+            directory=self.world.directory,
+            store=self.world.store,
+            auditor=self.world.requests._audit,
+            clock=self.world.clock,
+            config=self.config,
+            helpdesk_group_id=HELPDESK,
+        )
+        self.issuing = JoinerIssuing(
+            answers=answers,
+            requests=self.world.requests,
+            store=self.world.store,
+            auditor=self.world.requests._audit,
+            clock=self.world.clock,
+            config=self.config,
+            offers=self.world.offers,
+        )
+
+    async def send(self) -> None:
+        await self.world.baseline()
+        store, now = self.world.store, self.world.clock.now()
+        await store.claim_joiner(LIAM.id, self.day, "sweep", now=now, lease_until=now)
+        chat = joiner_deliveries(LIAM, self.config)
+        await store.move_joiner(
+            LIAM.id,
+            self.day,
+            expected=[JoinerState.CLAIMED],
+            new_state=JoinerState.REMINDED,
+            at=now,
+            changes={
+                "details": {
+                    "joiner_name": LIAM.display_name,
+                    "lifetime_minutes": self.minutes,
+                    "one_time": self.one_time,
+                    "deliveries": [stored_option(o) for o in chat],
+                }
+            },
+        )
+
+    def click(self, delivery: str = "chat_requester") -> dict[str, str]:
+        return {"joiner_id": LIAM.id, "hire_day": self.day.isoformat(), "delivery": delivery}
+
+    async def event(self) -> JoinerEvent:
+        event = await self.world.store.get_joiner(LIAM.id, self.day)
+        assert event is not None
+        return event
+
+
+@pytest.fixture
+async def reminded() -> Reminded:
+    setup = Reminded()
+    await setup.send()
+    return setup
+
+
+async def test_a_click_asks_for_a_pass_from_the_start_of_the_hire_day(
+    reminded: Reminded,
+) -> None:
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(outcome, Requested)
+    assert isinstance(outcome.outcome, Issued)
+    request = outcome.outcome.request
+    assert request.kind is RequestKind.JOINER
+    assert request.start_at == datetime.combine(reminded.day, time(0), BERLIN).astimezone(UTC)
+    assert (request.lifetime_minutes, request.is_usable_once) == (240, False)
+    assert "Day-one pass for a joiner starting" in request.justification
+    event = await reminded.event()
+    assert (event.state, event.owner) == (JoinerState.REQUESTED, request.id)
+    assert ("joiner", "requested", None) in await reminded.world.audit()
+
+
+async def test_a_joiner_who_has_started_gets_a_pass_from_now() -> None:
+    started = Reminded(days=-1)
+    await started.send()
+
+    outcome = await started.issuing.issue(OLIVIA, started.click())
+
+    assert isinstance(outcome, Requested)
+    assert isinstance(outcome.outcome, Issued)
+    assert outcome.outcome.request.start_at is None
+
+
+async def test_two_clicks_at_once_make_one_request_and_one_pass(reminded: Reminded) -> None:
+    priya = as_person(PRIYA)
+    first, second = await asyncio.gather(
+        reminded.issuing.issue(OLIVIA, reminded.click()),
+        reminded.issuing.issue(priya, reminded.click()),
+    )
+
+    requests = await reminded.world.store.list_requests()
+    assert len(requests) == 1
+    assert len(reminded.world.delivery.delivered) == 1
+    issued = [o for o in (first, second) if isinstance(o, Requested)]
+    assert [type(o.outcome) for o in issued][:1] == [Issued]
+    other = second if issued[0] is first else first
+    # The later click saw the first one at work, or its pass.
+    assert (isinstance(other, Refused) and other.text == BUSY) or isinstance(other, Requested)
+
+
+async def test_a_helpdesk_member_asks_as_the_helpdesk_with_its_approval(
+    reminded: Reminded,
+) -> None:
+    outcome = await reminded.issuing.issue(as_person(PRIYA), reminded.click())
+
+    assert isinstance(outcome, Requested)
+    [request] = await reminded.world.store.list_requests()
+    assert (request.kind, request.state) == (RequestKind.HELPDESK, RequestState.PENDING_APPROVAL)
+
+
+async def test_a_click_that_died_holds_the_reminder_until_its_lease_ends(
+    reminded: Reminded,
+) -> None:
+    world = reminded.world
+    now = world.clock.now()
+    await world.store.move_joiner(
+        LIAM.id,
+        reminded.day,
+        expected=[JoinerState.REMINDED],
+        new_state=JoinerState.REQUESTED,
+        at=now,
+        changes={"owner": "never-made", "lease_until": now + CLICK_LEASE},
+    )
+
+    busy = await reminded.issuing.issue(OLIVIA, reminded.click())
+    world.clock.advance(seconds=CLICK_LEASE.total_seconds() + 1)
+    taken_over = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(busy, Refused)
+    assert busy.text == BUSY
+    assert isinstance(taken_over, Requested)
+    assert isinstance(taken_over.outcome, Issued)
+
+
+async def test_after_a_request_that_ended_without_a_pass_the_next_click_is_a_new_attempt(
+    reminded: Reminded,
+) -> None:
+    world = reminded.world
+    world.delivery.fail_with("the chat could not be reached")
+    failed = await reminded.issuing.issue(OLIVIA, reminded.click())
+    world.delivery.fail_with(None)
+
+    again = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(failed, Requested)
+    assert failed.outcome.request is not None
+    assert failed.outcome.request.state is RequestState.FAILED  # type: ignore[union-attr]
+    assert isinstance(again, Requested)
+    assert isinstance(again.outcome, Issued)
+    assert again.outcome.request.id != failed.outcome.request.id  # type: ignore[union-attr]
+    assert (await reminded.event()).details["attempt"] == 2
+
+
+async def test_a_refusal_gives_the_reminder_back_and_is_audited(reminded: Reminded) -> None:
+    world = reminded.world
+    world.directory.users[LIAM.id] = dataclasses.replace(LIAM, account_enabled=False)
+
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(outcome, Refused)
+    assert "disabled" in outcome.text
+    event = await reminded.event()
+    assert (event.state, event.owner) == (JoinerState.REMINDED, None)
+    assert "request_id" not in event.details
+    assert ("request", "refused", "disabled") in await world.audit()
+
+
+@pytest.mark.parametrize(
+    ("delivery", "problem"),
+    [("chat_target", "Choose how"), ("nonsense", "Choose how"), ("sms", "can't go that way")],
+)
+async def test_a_way_the_reminder_did_not_offer_is_refused_before_anything_is_read(
+    reminded: Reminded, delivery: str, problem: str
+) -> None:
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click(delivery))
+
+    assert isinstance(outcome, Refused)
+    assert problem in outcome.text
+    assert await reminded.world.store.list_requests() == []
+    assert (await reminded.event()).state is JoinerState.REMINDED
+
+
+async def test_someone_who_is_neither_manager_nor_helpdesk_gets_nothing(
+    reminded: Reminded,
+) -> None:
+    outcome = await reminded.issuing.issue(as_person(STRANGER), reminded.click())
+
+    assert isinstance(outcome, Refused)
+    assert outcome.reason == "not_manager_or_helpdesk"
+    assert await reminded.world.store.list_requests() == []
+
+
+async def test_a_reminder_marked_not_needed_makes_no_request(reminded: Reminded) -> None:
+    world = reminded.world
+    await world.store.move_joiner(
+        LIAM.id,
+        reminded.day,
+        expected=[JoinerState.REMINDED],
+        new_state=JoinerState.NOT_NEEDED,
+        at=world.clock.now(),
+    )
+
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(outcome, Unchanged)
+    assert await world.store.list_requests() == []
+
+
+async def test_the_lifetime_the_reminder_showed_is_asked_for_and_checked_against_policy() -> None:
+    long = Reminded(minutes=10_000)
+    await long.send()
+
+    outcome = await long.issuing.issue(OLIVIA, long.click())
+
+    assert isinstance(outcome, Refused)
+    assert (await long.event()).state is JoinerState.REMINDED
+
+
+def test_a_joiners_own_chat_is_never_offered_and_nobody_types_a_number() -> None:
+    setup = DeliverySetup(sms=True, email=True, chat_to_target=True, typed_numbers=True)
+    config = JoinerConfig(timezone=BERLIN, delivery=setup)
+    joiner = person("Ethan Walsh", mobile_phone="not a number", other_mails=("e@example.net",))
+
+    options = {o.method: o for o in joiner_deliveries(joiner, config)}
+
+    assert options[DeliveryMethod.CHAT_TO_TARGET].why_not == NO_SIGN_IN_YET
+    assert not options[DeliveryMethod.SMS].available
+    assert options[DeliveryMethod.EMAIL].destination == "e•••@example.net"
+    assert options[DeliveryMethod.CHAT_TO_REQUESTER].available
+
+
+def _policy(**changes: object) -> TapPolicy:
+    return dataclasses.replace(DEFAULT_POLICY, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "one_time", "policy", "expected"),
+    [
+        (480, False, _policy(maximum_lifetime_minutes=60), (60, False)),
+        (5, False, _policy(minimum_lifetime_minutes=30), (30, False)),
+        (480, False, _policy(is_usable_once=True), (480, True)),
+        (480, True, _policy(), (480, True)),
+    ],
+)
+def test_the_day_one_terms_are_kept_within_the_policy(
+    wanted: int, one_time: bool, policy: TapPolicy, expected: tuple[int, bool]
+) -> None:
+    config = JoinerConfig(timezone=BERLIN, pass_lifetime_minutes=wanted, pass_one_time=one_time)
+    assert joiner_terms(policy, PolicyConfig(), config) == expected
+
+
+async def test_the_auto_path_asks_in_the_managers_name_by_email() -> None:
+    setup = Reminded()
+    await setup.send()
+    joiner = dataclasses.replace(LIAM, other_mails=("liam@example.net",))
+    config = dataclasses.replace(
+        setup.config, delivery=DeliverySetup(sms=False, email=True, chat_to_target=False)
+    )
+    reminder = Reminder(
+        joiner_id=LIAM.id,
+        joiner_name=LIAM.display_name,
+        job_title=None,
+        department=None,
+        hire_day=setup.day,
+        days_until=3,
+        starts_at=datetime.combine(setup.day, time(0), BERLIN),
+        manager=MANAGER,
+        deliveries=joiner_deliveries(joiner, config),
+        lifetime_minutes=240,
+    )
+
+    made = await setup.issuing.automatically(reminder)
+
+    assert not isinstance(made, str)
+    assert (made.kind, made.requester_id, made.delivery) == (
+        RequestKind.JOINER,
+        MANAGER.id,
+        DeliveryMethod.EMAIL,
+    )
+    assert "issued automatically by tapbot" in made.justification
+    missing = await setup.issuing.automatically(dataclasses.replace(reminder, deliveries=()))
+    assert missing == "I didn't issue it automatically: email is not possible, email is not set up."
