@@ -51,7 +51,8 @@ def _line(outcome: JoinerOutcome) -> str:
         who += f", {verb} {_day(outcome.day)} ({_relative(outcome.days_until)})"
     match outcome.kind:
         case OutcomeKind.REMINDED:
-            return f"{who}: reminder sent to {outcome.recipient_name}"
+            done = f"; {outcome.reason.replace('_', ' ')}" if outcome.reason else ""
+            return f"{who}: reminder sent to {outcome.recipient_name}{done}"
         case OutcomeKind.SKIPPED:
             return f"{who}: skipped ({outcome.reason.replace('_', ' ')})"
         case OutcomeKind.BUSY:

@@ -336,6 +336,7 @@ class JoinerSteps:
             joiner,
             OutcomeKind.REMINDED,
             placed,
+            reason=f"pass asked for automatically, {request.state.value}" if request else "",
             recipient=receipt.recipient,
             recipient_name=manager.display_name if to_manager and manager else "the helpdesk",
         )

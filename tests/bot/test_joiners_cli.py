@@ -56,9 +56,9 @@ def _world(connector: RecordingConnector) -> tuple[FakeDirectory, MemoryStore, M
 
 
 async def _sweep(
-    directory: FakeDirectory, store: MemoryStore, clock: ManualClock
+    directory: FakeDirectory, store: MemoryStore, clock: ManualClock, **extra: str
 ) -> tuple[int, str]:
-    settings = Settings.from_env(BASE_SETTINGS | {"TIMEZONE": "Europe/London"})
+    settings = Settings.from_env(BASE_SETTINGS | {"TIMEZONE": "Europe/London"} | extra)
     graph = GraphComponents(directory, directory, directory, _healthy)
     out = io.StringIO()
     status = await joiners_sweep(
@@ -77,6 +77,34 @@ async def test_it_prints_each_joiner_and_a_summary(connector: RecordingConnector
         "1 joiner in the window: 1 reminded, 0 skipped, 0 unreachable, 0 failed.",
     ]
     assert len(connector.sent) == 1
+
+
+async def test_with_auto_issue_it_says_the_pass_was_asked_for(
+    connector: RecordingConnector,
+) -> None:
+    directory, store, clock = _world(connector)
+    ethan = "10000000-0000-4000-8000-000000000021"
+    directory.users[ethan] = dataclasses.replace(
+        directory.users[ethan], other_mails=("ethan@example.net",)
+    )
+    directory.add_user(person("tapbot Notifications", user_principal_name="tapbot@contoso.example"))
+
+    status, printed = await _sweep(
+        directory,
+        store,
+        clock,
+        JOINER_AUTO_ISSUE="true",
+        MAIL_SENDER="tapbot@contoso.example",
+    )
+
+    assert status == 0
+    # tapbot has no earlier record of Ethan's manager here: the helpdesk approves first.
+    assert (
+        "  Ethan Walsh, starts Fri 13 Jun (in 3 days): reminder sent to Megan Bowen; "
+        "pass asked for automatically, pending approval"
+    ) in printed.splitlines()
+    [request] = await store.list_requests()
+    assert request.target_id == ethan
 
 
 async def test_a_second_run_says_it_was_already_handled(connector: RecordingConnector) -> None:
