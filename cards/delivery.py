@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards import CARD_VERSION
+from cards.request import hidden_pass
 from cards.text import Part, name, rich, sentence, text, typed
 
 
@@ -42,21 +43,9 @@ def own_pass_card(
                 " and set up a passwordless way to sign in.",
             )
         ),
-        {
-            "type": "FactSet",
-            "facts": [
-                {"title": "Valid from", "value": starts},
-                {"title": "Valid until", "value": ends},
-                {"title": "Use", "value": "One sign-in" if one_time else "Until it expires"},
-            ],
-        },
-        {
-            "type": "Container",
-            "id": "pass",
-            "isVisible": False,
-            "style": "emphasis",
-            "items": [rich(typed(value), size="ExtraLarge", weight="Bolder")],
-        },
+        *hidden_pass(
+            value, starts=starts, ends=ends, use="One sign-in" if one_time else "Until it expires"
+        ),
         rich(
             sentence(
                 "Never share it: nobody from IT will ask you for it. If you did not expect it, "

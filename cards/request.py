@@ -310,21 +310,9 @@ def pass_card(
     use = "It works for one sign-in only." if one_time else "It can be used until it expires."
     body = [
         rich(sentence("Temporary Access Pass for ", person), size="Medium", weight="Bolder"),
-        {
-            "type": "FactSet",
-            "facts": [
-                {"title": "Valid from", "value": starts},
-                {"title": "Valid until", "value": ends},
-                {"title": "Use", "value": "One-time" if one_time else "Multiple sign-ins"},
-            ],
-        },
-        {
-            "type": "Container",
-            "id": "pass",
-            "isVisible": False,
-            "style": "emphasis",
-            "items": [rich(typed(value), size="ExtraLarge", weight="Bolder")],
-        },
+        *hidden_pass(
+            value, starts=starts, ends=ends, use="One-time" if one_time else "Multiple sign-ins"
+        ),
         rich(
             sentence(
                 "Give it to ",
@@ -340,6 +328,28 @@ def pass_card(
         {"type": "Action.ToggleVisibility", "title": "Show pass", "targetElements": ["pass"]}
     ]
     return card(body, actions)
+
+
+def hidden_pass(value: str, *, starts: str, ends: str, use: str) -> list[dict[str, Any]]:
+    """When a pass works and how often (*use*), and the pass itself in a container "Show pass"
+    reveals (``id`` ``pass``): the only text of its TextRun, in monospace, exactly as is."""
+    return [
+        {
+            "type": "FactSet",
+            "facts": [
+                {"title": "Valid from", "value": starts},
+                {"title": "Valid until", "value": ends},
+                {"title": "Use", "value": use},
+            ],
+        },
+        {
+            "type": "Container",
+            "id": "pass",
+            "isVisible": False,
+            "style": "emphasis",
+            "items": [rich(typed(value), size="ExtraLarge", weight="Bolder")],
+        },
+    ]
 
 
 def redacted_pass_card(*, target_name: str, ends: str) -> dict[str, Any]:

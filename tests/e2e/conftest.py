@@ -69,3 +69,14 @@ async def approver_chat(sandbox: Sandbox) -> AsyncIterator[PlaygroundClient]:
     """Tom Becker's Playground: the second helpdesk member, who approves."""
     async for client in _client(sandbox.playgrounds[2].url):
         yield client
+
+
+@pytest.fixture
+async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
+    """The fake tenant's test API, reseeded (its faults cleared) before and after each test."""
+    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
+        async with http.post("/_sandbox/reset") as response:
+            response.raise_for_status()
+        yield http
+        async with http.post("/_sandbox/reset") as response:
+            response.raise_for_status()

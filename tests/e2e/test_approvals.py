@@ -5,7 +5,6 @@ change goes to the helpdesk instead of a dead end."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -13,25 +12,10 @@ import pytest
 
 from sandbox import org
 from sandbox.playground import APPROVALS_CHANNEL_ID
-from sandbox.run import Sandbox
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of, card_text
+from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    """The fake tenant's test API, reseeded before each test."""
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-
-
-async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
-    async with tenant.get("/_sandbox/passes.json") as response:
-        body = await response.json()
-    return {item["userId"]: item for item in body["value"]}
 
 
 def _value(answer: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +86,7 @@ async def test_a_helpdesk_request_is_approved_by_another_member_and_the_pass_rea
 ) -> None:
     asked = await _helpdesk_asks_for(helpdesk_chat, "Liam", org.LIAM_ID, "Lost phone, verified")
     assert "waiting for a helpdesk member other than Priya Shah" in card_text(asked["card"])
-    assert org.LIAM_ID not in await _passes(tenant)
+    assert org.LIAM_ID not in await passes(tenant)
 
     thread, card = await _approval_card(approver_chat, "Liam Carter")
     assert "Asked by Priya Shah" in card_text(card)
@@ -122,7 +106,7 @@ async def test_a_helpdesk_request_is_approved_by_another_member_and_the_pass_rea
         lambda e: e.get("action") == "updateMessage" and _says(e, "was issued", "Liam Carter"),
     )
     assert "Temporary Access Pass for Liam Carter" in json.dumps(delivered)
-    assert org.LIAM_ID in await _passes(tenant)
+    assert org.LIAM_ID in await passes(tenant)
     assert updated["message"]["messageId"] == asked["card_id"]
 
 
@@ -139,7 +123,7 @@ async def test_the_requester_cannot_approve_her_own_request(
     answer = _value(await helpdesk_chat.invoke(asked["card_id"], "approval.approve", data))
 
     assert "You can't approve or deny your own request" in card_text(answer)
-    assert org.GRACE_ID not in await _passes(tenant)
+    assert org.GRACE_ID not in await passes(tenant)
     # Withdrawn, so it does not expire in the middle of a later test.
     cancelled = _value(
         await helpdesk_chat.invoke(
@@ -178,7 +162,7 @@ async def test_a_denial_with_its_reason_reaches_the_requester(
     )
     assert "Caller could not confirm her employee number" in json.dumps(told)
     assert updated["message"]["messageId"] == asked["card_id"]
-    assert org.SOPHIE_ID not in await _passes(tenant)
+    assert org.SOPHIE_ID not in await passes(tenant)
 
 
 async def test_a_request_nobody_decides_expires(
@@ -194,7 +178,7 @@ async def test_a_request_nobody_decides_expires(
 
     assert "nobody decided it" in json.dumps(told)
     assert updated["message"]["messageId"] == asked["card_id"]
-    assert org.AVA_ID not in await _passes(tenant)
+    assert org.AVA_ID not in await passes(tenant)
 
 
 async def test_a_managers_request_after_a_manager_change_goes_to_the_helpdesk(
@@ -218,7 +202,7 @@ async def test_a_managers_request_after_a_manager_change_goes_to_the_helpdesk(
         )
     )
     assert "waiting for a helpdesk member" in card_text(answer)
-    assert org.RECENT_MANAGER_CHANGE_ID not in await _passes(tenant)
+    assert org.RECENT_MANAGER_CHANGE_ID not in await passes(tenant)
 
     thread, card = await _approval_card(approver_chat, "Zoe Adams")
     assert "Manager changed recently" in card_text(card)
@@ -229,4 +213,4 @@ async def test_a_managers_request_after_a_manager_change_goes_to_the_helpdesk(
     )
 
     await manager_chat.next_message(lambda e: "Show pass" in json.dumps(e))
-    assert org.RECENT_MANAGER_CHANGE_ID in await _passes(tenant)
+    assert org.RECENT_MANAGER_CHANGE_ID in await passes(tenant)

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from sandbox import org
-from sandbox.run import Sandbox
 from sandbox.tenant import REDACTED
 from tests.e2e.playground_client import PlaygroundClient, card_of
+from tests.e2e.sandbox_api import outbox, passes
 
 pytestmark = pytest.mark.e2e
 
@@ -25,33 +24,10 @@ LIAM_PERSONAL = "liam.carter.home@example.net"
 LIAM_PERSONAL_MASKED = "l•••@example.net"
 
 
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    """The fake tenant's test API, reseeded (and its faults cleared) before each test."""
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-        async with http.delete("/_sandbox/faults") as response:
-            response.raise_for_status()
-
-
-async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
-    async with tenant.get("/_sandbox/passes.json") as response:
-        body = await response.json()
-    return {item["userId"]: item for item in body["value"]}
-
-
-async def _outbox(tenant: aiohttp.ClientSession) -> list[dict[str, Any]]:
-    async with tenant.get("/_sandbox/outbox.json") as response:
-        body: dict[str, list[dict[str, Any]]] = await response.json()
-    return body["value"]
-
-
 async def _carrying_the_pass(tenant: aiohttp.ClientSession) -> dict[str, Any]:
     """The one message on the outbox that carries a pass (notices don't), once it is there."""
     for _ in range(50):
-        found = [m for m in await _outbox(tenant) if m["carriesPass"]]
+        found = [m for m in await outbox(tenant) if m["carriesPass"]]
         if found:
             [message] = found
             return message
@@ -124,7 +100,7 @@ async def test_a_pass_by_text_message_reaches_the_outbox_hidden(
     assert text["reference"].startswith("SM")
     assert REDACTED in text["body"].split("\n")
     assert "Requested by Olivia Bennett" in text["body"]
-    assert org.LIAM_ID in await _passes(tenant)
+    assert org.LIAM_ID in await passes(tenant)
 
 
 async def test_a_pass_by_email_reaches_the_personal_address_hidden(
@@ -163,6 +139,6 @@ async def test_an_sms_provider_that_refuses_for_good_leaves_no_pass_and_says_why
     assert "could not deliver it by text message" in outcome
     assert "replied STOP" in outcome
     assert "so I deleted it again" in outcome
-    live = (await _passes(tenant)).get(org.LIAM_ID)
+    live = (await passes(tenant)).get(org.LIAM_ID)
     assert live is None or live["isUsable"] is False
-    assert not [m for m in await _outbox(tenant) if m["carriesPass"]]
+    assert not [m for m in await outbox(tenant) if m["carriesPass"]]

@@ -25,6 +25,7 @@ from sandbox import org
 from sandbox.run import Ports, Sandbox
 from sandbox.stack import free_port
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of
+from tests.e2e.sandbox_api import outbox, passes
 
 pytestmark = pytest.mark.e2e
 
@@ -126,14 +127,10 @@ async def _one_click_issues_mias_pass_for_day_one(
 
     assert "Pass issued for Mia Rossi" in json.dumps(answer["value"], ensure_ascii=False)
     async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as tenant:
-        async with tenant.get("/_sandbox/passes.json") as response:
-            passes = {p["userId"]: p for p in (await response.json())["value"]}
-        async with tenant.get("/_sandbox/outbox.json") as response:
-            outbox = (await response.json())["value"]
+        issued, sent = (await passes(tenant))[org.JOINER_IDS[1]], await outbox(tenant)
     london = ZoneInfo("Europe/London")
     hire_day = (datetime.now(UTC) + timedelta(days=6)).date()
     day_one = datetime.combine(hire_day, time(0), london).astimezone(UTC)
-    issued = passes[org.JOINER_IDS[1]]
     assert datetime.fromisoformat(issued["startDateTime"]) == day_one
-    [mail] = [m for m in outbox if m["carriesPass"]]
+    [mail] = [m for m in sent if m["carriesPass"]]
     assert mail["to"] == ["mia.rossi@example.org"]

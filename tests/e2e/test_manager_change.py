@@ -9,34 +9,18 @@ not taken for manager changes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from sandbox import org
-from sandbox.run import Sandbox
 from tests.e2e.playground_client import PlaygroundClient, card_of
+from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
 
 CHANGED = "manager changed recently"
-
-
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    """The fake tenant's test API, reseeded before each test."""
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-
-
-async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
-    async with tenant.get("/_sandbox/passes.json") as response:
-        body = await response.json()
-    return {item["userId"]: item for item in body["value"]}
 
 
 async def _open_form(chat: PlaygroundClient) -> tuple[str, dict[str, Any]]:
@@ -109,7 +93,7 @@ async def test_a_manager_set_a_moment_ago_gets_no_pass_while_the_audit_log_lags(
     text = json.dumps(answer)
     assert "Pass issued" not in text
     assert "waiting for a helpdesk member" in text
-    assert org.LUCAS_ID not in await _passes(tenant)
+    assert org.LUCAS_ID not in await passes(tenant)
 
 
 async def test_joiners_from_hr_provisioning_are_not_marked_but_a_change_by_a_person_is(

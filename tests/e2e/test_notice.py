@@ -6,31 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
 
 from sandbox import org
-from sandbox.run import Sandbox
 from tests.e2e.playground_client import PlaygroundClient, card_of
+from tests.e2e.sandbox_api import outbox
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-
-
-async def _outbox(tenant: aiohttp.ClientSession) -> list[dict[str, Any]]:
-    async with tenant.get("/_sandbox/outbox.json") as response:
-        body: dict[str, list[dict[str, Any]]] = await response.json()
-    return body["value"]
 
 
 async def test_the_person_gets_a_text_saying_a_pass_was_issued_and_by_whom(
@@ -55,7 +39,7 @@ async def test_the_person_gets_a_text_saying_a_pass_was_issued_and_by_whom(
     await manager_chat.invoke(event["message"]["messageId"], "request.submit", data)
 
     for _ in range(50):
-        texts = [m for m in await _outbox(tenant) if m["kind"] == "sms"]
+        texts = [m for m in await outbox(tenant) if m["kind"] == "sms"]
         if texts:
             break
         await asyncio.sleep(0.2)

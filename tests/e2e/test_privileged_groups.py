@@ -5,34 +5,16 @@ are refused in words and issue nothing, and so is any report while their roles c
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from sandbox import org
-from sandbox.run import Sandbox
 from tests.e2e.playground_client import PlaygroundClient, card_of
+from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    """The fake tenant's test API, reseeded before and after each test (faults included)."""
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-
-
-async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
-    async with tenant.get("/_sandbox/passes.json") as response:
-        body = await response.json()
-    return {item["userId"]: item for item in body["value"]}
 
 
 async def _open_form(chat: PlaygroundClient) -> tuple[str, dict[str, Any]]:
@@ -91,7 +73,7 @@ async def test_a_forged_submit_for_an_administrator_through_a_group_is_refused(
     assert "Global Administrator" in text
     assert "Tier 0" not in text
     assert "just in time" not in text
-    assert target not in await _passes(tenant)
+    assert target not in await passes(tenant)
 
 
 async def test_a_report_whose_roles_cannot_be_read_gets_no_pass(
@@ -107,4 +89,4 @@ async def test_a_report_whose_roles_cannot_be_read_gets_no_pass(
     text = json.dumps(answer)
     assert "No pass was requested" in text
     assert "couldn't check whether Liam Carter is or can become an administrator" in text
-    assert org.LIAM_ID not in await _passes(tenant)
+    assert org.LIAM_ID not in await passes(tenant)

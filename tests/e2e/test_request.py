@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from sandbox import org
-from sandbox.run import Sandbox
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of, card_text
+from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    """The fake tenant's test API, reseeded before each test."""
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-
-
-async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
-    async with tenant.get("/_sandbox/passes.json") as response:
-        body = await response.json()
-    return {item["userId"]: item for item in body["value"]}
 
 
 def _has_card(event: Event) -> bool:
@@ -71,7 +55,7 @@ async def test_the_manager_gets_a_pass_for_an_eligible_report_in_chat(
     pass_card = card_of(delivered)
     assert pass_card is not None
     assert "Temporary Access Pass for Liam Carter" in card_text(pass_card)
-    live = (await _passes(tenant))[org.LIAM_ID]
+    live = (await passes(tenant))[org.LIAM_ID]
     assert live["lifetimeInMinutes"] == 60
     assert live["isUsableOnce"] is True
 
@@ -92,7 +76,7 @@ async def test_refusals_are_shown_in_words_and_nothing_is_issued(
     text = json.dumps(answer)
     assert "No pass was requested" in text
     assert words in text.lower()
-    assert target not in await _passes(tenant)
+    assert target not in await passes(tenant)
 
 
 async def test_an_active_administrator_is_refused_even_when_they_report_to_the_manager(
@@ -104,7 +88,7 @@ async def test_an_active_administrator_is_refused_even_when_they_report_to_the_m
     card_id, form = await _open_form(manager_chat)
     answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.GLOBAL_ADMIN_ID))
     assert "Global Administrator" in json.dumps(answer)
-    assert org.GLOBAL_ADMIN_ID not in await _passes(tenant)
+    assert org.GLOBAL_ADMIN_ID not in await passes(tenant)
 
 
 async def test_an_existing_pass_is_only_replaced_after_confirmation(
@@ -112,17 +96,17 @@ async def test_an_existing_pass_is_only_replaced_after_confirmation(
 ) -> None:
     card_id, form = await _open_form(manager_chat)
     await manager_chat.invoke(card_id, "request.submit", _data(form, org.GRACE_ID))
-    first = (await _passes(tenant))[org.GRACE_ID]
+    first = (await passes(tenant))[org.GRACE_ID]
 
     card_id, form = await _open_form(manager_chat)
     asked = await manager_chat.invoke(card_id, "request.submit", _data(form, org.GRACE_ID))
     assert "Replace the existing pass?" in json.dumps(asked)
-    assert (await _passes(tenant))[org.GRACE_ID]["id"] == first["id"]
+    assert (await passes(tenant))[org.GRACE_ID]["id"] == first["id"]
 
     replace = next(a for a in asked["value"]["actions"] if a["verb"] == "request.replace")
     done = await manager_chat.invoke(card_id, "request.replace", replace["data"])
     assert "Pass issued for Grace Kim" in json.dumps(done)
-    assert (await _passes(tenant))[org.GRACE_ID]["id"] != first["id"]
+    assert (await passes(tenant))[org.GRACE_ID]["id"] != first["id"]
 
 
 async def _fault(tenant: aiohttp.ClientSession, **spec: object) -> None:
@@ -139,7 +123,7 @@ async def test_graph_throttling_that_outlasts_the_retries_is_explained_and_issue
     text = json.dumps(answer)
     assert "The pass could not be issued" in text
     assert "busy" in text
-    assert org.SOPHIE_ID not in await _passes(tenant)
+    assert org.SOPHIE_ID not in await passes(tenant)
 
 
 async def test_a_short_graph_outage_is_ridden_out_by_retries(
@@ -149,7 +133,7 @@ async def test_a_short_graph_outage_is_ridden_out_by_retries(
     card_id, form = await _open_form(manager_chat)
     answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
     assert "Pass issued for Sophie Turner" in json.dumps(answer)
-    assert org.SOPHIE_ID in await _passes(tenant)
+    assert org.SOPHIE_ID in await passes(tenant)
 
 
 async def test_the_pass_is_removed_from_the_chat_when_its_time_is_up(

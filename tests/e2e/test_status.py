@@ -5,7 +5,6 @@ in Tom's Approvals channel turns to "Cancelled". Olivia (manager) sees the pass 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -13,25 +12,10 @@ import pytest
 
 from sandbox import org
 from sandbox.playground import APPROVALS_CHANNEL_ID
-from sandbox.run import Sandbox
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of, card_text
+from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    """The fake tenant's test API, reseeded before each test."""
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-
-
-async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
-    async with tenant.get("/_sandbox/passes.json") as response:
-        body = await response.json()
-    return {item["userId"]: item for item in body["value"]}
 
 
 def _value(answer: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +155,7 @@ async def test_priya_cancels_her_waiting_request_from_status_and_toms_card_says_
     assert final is not None
     assert "Cancelled by the requester. No pass was issued." in _runs(final)
     assert not [a for a in final.get("actions", []) if a.get("verb") == "approval.approve"]
-    assert org.LUCAS_ID not in await _passes(tenant)
+    assert org.LUCAS_ID not in await passes(tenant)
 
     # A second click on the old card changes nothing and says why.
     again = _value(await helpdesk_chat.invoke(status_id, button["verb"], button["data"]))
@@ -195,7 +179,7 @@ async def test_olivia_sees_the_pass_she_got_issued_in_her_status(
         _inputs(org.SOPHIE_ID, form, "Forgot her password before the audit"),
     )
     assert "Pass issued for Sophie Turner" in json.dumps(answer)
-    assert org.SOPHIE_ID in await _passes(tenant)
+    assert org.SOPHIE_ID in await passes(tenant)
 
     _status_id, status = await _status(manager_chat)
 

@@ -5,32 +5,16 @@ Priya (helpdesk) reads the audit trail and Olivia may not."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from sandbox import org
-from sandbox.run import Sandbox
 from tests.e2e.playground_client import PlaygroundClient, card_of
+from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def tenant(sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
-    """The fake tenant's test API, reseeded before each test."""
-    async with aiohttp.ClientSession(base_url=sandbox.tenant["base_url"]) as http:
-        async with http.post("/_sandbox/reset") as response:
-            response.raise_for_status()
-        yield http
-
-
-async def _passes(tenant: aiohttp.ClientSession) -> dict[str, Any]:
-    async with tenant.get("/_sandbox/passes.json") as response:
-        body = await response.json()
-    return {item["userId"]: item for item in body["value"]}
 
 
 async def _card_for(chat: PlaygroundClient, text: str, title: str) -> tuple[str, dict[str, Any]]:
@@ -94,7 +78,7 @@ async def test_olivia_sees_her_team_and_revokes_a_pass_she_issued(
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
 ) -> None:
     await _issue(manager_chat, org.LIAM_ID)
-    issued = (await _passes(tenant))[org.LIAM_ID]
+    issued = (await passes(tenant))[org.LIAM_ID]
 
     card_id, team = await _card_for(manager_chat, "team", "Your team's passes")
 
@@ -105,7 +89,7 @@ async def test_olivia_sees_her_team_and_revokes_a_pass_she_issued(
 
     question = await manager_chat.invoke(card_id, "team.revoke", revoke["data"])
     assert "Revoke this pass?" in json.dumps(question)
-    assert org.LIAM_ID in await _passes(tenant)
+    assert org.LIAM_ID in await passes(tenant)
 
     [confirm] = _buttons(question["value"], "team.revoke_confirm")
     done = await manager_chat.invoke(
@@ -113,7 +97,7 @@ async def test_olivia_sees_her_team_and_revokes_a_pass_she_issued(
     )
 
     assert _runs(done["value"])[0] == "Liam Carter's pass was revoked: it no longer works."
-    assert org.LIAM_ID not in await _passes(tenant)
+    assert org.LIAM_ID not in await passes(tenant)
     assert _buttons(done["value"], "team.revoke") == []
 
     again = await manager_chat.invoke(card_id, "team.revoke_confirm", confirm["data"])
@@ -141,7 +125,7 @@ async def test_a_revoke_for_someone_who_is_not_olivias_report_is_refused(
     for answer, name in ((moved, "Sophie Turner"), (forged, "Lucas Meyer")):
         assert "Nothing was revoked" in json.dumps(answer)
         assert f"{name} doesn't report to you" in json.dumps(answer)
-    assert org.SOPHIE_ID in await _passes(tenant)
+    assert org.SOPHIE_ID in await passes(tenant)
 
 
 async def test_audit_is_refused_to_olivia_and_shown_to_priya_with_names(
