@@ -101,7 +101,8 @@ class RequestOffers:
 
     async def reports(self, requester_id: str) -> RequestFormData | Refused:
         """The requester's direct reports, each marked eligible or not (a recent manager change
-        is marked, but still offered: such a request goes to the helpdesk), and the policy's
+        is marked, but still offered: such a request goes to the helpdesk; without a helpdesk
+        it is marked `Refusal.NO_HELPDESK`), and the policy's
         choices; refused, before any Graph read, for a flood. Raise DirectoryError when the
         directory cannot be read."""
         if not await self._admit("form", requester_id, FORMS_PER_PERSON_PER_HOUR):
@@ -125,7 +126,12 @@ class RequestOffers:
                 )
             refusal = check_target(requester_id, facts, self._config)
             if refusal is None and needs_helpdesk_approval(facts, self._config, now):
-                refusal = Refusal.NEEDS_HELPDESK_APPROVAL
+                # Still offered, going to the helpdesk; refused when there is none to decide.
+                refusal = (
+                    Refusal.NEEDS_HELPDESK_APPROVAL
+                    if self._checks.has_helpdesk
+                    else Refusal.NO_HELPDESK
+                )
             text = refusal_message(refusal, facts, self._config) if refusal else ""
             return TargetOption(user, refusal, text)
 

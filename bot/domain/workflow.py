@@ -171,7 +171,7 @@ class RequestService:
         ):
             # Nobody could ever decide it: no helpdesk group is configured.
             return await self._refuse(
-                Refusal.NEEDS_HELPDESK_APPROVAL,
+                Refusal.NO_HELPDESK,
                 requester.id,
                 checked.target.id,
                 request_id,
@@ -544,11 +544,9 @@ class RequestService:
             return checked
         if checked.manager_change is not None and not _helpdesk_approved(request):
             # The manager changed after the request was made: it needs the helpdesk now. The
-            # requester asks again and the new request goes to the helpdesk.
-            return Refused(
-                Refusal.NEEDS_HELPDESK_APPROVAL,
-                refusal_message(Refusal.NEEDS_HELPDESK_APPROVAL, checked.facts),
-            )
+            # requester asks again and the new request goes to the helpdesk (when there is one).
+            refusal = Refusal.NEEDS_HELPDESK_APPROVAL if self._helpdesk else Refusal.NO_HELPDESK
+            return Refused(refusal, refusal_message(refusal, checked.facts))
         return None
 
     # Helpers

@@ -63,6 +63,7 @@ NOT_ELIGIBLE: dict[Refusal, str] = {
     Refusal.BLOCKED_GROUP: "protected account",
     Refusal.NOT_IN_POLICY_SCOPE: "outside the pass policy",
     Refusal.ROLE_CHECK_FAILED: "couldn't check administrator roles",
+    Refusal.NO_HELPDESK: "manager changed recently, and no helpdesk is set up to approve",
 }
 HELPDESK_NOTE = "manager changed recently: the helpdesk approves"
 POLICY_OFF = (

@@ -63,7 +63,9 @@ class World:
         store: Store | None = None,
         clock: ManualClock | None = None,
         directory: FakeDirectory | None = None,
+        helpdesk_group_id: str = HELPDESK,
     ) -> None:
+        self.helpdesk_group_id = helpdesk_group_id
         self.clock = clock or ManualClock()
         self.store = store or MemoryStore()  # type: ignore[assignment]
         self.delivery = FakeDelivery()
@@ -108,7 +110,7 @@ class World:
             membership=GroupMembership(self.directory, self.clock),
             clock=self.clock,
             config=self.config,
-            helpdesk_group_id=HELPDESK,
+            helpdesk_group_id=self.helpdesk_group_id,
             manager_check=self.manager_check,
         )
         cleanup = PassCleanup(self.directory, auditor, self.store)
@@ -131,7 +133,7 @@ class World:
             clock=self.clock,
             config=self.config,
             approvals=approvals,
-            helpdesk_group_id=HELPDESK,
+            helpdesk_group_id=self.helpdesk_group_id,
         )
         self.offers = RequestOffers(
             directory=self.directory,
