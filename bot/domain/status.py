@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.approvals import describe_stage
+from bot.domain.issuing import MAYBE_CREATED, UNDELETED, UNDELIVERABLE
 from bot.domain.model import Decision, RequestState, TapRequest
 from bot.domain.outcomes import Refused, Unchanged
 from bot.domain.policy import Refusal
@@ -46,17 +47,23 @@ class Standing(enum.StrEnum):
 WAITING = frozenset({Standing.AWAITING_APPROVAL, Standing.AWAITING_CONFIRMATION})
 
 # Why a request failed, by the reason the lifecycle stored: what happened and whether a pass
-# from it may still work, in the asker's words. No names: the card names the person.
+# from it may still work, in the asker's words. No names: the card names the person. The one
+# source of these words: the status card and every copy of the request's own card use them
+# (`failure_status`).
 FAILURES: Mapping[str, str] = {
+    UNDELIVERABLE: (
+        "When the pass was about to be created, the way chosen to deliver it no longer reached "
+        "the person, so no pass was made."
+    ),
     "delivery_failed": (
         "The pass was created but couldn't be delivered, so I deleted it again. No pass from "
         "this request works."
     ),
-    "pass_not_deleted": (
+    UNDELETED: (
         "The pass was created but couldn't be delivered, and Microsoft Entra hasn't let me "
         "delete it yet. I keep trying: don't use any pass from this request."
     ),
-    "pass_unknown": (
+    MAYBE_CREATED: (
         "Microsoft Entra stopped answering while creating the pass, so I can't tell whether it "
         "made one. If it did, I delete it as soon as Entra answers: don't use any pass from "
         "this request."
@@ -195,17 +202,21 @@ def status_of(request: TapRequest, now: datetime) -> RequestStatus:
         case RequestState.CANCELLED:
             return RequestStatus(request, Standing.CANCELLED, why=_cancellation(request))
         case RequestState.FAILED:
-            return _failure(request)
+            return failure_status(request)
 
 
-def _failure(request: TapRequest) -> RequestStatus:
+def failure_status(request: TapRequest) -> RequestStatus:
+    """Why *request* ended without a pass once it was under way: ``FAILED`` with what went
+    wrong (`FAILURES`), or ``REFUSED`` with the rule that stopped it when it was checked again
+    before issuing. Meant for a failed request; any other gets the general words."""
     reason = request.reason or ""
     # Internal reasons first: "issue_in_progress" is also a Refusal's code, but stored on a
     # failed request it means another request's pass was being issued.
     if reason in FAILURES:
         return RequestStatus(request, Standing.FAILED, why=FAILURES[reason])
     if reason in Refusal.__members__.values():
-        return RequestStatus(request, Standing.REFUSED, why=message(Refusal(reason)))
+        why = message(Refusal(reason), name=request.target_name)
+        return RequestStatus(request, Standing.REFUSED, why=why)
     return RequestStatus(request, Standing.FAILED, why=UNKNOWN_FAILURE)
 
 
