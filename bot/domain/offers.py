@@ -15,10 +15,9 @@ from bot.domain.checks import RequestChecks
 from bot.domain.delivery_options import ChatReach, DeliveryOption, DeliverySetup, delivery_options
 from bot.domain.eligibility import gather_target_facts
 from bot.domain.errors import DirectoryError
-from bot.domain.model import DeliveryMethod, DirectoryUser, RateLimit, RequestKind
+from bot.domain.model import DeliveryMethod, DirectoryUser, RequestKind
 from bot.domain.outcomes import Refused, RequestFormData, TargetOption
 from bot.domain.policy import (
-    REQUESTER_WINDOW,
     PolicyConfig,
     Refusal,
     allowed_lifetimes,
@@ -28,6 +27,7 @@ from bot.domain.policy import (
     one_time_forced,
 )
 from bot.domain.ports import ChatReachability, Clock, Directory, PassIssuer, Store
+from bot.domain.rates import Meter
 from bot.domain.refusals import message, refusal_message
 
 MAX_SEARCH_RESULTS = 25
@@ -89,7 +89,7 @@ class RequestOffers:
         self._directory = directory
         self._issuer = pass_issuer
         self._checks = checks
-        self._store = store
+        self._meter = Meter(store, clock)
         self._clock = clock
         self._config = config
         self._setup = setup
@@ -200,9 +200,7 @@ class RequestOffers:
         )
 
     async def _admit(self, bucket: str, requester_id: str, per_hour: int) -> bool:
-        now = self._clock.now()
-        limit = RateLimit(per_hour, now - REQUESTER_WINDOW)
-        return await self._store.admit(bucket, requester_id, at=now, limit=limit)
+        return await self._meter.admit(bucket, requester_id, per_hour)
 
     async def deliveries(
         self, target_id: str, *, asked: DeliveryMethod | None = None

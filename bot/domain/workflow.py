@@ -61,6 +61,7 @@ from bot.domain.policy import (
     existing_pass_needs_confirmation,
 )
 from bot.domain.ports import Clock, Directory, PassDelivery, RequestBoard, Store
+from bot.domain.rates import REVIEWS_PER_PERSON_PER_HOUR, Meter
 from bot.domain.refusals import message, refusal_message
 from bot.domain.request_form import RequestForm
 from bot.domain.telling import TellRequester
@@ -70,6 +71,10 @@ CONFIRMATION_VALID = timedelta(minutes=15)
 # Card clicks that read Graph (decisions) are limited per person too, generously: a busy
 # approver clicks often, a flood does not get through.
 DECISIONS_PER_PERSON_PER_HOUR = 300
+APPROVALS_SLOW_DOWN = (
+    "You've clicked approval cards very often in the last hour, so I'm pausing for a while to "
+    "spare Microsoft Entra. Nothing changed; please try again later."
+)
 MAX_REFRESH_APPROVERS = 60
 
 
@@ -110,6 +115,7 @@ class RequestService:
         self._approvals = approvals
         self._helpdesk = helpdesk_group_id
         self._tell = TellRequester(delivery)
+        self._meter = Meter(store, clock)
 
     # Making a request
 
@@ -330,12 +336,7 @@ class RequestService:
             early = check_denial_reason(reason)
         if early is not None:
             return await self._refuse_decision(early, decider, request_id, request)
-        if not await self._store.admit(
-            "decide",
-            decider.id,
-            at=self._clock.now(),
-            limit=RateLimit(DECISIONS_PER_PERSON_PER_HOUR, self._clock.now() - REQUESTER_WINDOW),
-        ):
+        if not await self._meter.admit("decide", decider.id, DECISIONS_PER_PERSON_PER_HOUR):
             return await self._refuse_decision(Refusal.RATE_LIMIT_REQUESTER, decider, request_id)
         try:
             facts = await self._decider_facts(request, decider.id, fresh=True)
@@ -430,13 +431,18 @@ class RequestService:
 
     async def may_decide(self, decider: Person, request: TapRequest) -> Refusal | None:
         """Whether *decider* may decide *request*'s current stage now, to show them the buttons
-        or say why not. Changes nothing (not audited); raises DirectoryError."""
+        or say why not. Changes nothing but the count of *decider*'s reviews: what the card
+        tells is answered without the directory; past `REVIEWS_PER_PERSON_PER_HOUR`, the
+        directory is not read either (`Refusal.RATE_LIMIT_REQUESTER`). Not audited; raises
+        DirectoryError."""
         now = self._clock.now()
         early = check_decider(
             request, request.stage, decider.id, DeciderFacts(True, decider.id), now=now
         )
         if early is not None:
             return early
+        if not await self._meter.admit("review", decider.id, REVIEWS_PER_PERSON_PER_HOUR):
+            return Refusal.RATE_LIMIT_REQUESTER
         facts = await self._decider_facts(request, decider.id)
         return check_decider(request, request.stage, decider.id, facts, now=now)
 
@@ -679,7 +685,15 @@ class RequestService:
             reason=refusal,
             detail={} if request else {"asked_for": request_id[:64]},
         )
-        return Refused(refusal, message(refusal), request)
+        return Refused(refusal, decision_refusal_text(refusal), request)
+
+
+def decision_refusal_text(refusal: Refusal) -> str:
+    """Why a click on an approval card changed nothing, in the clicker's words."""
+    if refusal is Refusal.RATE_LIMIT_REQUESTER:
+        # `message` speaks of requests made; this person clicked approval cards.
+        return APPROVALS_SLOW_DOWN
+    return message(refusal)
 
 
 def _helpdesk_approved(request: TapRequest) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import DirectoryError
+from bot.domain.rates import SlowedDown
 from bot.domain.team import (
     PassGone,
     PassState,
@@ -133,7 +134,9 @@ class TeamCards:
         try:
             page = await self._team.page(caller.user_id, cursor)
         except DirectoryError:
-            text = f"{notice} {CANNOT_READ}".strip()
+            page = SlowedDown(CANNOT_READ)
+        if isinstance(page, SlowedDown):
+            text = f"{notice} {page.text}".strip()
             return team_message_card("I can't show your team right now", text)
         rows = [
             TeamRow(

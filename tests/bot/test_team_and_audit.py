@@ -6,12 +6,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.model import AuditEvent, RateLimit
+from bot.domain.model import AuditEvent
 from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, SLOW_DOWN
 from cards.commands import COMMANDS
 from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
 from tests.twins.directory import person
+from tests.twins.store import use_up
 from tests.unit.cards.card_walk import actions, texts
 
 
@@ -198,13 +199,7 @@ async def test_request_from_a_row_counts_against_the_same_limit_as_next(
 ) -> None:
     bot = await start_bot()
     lee = _report(bot, "Lee Gu")
-    for _ in range(DETAILS_PER_PERSON_PER_HOUR):
-        assert await bot.store.admit(
-            "details",
-            MANAGER.id,
-            at=bot.clock.now(),
-            limit=RateLimit(DETAILS_PER_PERSON_PER_HOUR + 1, bot.clock.now() - timedelta(hours=1)),
-        )
+    await use_up(bot.store, "details", MANAGER.id, DETAILS_PER_PERSON_PER_HOUR, at=bot.clock.now())
     calls = bot.directory.called("get_manager")
 
     answer = await _click(bot, connector, {"verb": "team.request", "data": {"target": lee}})

@@ -24,6 +24,7 @@ from bot.domain.offers import RequestOffers
 from bot.domain.policy import PolicyConfig
 from bot.domain.ports import Store
 from bot.domain.request_form import RequestForm
+from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import Person, RequestService
 from tests.twins.board import FakeBoard
@@ -201,3 +202,15 @@ class World:
 
 def as_person(user: object) -> Person:
     return Person(user.id, user.display_name)  # type: ignore[attr-defined]
+
+
+def team_passes(world: World) -> TeamPasses:
+    """ "team" over *world*'s directory and store."""
+    return TeamPasses(
+        directory=world.directory,
+        pass_issuer=world.directory,
+        delivery=world.delivery,
+        auditor=Auditor(world.store, world.clock),
+        clock=world.clock,
+        store=world.store,
+    )
