@@ -26,6 +26,8 @@ HELP_PER_PERSON_PER_HOUR = 30
 # Review reads whether the clicker may decide; Teams also sends it by itself each time an
 # eligible approver opens the card (``refresh.userIds``), so it is generous.
 REVIEWS_PER_PERSON_PER_HOUR = 300
+# "Post it again" on a request nobody was shown reads who may decide it and posts to Teams.
+REPOSTS_PER_PERSON_PER_HOUR = 20
 # "audit" checks helpdesk membership at every click (twice for a filter: before looking the
 # typed names up, and for the page) and looks up the names on the page.
 AUDIT_VIEWS_PER_PERSON_PER_HOUR = 120

@@ -4,13 +4,15 @@ and withdrawing one that waits.
 Only the asker's requests are ever read: their id comes from the authenticated activity and is
 part of every query, and a cursor from a card is only a position in *their* list. Where a
 request stands is told from the stored request alone, without the directory: the names are the
-ones the request was made and decided with. Cancelling goes through the one lifecycle
-(`RequestService.cancel`), which checks that the request is the asker's, audits, and updates
-every copy of the request's cards.
+ones the request was made and decided with, and whether its approval card reached anyone
+from the copies of its cards the store keeps. Cancelling, and posting an approval card nobody
+was shown again, go through the one lifecycle (`RequestService.cancel`, `.repost`), which
+checks that the request is the asker's, audits, and updates every copy of the request's cards.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from datetime import datetime
 from bot.domain.approvals import describe_stage
 from bot.domain.issuing import MAYBE_CREATED, UNDELETED, UNDELIVERABLE
 from bot.domain.model import Decision, RequestState, TapRequest
-from bot.domain.outcomes import Refused, Unchanged
+from bot.domain.outcomes import AwaitingApproval, Refused, Unchanged
 from bot.domain.policy import Refusal
 from bot.domain.ports import Clock, Store
 from bot.domain.refusals import describe_minutes, message
@@ -110,7 +112,8 @@ class RequestStatus:
     *until* is when the wait ends (the stage's timeout, or when the replacement question
     lapses) for a waiting request, and when the pass stops working for an issued one.
     *pass_over* is True for an issued pass whose validity has ended. *waiting_for* says who
-    may decide the waiting stage (`describe_stage`); *denial* is the decision that denied it;
+    may decide the waiting stage (`describe_stage`); *unseen* is True when nobody who may
+    decide it has been shown its approval card; *denial* is the decision that denied it;
     *why* is a sentence saying why it ended without a pass.
     """
 
@@ -121,11 +124,17 @@ class RequestStatus:
     denial: Decision | None = None
     why: str = ""
     pass_over: bool = False
+    unseen: bool = False
 
     @property
     def can_cancel(self) -> bool:
         """True while it waits (for an approver or for the asker): Cancel is offered."""
         return self.standing in WAITING
+
+    @property
+    def can_repost(self) -> bool:
+        """True while it waits for an approver nobody has shown it to: "Post it again"."""
+        return self.standing is Standing.AWAITING_APPROVAL and self.unseen
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +175,26 @@ class CancelRefused:
 
 
 CancelOutcome = Cancelled | NotWaiting | CancelRefused
+
+
+@dataclass(frozen=True, slots=True)
+class Reposted:
+    """The approval card was posted again; *status* says whether anyone was shown it now
+    (``status.unseen`` False) or still nobody."""
+
+    status: RequestStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NotReposted:
+    """Nothing was posted: not the asker's request, none at all, asked too often (*text*
+    says which, in words), or the request no longer waits or was already shown (*status*)."""
+
+    text: str = ""
+    status: RequestStatus | None = None
+
+
+RepostOutcome = Reposted | NotReposted
 
 
 def status_of(request: TapRequest, now: datetime) -> RequestStatus:
@@ -283,7 +312,7 @@ class MyRequests:
             return await self.page(requester_id)
         now = self._clock.now()
         return StatusPage(
-            statuses=tuple(status_of(r, now) for r in shown),
+            statuses=tuple([await self._with_reach(status_of(r, now)) for r in shown]),
             older_than=older_than,
             older=RequestCursor.at(shown[-1]) if len(found) > self._size else None,
             newer=RequestCursor.at(shown[0]) if older_than is not None else None,
@@ -310,6 +339,30 @@ class MyRequests:
         if was_waiting and request.state is RequestState.CANCELLED:
             return Cancelled(status)
         return NotWaiting(status)
+
+    async def repost(self, requester: Person, request_id: str) -> RepostOutcome:
+        """Post the approval card of *requester*'s request again when nobody who may decide it
+        was shown it (`RequestService.repost`: checked, audited, rate-limited). Raises
+        StoreError."""
+        outcome = await self._requests.repost(requester, request_id)
+        now = self._clock.now()
+        match outcome:
+            case AwaitingApproval(request, posting) if request.requester_id == requester.id:
+                status = status_of(request, now)
+                return Reposted(dataclasses.replace(status, unseen=not posting.posted))
+            case Unchanged(request) if request.requester_id == requester.id:
+                return NotReposted(status=await self._with_reach(status_of(request, now)))
+            case Refused(_, text, _):
+                return NotReposted(text)
+        return NotReposted(message(Refusal.NOT_YOUR_REQUEST))
+
+    async def _with_reach(self, status: RequestStatus) -> RequestStatus:
+        """*status*, marked *unseen* when it waits for an approver nobody was shown it to."""
+        if status.standing is not Standing.AWAITING_APPROVAL:
+            return status
+        if await self._requests.shown(status.request):
+            return status
+        return dataclasses.replace(status, unseen=True)
 
     async def _mine(
         self,

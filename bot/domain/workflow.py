@@ -27,6 +27,7 @@ from bot.domain.approvals import (
     check_denial_reason,
     due_at,
     plan_stages,
+    shown_to_deciders,
     stage_group,
 )
 from bot.domain.audit import Auditor
@@ -35,11 +36,13 @@ from bot.domain.errors import DirectoryError, LimitReached, StoreConflict
 from bot.domain.issuing import PassIssuing
 from bot.domain.model import (
     ApprovalContext,
+    ApprovalPosting,
     ApproverKind,
     Decision,
     RateLimit,
     RequestState,
     TapRequest,
+    Unseen,
 )
 from bot.domain.outcomes import (
     AwaitingApproval,
@@ -61,7 +64,12 @@ from bot.domain.policy import (
     existing_pass_needs_confirmation,
 )
 from bot.domain.ports import Clock, Directory, PassDelivery, RequestBoard, Store
-from bot.domain.rates import REVIEWS_PER_PERSON_PER_HOUR, Meter
+from bot.domain.rates import (
+    REPOSTS_PER_PERSON_PER_HOUR,
+    REVIEWS_PER_PERSON_PER_HOUR,
+    SLOW_DOWN,
+    Meter,
+)
 from bot.domain.refusals import message, refusal_message
 from bot.domain.request_form import RequestForm
 from bot.domain.telling import TellRequester
@@ -557,21 +565,64 @@ class RequestService:
 
     # Helpers
 
-    async def _ask(self, request: TapRequest) -> int:
-        """Post the approval card for the current stage and tell the requester where it went."""
+    async def _ask(self, request: TapRequest) -> ApprovalPosting:
+        """Post the approval card for the current stage. When it reached nobody, the request
+        keeps waiting (the requester may get the cause fixed and post it again, or cancel),
+        and the requester is told so, and why, in their chat; audited either way."""
         stage = request.current_stage
         assert stage is not None
         approvers = await self._approver_ids(request)
-        posted = await self._board.ask_for_approval(request, approver_ids=approvers)
+        posting = await self._board.ask_for_approval(request, approver_ids=approvers)
+        detail = {"stage": str(request.stage), "approver": stage.approver}
         await self._audit.record(
             "approval",
             "requested",
             actor_id=request.requester_id,
             target_id=request.target_id,
             request_id=request.id,
-            detail={"stage": str(request.stage), "approver": stage.approver, "posted": str(posted)},
+            detail=detail | {"posted": str(posting.posted)},
         )
-        return posted
+        if posting.posted == 0:
+            why = posting.unseen or Unseen.TEAMS_ERROR
+            await self._audit.record(
+                "approval",
+                "unseen",
+                actor_id="tapbot",
+                target_id=request.target_id,
+                request_id=request.id,
+                reason=why.value,
+                detail=detail,
+            )
+            await self._tell.unseen(request, why)
+            posting = ApprovalPosting(0, why)
+        return posting
+
+    async def shown(self, request: TapRequest) -> bool:
+        """Whether the approval card of *request*'s waiting stage reached anyone who may
+        decide it (True when it waits for no decision). Raises StoreError."""
+        if request.current_stage is None:
+            return True
+        return shown_to_deciders(request, await self._store.list_request_messages(request.id))
+
+    async def repost(self, requester: Person, request_id: str) -> Outcome:
+        """Post the approval card of *requester*'s waiting request again, when its waiting stage
+        reached nobody (once the cause is fixed: a helpdesk channel set, a manager's chat).
+        Anyone else's request is refused and audited; a request already shown, decided or
+        ended is left as it stands; a flood is refused before anything is read."""
+        request = await self._own_request(requester.id, request_id)
+        if isinstance(request, Refused):
+            return request
+        if await self.shown(request):
+            return Unchanged(request)
+        if not await self._meter.admit("repost", requester.id, REPOSTS_PER_PERSON_PER_HOUR):
+            refused = Refused(Refusal.RATE_LIMIT_REQUESTER, SLOW_DOWN, request)
+            await self._refused(refused, requester.id, request.target_id, request.id)
+            return refused
+        posting = await self._ask(request)
+        current = await self._current(request.id)
+        if posting.posted:
+            await self._board.show(current)
+        return AwaitingApproval(current, posting)
 
     async def _approver_ids(self, request: TapRequest) -> Sequence[str]:
         """Who may decide the current stage, as far as cheaply known: the target's manager, or

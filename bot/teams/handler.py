@@ -35,7 +35,7 @@ from bot.teams.request_cards import RequestCards
 from bot.teams.status_cards import StatusCards
 from bot.teams.team_cards import TeamCards
 from cards import joiner as joiner_card
-from cards.approval import APPROVE, DENY, REVIEW
+from cards.approval import APPROVE, DENY, REPOST, REVIEW
 from cards.commands import COMMANDS, commands_table
 from cards.help import HelpView, help_card
 from cards.request import CANCEL, DETAILS, OPEN, REPLACE, SEARCH, SUBMIT
@@ -89,6 +89,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             OPEN: lambda caller, _data: cards.form(caller),
             REPLACE: cards.replace,
             CANCEL: cards.cancel,
+            REPOST: cards.repost,
             SEARCH: cards.search,
             DETAILS: cards.details,
             **deps.team_cards.actions,

@@ -19,7 +19,14 @@ from botbuilder.schema import ConversationReference
 
 from bot.domain.delivery_options import DeliveryOption
 from bot.domain.errors import DirectoryError
-from bot.domain.model import DeliveryMethod, DirectoryUser, RequestKind, RequestState, TapRequest
+from bot.domain.model import (
+    REQUESTER_COPY,
+    DeliveryMethod,
+    DirectoryUser,
+    RequestKind,
+    RequestState,
+    TapRequest,
+)
 from bot.domain.offers import RequestDetails, RequestOffers
 from bot.domain.outcomes import (
     AwaitingApproval,
@@ -244,7 +251,7 @@ class RequestCards:
         else:
             outcome = await self._requests.submit(Person(caller.user_id, caller.name), form)
         if isinstance(outcome, AwaitingApproval) and place is not None:
-            await self._board.remember(outcome.request.id, "requester", *place)
+            await self._board.remember(outcome.request.id, REQUESTER_COPY, *place)
         return self.card_for(outcome)
 
     async def replace(self, caller: Caller, data: Mapping[str, object]) -> Card:
@@ -254,6 +261,16 @@ class RequestCards:
     async def cancel(self, caller: Caller, data: Mapping[str, object]) -> Card:
         person = Person(caller.user_id, caller.name)
         return self.card_for(await self._requests.cancel(person, _request_id(data)))
+
+    async def repost(self, caller: Caller, data: Mapping[str, object]) -> Card:
+        """The requester clicked "Post it again" on a request whose approval card reached
+        nobody."""
+        person = Person(caller.user_id, caller.name)
+        outcome = await self._requests.repost(person, _request_id(data))
+        if isinstance(outcome, Refused) and outcome.request is not None:
+            # Too many tries: the request still waits, and its card says so.
+            return self._board.requester_card(outcome.request, unseen=True, note=outcome.text)
+        return self.card_for(outcome)
 
     def card_for(self, outcome: Outcome) -> Card:
         """The card that shows *outcome* to the requester."""
@@ -270,6 +287,8 @@ class RequestCards:
                 return outcome_card("No pass was requested", [text], attention=True)
             case Failed(_, text):
                 return outcome_card("The pass could not be issued", [text], attention=True)
+            case AwaitingApproval(request, posting) if not posting.posted:
+                return self._board.requester_card(request, unseen=True, why=posting.unseen)
             case AwaitingApproval(request, _) | Unchanged(request) | Decided(request, _):
                 return self._where_it_stands(request)
 

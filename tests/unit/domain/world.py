@@ -47,6 +47,9 @@ PRIYA = person("Priya Shah", id="10000000-0000-4000-8000-000000000031")
 TOM = person("Tom Becker", id="10000000-0000-4000-8000-000000000032")
 CHLOE = person("Chloe Martin", id="10000000-0000-4000-8000-000000000033")
 FOUR_EYES = ApprovalPolicy(helpdesk_stages=(Stage(ApproverKind.HELPDESK, 240),))
+MANAGER_AND_HELPDESK = ApprovalPolicy(
+    helpdesk_stages=(Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
+)
 
 
 class World:
@@ -70,7 +73,7 @@ class World:
         self.clock = clock or ManualClock()
         self.store = store or MemoryStore()  # type: ignore[assignment]
         self.delivery = FakeDelivery()
-        self.board = FakeBoard()
+        self.board = FakeBoard(self.store, self.clock)
         if directory is None:
             self.directory = FakeDirectory(self.clock)
             self._seed()

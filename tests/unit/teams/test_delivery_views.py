@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.model import DeliveryMethod, RequestState, TapRequest
+from bot.domain.model import ApproverKind, DeliveryMethod, RequestState, Stage, TapRequest, Unseen
 from bot.domain.policy import Refusal
 from bot.domain.refusals import message
 from bot.domain.status import FAILURES, UNKNOWN_FAILURE
+from bot.domain.telling import nobody_shown
 from bot.teams.views import approval_view, delivery_label
 from cards.approval import approval_card, request_status_card
 from cards.text import readable_text
@@ -157,3 +158,22 @@ def test_a_rule_that_stopped_it_before_issuing_is_said_with_the_persons_name() -
 def test_an_unknown_failure_is_said_plainly_never_as_a_code(reason: str | None) -> None:
     failed = request(state=RequestState.FAILED, reason=reason)
     assert UNKNOWN_FAILURE in readable_text(approval_card(approval_view(failed, LONDON)))
+
+
+def test_a_waiting_request_nobody_was_shown_says_so_and_offers_post_it_again() -> None:
+    waiting = request(stages=(Stage(ApproverKind.HELPDESK, 240),), stage=1)
+    view = approval_view(waiting, LONDON)
+    words = nobody_shown(waiting, Unseen.NO_HELPDESK_CHANNEL, button_here=True)
+
+    card = request_status_card(view, unseen=words)
+    plain = request_status_card(view)
+
+    assert card_problems(card) == []
+    assert words in readable_text(card)
+    assert [a["title"] for a in card["actions"]] == ["Post it again", "Cancel request"]
+    assert card["actions"][0]["data"] == {"request_id": "r1"}
+    assert [a["title"] for a in plain["actions"]] == ["Cancel request"]
+    ended = request_status_card(
+        approval_view(request(state=RequestState.DENIED), LONDON), unseen=words
+    )
+    assert words not in readable_text(ended)
