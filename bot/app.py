@@ -50,6 +50,7 @@ from bot.domain.model import ApproverKind, Stage
 from bot.domain.offers import RequestOffers
 from bot.domain.policy import PRIVILEGED_ROLES, PolicyConfig
 from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.domain.requester import Profiles
 from bot.domain.status import MyRequests
 from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
@@ -235,7 +236,12 @@ async def _serving(
     app[JOINERS] = joiners
     teams.serve(
         TeamsDeps(
-            directory=components.directory,
+            profiles=Profiles(
+                directory=components.directory,
+                store=the_store,
+                clock=the_clock,
+                helpdesk_group_id=settings.helpdesk_group_id,
+            ),
             references=references,
             auditor=auditor,
             tenant_id=settings.tenant_id,
@@ -407,11 +413,13 @@ def _requests(
         delivery=delivery,
         auditor=auditor,
         clock=clock,
+        store=store,
     )
     audit_viewer = AuditViewer(
         directory=graph.directory,
         store=store,
         auditor=auditor,
+        clock=clock,
         helpdesk_group_id=settings.helpdesk_group_id,
     )
     return RequestMachinery(

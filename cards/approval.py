@@ -25,6 +25,7 @@ APPROVE = "approval.approve"
 DENY = "approval.deny"
 REVIEW = "approval.review"
 CANCEL_REQUEST = "request.cancel"
+REPOST = "request.repost"
 REASON_MAX = 500
 MAX_REFRESH_USERS = 60
 
@@ -116,8 +117,10 @@ def approval_card(
     return card(body, actions, **refresh)
 
 
-def request_status_card(view: ApprovalView) -> dict[str, Any]:
-    """The requester's card while the request waits and once it has ended."""
+def request_status_card(view: ApprovalView, *, unseen: Part = "") -> dict[str, Any]:
+    """The requester's card while the request waits and once it has ended. *unseen* says that
+    nobody who may decide the waiting step has been shown it (and what to do); the card then
+    offers "Post it again"."""
     body: list[dict[str, Any]] = [
         rich(
             sentence("Your pass request for ", name(view.target_name)),
@@ -128,9 +131,12 @@ def request_status_card(view: ApprovalView) -> dict[str, Any]:
     body += _request_facts(view, for_requester=True)
     body += _progress(view)
     if view.pending:
-        return card(
-            body, [execute("Cancel request", CANCEL_REQUEST, {"request_id": view.request_id})]
-        )
+        mine = {"request_id": view.request_id}
+        actions = [execute("Cancel request", CANCEL_REQUEST, mine)]
+        if unseen:
+            body.append(rich(unseen, color="Attention", weight="Bolder"))
+            actions.insert(0, execute("Post it again", REPOST, mine, style="positive"))
+        return card(body, actions)
     return card(body, [execute("Request another pass", "request.open", {})])
 
 

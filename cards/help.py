@@ -18,7 +18,8 @@ class HelpView:
     """What the help card shows.
 
     *direct_reports* and *is_helpdesk* come from the directory; *role_known* is False when it
-    could not be read. *commands* are (word, what it does) pairs the bot understands now.
+    could not be read, or was not read because the person asked for help too often
+    (*slowed_down*). *commands* are (word, what it does) pairs the bot understands now.
     """
 
     display_name: str
@@ -28,6 +29,7 @@ class HelpView:
     commands: Sequence[tuple[str, str]]
     welcome: bool = False
     unrecognised: bool = False
+    slowed_down: bool = False
 
 
 def help_card(view: HelpView) -> dict[str, Any]:
@@ -82,7 +84,7 @@ def help_card(view: HelpView) -> dict[str, Any]:
         ),
     ]
     card = to_plain(AdaptiveCard.new().version(CARD_VERSION).add_items(body).create())
-    if view.role_known and view.direct_reports:
+    if view.role_known and (view.direct_reports or view.is_helpdesk):
         # A plain dict: the typed builder has no Action.Execute (Universal Actions).
         card["actions"] = [
             {
@@ -96,6 +98,11 @@ def help_card(view: HelpView) -> dict[str, Any]:
 
 
 def _abilities(view: HelpView) -> list[str]:
+    if view.slowed_down:
+        return [
+            "You've asked me for help very often in the last hour, so I'm not checking your "
+            "details in Microsoft Entra for a while. The commands below still work."
+        ]
     if not view.role_known:
         return [
             "I couldn't read your details from the directory just now, so I can't tell what "
@@ -110,8 +117,9 @@ def _abilities(view: HelpView) -> list[str]:
         )
     if view.is_helpdesk:
         lines.append(
-            "You are in the helpdesk group. Requests for any user, approved by a second "
-            "helpdesk member, are not available in this version yet."
+            "You are in the helpdesk group, so you can request a pass for anyone eligible in "
+            "the organisation: search for them on the request card. Your organisation's "
+            "approvals apply first (by default, another helpdesk member approves)."
         )
     if not lines:
         lines.append(

@@ -1,5 +1,6 @@
-"""The "status" card: the asker's own requests, newest first, each with where it stands, and
-"Cancel request" on those that wait.
+"""The "status" card: the asker's own requests, newest first, each with where it stands,
+"Cancel request" on those that wait, and "Post it again" on one whose approval card reached
+nobody.
 
 Plain dicts (Adaptive Card 1.5). Names from the directory, reasons people typed and every
 sentence holding them go into RichTextBlock TextRuns (`cards.text`), never Markdown. Buttons are
@@ -19,6 +20,7 @@ from cards.text import Part, name, rich, sentence, text
 
 PAGE = "status.page"
 CANCEL = "status.cancel"
+REPOST = "status.repost"
 # Headline colours (Adaptive Card TextRun colours) by how the news is for the asker.
 GOOD, BAD, WAITING, NEUTRAL = "Good", "Attention", "Accent", "Default"
 
@@ -29,7 +31,8 @@ Card = dict[str, Any]
 class StatusRow:
     """One request: for whom (*target_name*, from the directory), when it was *asked*, where it
     stands in a few of our own words (*headline*, in *colour*) and in sentences (*lines*, which
-    may hold names as runs); *can_cancel* offers "Cancel request"."""
+    may hold names as runs); *can_cancel* offers "Cancel request", *can_repost* "Post it
+    again"."""
 
     request_id: str
     target_name: str
@@ -38,6 +41,7 @@ class StatusRow:
     lines: Sequence[Part] = field(default_factory=tuple)
     colour: str = NEUTRAL
     can_cancel: bool = False
+    can_repost: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +95,14 @@ def _row(row: StatusRow, here: Mapping[str, str]) -> dict[str, Any]:
     ]
     items += [rich(line, spacing="Small") for line in row.lines]
     items.append(rich(sentence(f"Asked {row.asked}."), subtle=True, size="Small", spacing="Small"))
+    data = {"request_id": row.request_id, **here}
+    buttons = []
+    if row.can_repost:
+        buttons.append(execute("Post it again", REPOST, data, style="positive"))
     if row.can_cancel:
-        data = {"request_id": row.request_id, **here}
-        cancel = execute("Cancel request", CANCEL, data, style="destructive")
-        items.append({"type": "ActionSet", "actions": [cancel]})
+        buttons.append(execute("Cancel request", CANCEL, data, style="destructive"))
+    if buttons:
+        items.append({"type": "ActionSet", "actions": buttons})
     return {"type": "Container", "separator": True, "spacing": "Medium", "items": items}
 
 

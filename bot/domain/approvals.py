@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.model import ApproverKind, RequestKind, RequestState, Stage, TapRequest
+from bot.domain.model import (
+    REQUESTER_COPY,
+    ApproverKind,
+    RequestKind,
+    RequestMessage,
+    RequestState,
+    Stage,
+    TapRequest,
+    copy_stage,
+)
 from bot.domain.policy import Refusal
 
 MAX_DENIAL_REASON = 500
@@ -118,6 +127,30 @@ def stage_group(stage: Stage, helpdesk_group_id: str) -> str:
     if stage.approver is ApproverKind.GROUP:
         return stage.group_id
     return ""
+
+
+def stage_began_at(request: TapRequest) -> datetime:
+    """When the stage now waiting began: the request's creation for the first, the decision
+    that passed the one before for a later one."""
+    passed = [d.at for d in request.decisions if d.approved and d.stage == request.stage - 1]
+    return max(passed) if request.stage > 1 and passed else request.created_at
+
+
+def shown_to_deciders(request: TapRequest, copies: Sequence[RequestMessage]) -> bool:
+    """Whether the waiting stage's approval card reached anyone who may decide it: a copy
+    posted for that stage (`approval_copy`; for a copy that names no stage, one other than the
+    requester's posted since the stage began). True for a request that does not wait for a
+    decision."""
+    if request.current_stage is None:
+        return True
+    began = stage_began_at(request)
+    return any(
+        copy_stage(c.audience) == request.stage
+        or (
+            copy_stage(c.audience) is None and c.audience != REQUESTER_COPY and c.posted_at >= began
+        )
+        for c in copies
+    )
 
 
 def due_at(stage: Stage, now: datetime) -> datetime:

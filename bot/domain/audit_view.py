@@ -17,7 +17,9 @@ from bot.domain.audit import Auditor
 from bot.domain.audit_query import AuditCursor
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound
 from bot.domain.model import AuditEvent, DirectoryUser
-from bot.domain.ports import Directory, Store
+from bot.domain.policy import Refusal
+from bot.domain.ports import Clock, Directory, Store
+from bot.domain.rates import AUDIT_VIEWS_PER_PERSON_PER_HOUR, SLOW_DOWN, Meter
 
 AUDIT_PAGE_SIZE = 10
 _CONCURRENT_LOOKUPS = 8
@@ -79,17 +81,25 @@ class AuditViewer:
         directory: Directory,
         store: Store,
         auditor: Auditor,
+        clock: Clock,
         helpdesk_group_id: str,
         page_size: int = AUDIT_PAGE_SIZE,
     ) -> None:
         self._directory = directory
         self._store = store
+        self._meter = Meter(store, clock)
         self._audit = auditor
         self._group = helpdesk_group_id
         self._page_size = page_size
 
     async def allowed(self, viewer_id: str) -> AuditViewRefused | None:
-        """None when *viewer_id* is in the helpdesk group now; otherwise the refusal, audited."""
+        """None when *viewer_id* is in the helpdesk group now; otherwise the refusal, audited.
+        Past `AUDIT_VIEWS_PER_PERSON_PER_HOUR` checks, refused before the directory is read."""
+        if not await self._meter.admit("audit", viewer_id, AUDIT_VIEWS_PER_PERSON_PER_HOUR):
+            await self._audit.record(
+                "audit", "refused", actor_id=viewer_id, reason=Refusal.RATE_LIMIT_REQUESTER.value
+            )
+            return AuditViewRefused(SLOW_DOWN)
         if self._group:
             try:
                 found = await self._directory.member_of_groups(viewer_id, [self._group])

@@ -117,6 +117,12 @@ class RequestChecks:
         """What tells a recent manager change (tapbot's record and the audit log)."""
         return self._manager_check
 
+    @property
+    def has_helpdesk(self) -> bool:
+        """Whether a helpdesk group is configured (without one, nobody decides a helpdesk
+        stage)."""
+        return bool(self._helpdesk)
+
     async def is_helpdesk(self, user_id: str, *, fresh: bool = False) -> bool:
         """Whether *user_id* is a helpdesk member now (remembered at most a minute, unless
         *fresh*)."""

@@ -512,13 +512,30 @@ class RateLimit:
     since: datetime
 
 
+# The audience of the requester's own copy of a request's card (`RequestMessage.audience`).
+REQUESTER_COPY = "requester"
+
+
+def approval_copy(audience: str, stage: int) -> str:
+    """The audience of an approval card's copy for *stage*: ``channel@2``, ``approver@1``."""
+    return f"{audience}@{stage}"
+
+
+def copy_stage(audience: str) -> int | None:
+    """The stage an approval card's copy was posted for; None for the requester's copy and
+    for copies remembered before copies named their stage."""
+    _, at, stage = audience.rpartition("@")
+    return int(stage) if at and stage.isdigit() else None
+
+
 @dataclass(frozen=True, slots=True)
 class RequestMessage:
     """A posted copy of a request's card (the requester's, a channel's, an approver's), kept so
     every copy can be updated when the request moves on.
 
     *reference* is the Teams layer's serialised conversation reference, opaque here; *audience*
-    is ``requester``, ``channel`` or ``approver``.
+    is ``requester`` (`REQUESTER_COPY`), or ``channel`` or ``approver`` with the stage the
+    approval card was posted for (`approval_copy`).
     """
 
     request_id: str
@@ -526,6 +543,23 @@ class RequestMessage:
     activity_id: str
     reference: Mapping[str, Any]
     posted_at: datetime
+
+
+class Unseen(enum.StrEnum):
+    """Why an approval card reached nobody who may decide its stage (the audit reason)."""
+
+    NO_HELPDESK_CHANNEL = "no_helpdesk_channel"  # none set, and tapbot not installed in one
+    NO_CHANNEL_ROUTE = "no_channel_route"  # a channel, but no chat with tapbot to reach it by
+    NO_APPROVER_CHAT = "no_approver_chat"  # the stage's approver has no chat with tapbot
+    TEAMS_ERROR = "teams_error"  # Teams refused or failed every post
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalPosting:
+    """How many approval cards went out for a stage; when none did, *unseen* says why."""
+
+    posted: int
+    unseen: Unseen | None = None
 
 
 @dataclass(frozen=True, slots=True)

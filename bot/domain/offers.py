@@ -21,10 +21,9 @@ from bot.domain.delivery_options import (
 )
 from bot.domain.eligibility import gather_target_facts
 from bot.domain.errors import DirectoryError
-from bot.domain.model import DeliveryMethod, DirectoryUser, RateLimit, RequestKind
+from bot.domain.model import DeliveryMethod, DirectoryUser, RequestKind
 from bot.domain.outcomes import Refused, RequestFormData, TargetOption
 from bot.domain.policy import (
-    REQUESTER_WINDOW,
     PolicyConfig,
     Refusal,
     allowed_lifetimes,
@@ -34,6 +33,7 @@ from bot.domain.policy import (
     one_time_forced,
 )
 from bot.domain.ports import ChatReachability, Clock, Directory, PassIssuer, Store
+from bot.domain.rates import Meter
 from bot.domain.refusals import message, refusal_message
 
 MAX_SEARCH_RESULTS = 25
@@ -93,7 +93,7 @@ class RequestOffers:
         self._directory = directory
         self._issuer = pass_issuer
         self._checks = checks
-        self._store = store
+        self._meter = Meter(store, clock)
         self._clock = clock
         self._config = config
         self._setup = setup
@@ -105,7 +105,8 @@ class RequestOffers:
 
     async def reports(self, requester_id: str) -> RequestFormData | Refused:
         """The requester's direct reports, each marked eligible or not (a recent manager change
-        is marked, but still offered: such a request goes to the helpdesk), and the policy's
+        is marked, but still offered: such a request goes to the helpdesk; without a helpdesk
+        it is marked `Refusal.NO_HELPDESK`), and the policy's
         choices; refused, before any Graph read, for a flood. Raise DirectoryError when the
         directory cannot be read."""
         if not await self._admit("form", requester_id, FORMS_PER_PERSON_PER_HOUR):
@@ -129,7 +130,12 @@ class RequestOffers:
                 )
             refusal = check_target(requester_id, facts, self._config)
             if refusal is None and needs_helpdesk_approval(facts, self._config, now):
-                refusal = Refusal.NEEDS_HELPDESK_APPROVAL
+                # Still offered, going to the helpdesk; refused when there is none to decide.
+                refusal = (
+                    Refusal.NEEDS_HELPDESK_APPROVAL
+                    if self._checks.has_helpdesk
+                    else Refusal.NO_HELPDESK
+                )
             text = refusal_message(refusal, facts, self._config) if refusal else ""
             return TargetOption(user, refusal, text)
 
@@ -198,9 +204,7 @@ class RequestOffers:
         )
 
     async def _admit(self, bucket: str, requester_id: str, per_hour: int) -> bool:
-        now = self._clock.now()
-        limit = RateLimit(per_hour, now - REQUESTER_WINDOW)
-        return await self._store.admit(bucket, requester_id, at=now, limit=limit)
+        return await self._meter.admit(bucket, requester_id, per_hour)
 
     async def deliveries(
         self, target_id: str, *, asked: DeliveryMethod | None = None

@@ -17,7 +17,7 @@ from bot.domain.errors import (
     DirectoryRejected,
     DirectoryThrottled,
 )
-from bot.domain.model import Decision, DirectoryUser, PassInfo, TapRequest
+from bot.domain.model import ApprovalPosting, Decision, DirectoryUser, PassInfo, TapRequest
 from bot.domain.policy import Refusal
 
 # Request ids derive from (requester, form id): the same card submitted twice is one request.
@@ -65,11 +65,11 @@ class Unchanged:
 
 @dataclass(frozen=True, slots=True)
 class AwaitingApproval:
-    """The request waits for an approval stage; *posted* says how many approval cards went out
-    (0: nobody who may decide could be reached yet)."""
+    """The request waits for an approval stage; *posting* says how many approval cards went
+    out and, when none did, why (nobody who may decide could be shown it yet)."""
 
     request: TapRequest
-    posted: int
+    posting: ApprovalPosting
 
 
 @dataclass(frozen=True, slots=True)

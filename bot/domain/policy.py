@@ -167,6 +167,8 @@ class Refusal(enum.StrEnum):
     RATE_LIMIT_TARGET = "rate_limit_target"
     # Not a refusal of the person, a change of route: the request needs the helpdesk's approval
     NEEDS_HELPDESK_APPROVAL = "needs_helpdesk_approval"
+    # The request needs a helpdesk stage, and no helpdesk group is configured to decide it
+    NO_HELPDESK = "no_helpdesk"
     # The approval stages need the person's manager, and the person has none
     NO_APPROVER = "no_approver"
     # Acting on a request

@@ -24,6 +24,7 @@ from bot.domain.joiners import (
 )
 from bot.domain.model import (
     AccountCreation,
+    ApprovalPosting,
     AuditEvent,
     ConversationRecord,
     DeliveryReceipt,
@@ -437,10 +438,13 @@ class RequestBoard(Protocol):
     channel and in approvers' chats. Every method is best effort: a Teams failure is logged and
     never undoes a state change (the request's state lives in the store)."""
 
-    async def ask_for_approval(self, request: TapRequest, *, approver_ids: Sequence[str]) -> int:
+    async def ask_for_approval(
+        self, request: TapRequest, *, approver_ids: Sequence[str]
+    ) -> ApprovalPosting:
         """Post the approval card for *request*'s current stage where its deciders will see it
         (the helpdesk channel for a group stage, the approvers' 1:1 chats given in
-        *approver_ids*), remember each copy, and return how many were posted."""
+        *approver_ids*), remember each copy, and say how many were posted; when none was, why
+        (`Unseen`). Never raises for a Teams failure."""
         ...
 
     async def show(self, request: TapRequest) -> None:

@@ -167,6 +167,15 @@ def message(refusal: Refusal, **facts: object) -> str:
                 f"{name}'s manager was changed in the directory recently, so a pass for them "
                 "needs the helpdesk's approval first. Ask the helpdesk to request it."
             )
+        case Refusal.NO_HELPDESK:
+            # Reached by a manager change, a helpdesk stage in the configured approvals, or
+            # anything else that adds one: say only what holds for all of them.
+            whom = _text(facts.get("name")) or "this person"
+            return (
+                f"A pass for {whom} needs a helpdesk member's approval, but no helpdesk is set "
+                "up in tapbot, so nobody could approve it. Ask your IT team to set up tapbot's "
+                "helpdesk, or to help them another way."
+            )
         case Refusal.NO_APPROVER:
             return (
                 f"{name} has no manager in the directory, and your organisation's approvals "

@@ -4,21 +4,24 @@ and withdrawing one that waits.
 Only the asker's requests are ever read: their id comes from the authenticated activity and is
 part of every query, and a cursor from a card is only a position in *their* list. Where a
 request stands is told from the stored request alone, without the directory: the names are the
-ones the request was made and decided with. Cancelling goes through the one lifecycle
-(`RequestService.cancel`), which checks that the request is the asker's, audits, and updates
-every copy of the request's cards.
+ones the request was made and decided with, and whether its approval card reached anyone
+from the copies of its cards the store keeps. Cancelling, and posting an approval card nobody
+was shown again, go through the one lifecycle (`RequestService.cancel`, `.repost`), which
+checks that the request is the asker's, audits, and updates every copy of the request's cards.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.approvals import describe_stage
+from bot.domain.issuing import MAYBE_CREATED, UNDELETED, UNDELIVERABLE
 from bot.domain.model import Decision, RequestState, TapRequest
-from bot.domain.outcomes import Refused, Unchanged
+from bot.domain.outcomes import AwaitingApproval, Refused, Unchanged
 from bot.domain.policy import Refusal
 from bot.domain.ports import Clock, Store
 from bot.domain.refusals import describe_minutes, message
@@ -46,17 +49,23 @@ class Standing(enum.StrEnum):
 WAITING = frozenset({Standing.AWAITING_APPROVAL, Standing.AWAITING_CONFIRMATION})
 
 # Why a request failed, by the reason the lifecycle stored: what happened and whether a pass
-# from it may still work, in the asker's words. No names: the card names the person.
+# from it may still work, in the asker's words. No names: the card names the person. The one
+# source of these words: the status card and every copy of the request's own card use them
+# (`failure_status`).
 FAILURES: Mapping[str, str] = {
+    UNDELIVERABLE: (
+        "When the pass was about to be created, the way chosen to deliver it no longer reached "
+        "the person, so no pass was made."
+    ),
     "delivery_failed": (
         "The pass was created but couldn't be delivered, so I deleted it again. No pass from "
         "this request works."
     ),
-    "pass_not_deleted": (
+    UNDELETED: (
         "The pass was created but couldn't be delivered, and Microsoft Entra hasn't let me "
         "delete it yet. I keep trying: don't use any pass from this request."
     ),
-    "pass_unknown": (
+    MAYBE_CREATED: (
         "Microsoft Entra stopped answering while creating the pass, so I can't tell whether it "
         "made one. If it did, I delete it as soon as Entra answers: don't use any pass from "
         "this request."
@@ -103,7 +112,8 @@ class RequestStatus:
     *until* is when the wait ends (the stage's timeout, or when the replacement question
     lapses) for a waiting request, and when the pass stops working for an issued one.
     *pass_over* is True for an issued pass whose validity has ended. *waiting_for* says who
-    may decide the waiting stage (`describe_stage`); *denial* is the decision that denied it;
+    may decide the waiting stage (`describe_stage`); *unseen* is True when nobody who may
+    decide it has been shown its approval card; *denial* is the decision that denied it;
     *why* is a sentence saying why it ended without a pass.
     """
 
@@ -114,11 +124,17 @@ class RequestStatus:
     denial: Decision | None = None
     why: str = ""
     pass_over: bool = False
+    unseen: bool = False
 
     @property
     def can_cancel(self) -> bool:
         """True while it waits (for an approver or for the asker): Cancel is offered."""
         return self.standing in WAITING
+
+    @property
+    def can_repost(self) -> bool:
+        """True while it waits for an approver nobody has shown it to: "Post it again"."""
+        return self.standing is Standing.AWAITING_APPROVAL and self.unseen
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +177,26 @@ class CancelRefused:
 CancelOutcome = Cancelled | NotWaiting | CancelRefused
 
 
+@dataclass(frozen=True, slots=True)
+class Reposted:
+    """The approval card was posted again; *status* says whether anyone was shown it now
+    (``status.unseen`` False) or still nobody."""
+
+    status: RequestStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NotReposted:
+    """Nothing was posted: not the asker's request, none at all, asked too often (*text*
+    says which, in words), or the request no longer waits or was already shown (*status*)."""
+
+    text: str = ""
+    status: RequestStatus | None = None
+
+
+RepostOutcome = Reposted | NotReposted
+
+
 def status_of(request: TapRequest, now: datetime) -> RequestStatus:
     """Where *request* stands at *now*."""
     match request.state:
@@ -195,17 +231,21 @@ def status_of(request: TapRequest, now: datetime) -> RequestStatus:
         case RequestState.CANCELLED:
             return RequestStatus(request, Standing.CANCELLED, why=_cancellation(request))
         case RequestState.FAILED:
-            return _failure(request)
+            return failure_status(request)
 
 
-def _failure(request: TapRequest) -> RequestStatus:
+def failure_status(request: TapRequest) -> RequestStatus:
+    """Why *request* ended without a pass once it was under way: ``FAILED`` with what went
+    wrong (`FAILURES`), or ``REFUSED`` with the rule that stopped it when it was checked again
+    before issuing. Meant for a failed request; any other gets the general words."""
     reason = request.reason or ""
     # Internal reasons first: "issue_in_progress" is also a Refusal's code, but stored on a
     # failed request it means another request's pass was being issued.
     if reason in FAILURES:
         return RequestStatus(request, Standing.FAILED, why=FAILURES[reason])
     if reason in Refusal.__members__.values():
-        return RequestStatus(request, Standing.REFUSED, why=message(Refusal(reason)))
+        why = message(Refusal(reason), name=request.target_name)
+        return RequestStatus(request, Standing.REFUSED, why=why)
     return RequestStatus(request, Standing.FAILED, why=UNKNOWN_FAILURE)
 
 
@@ -272,7 +312,7 @@ class MyRequests:
             return await self.page(requester_id)
         now = self._clock.now()
         return StatusPage(
-            statuses=tuple(status_of(r, now) for r in shown),
+            statuses=tuple([await self._with_reach(status_of(r, now)) for r in shown]),
             older_than=older_than,
             older=RequestCursor.at(shown[-1]) if len(found) > self._size else None,
             newer=RequestCursor.at(shown[0]) if older_than is not None else None,
@@ -299,6 +339,30 @@ class MyRequests:
         if was_waiting and request.state is RequestState.CANCELLED:
             return Cancelled(status)
         return NotWaiting(status)
+
+    async def repost(self, requester: Person, request_id: str) -> RepostOutcome:
+        """Post the approval card of *requester*'s request again when nobody who may decide it
+        was shown it (`RequestService.repost`: checked, audited, rate-limited). Raises
+        StoreError."""
+        outcome = await self._requests.repost(requester, request_id)
+        now = self._clock.now()
+        match outcome:
+            case AwaitingApproval(request, posting) if request.requester_id == requester.id:
+                status = status_of(request, now)
+                return Reposted(dataclasses.replace(status, unseen=not posting.posted))
+            case Unchanged(request) if request.requester_id == requester.id:
+                return NotReposted(status=await self._with_reach(status_of(request, now)))
+            case Refused(_, text, _):
+                return NotReposted(text)
+        return NotReposted(message(Refusal.NOT_YOUR_REQUEST))
+
+    async def _with_reach(self, status: RequestStatus) -> RequestStatus:
+        """*status*, marked *unseen* when it waits for an approver nobody was shown it to."""
+        if status.standing is not Standing.AWAITING_APPROVAL:
+            return status
+        if await self._requests.shown(status.request):
+            return status
+        return dataclasses.replace(status, unseen=True)
 
     async def _mine(
         self,

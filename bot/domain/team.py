@@ -19,7 +19,13 @@ from bot.domain.audit import Auditor
 from bot.domain.errors import DirectoryError, DirectoryObjectNotFound, TapbotError
 from bot.domain.model import DirectoryUser, PassInfo
 from bot.domain.policy import Refusal
-from bot.domain.ports import Clock, Directory, PassDelivery, PassIssuer
+from bot.domain.ports import Clock, Directory, PassDelivery, PassIssuer, Store
+from bot.domain.rates import (
+    REVOKE_CLICKS_PER_PERSON_PER_HOUR,
+    TEAM_PAGES_PER_PERSON_PER_HOUR,
+    Meter,
+    SlowedDown,
+)
 
 TEAM_PAGE_SIZE = 20
 # Graph calls for one page's passes run this many at a time.
@@ -225,17 +231,24 @@ class TeamPasses:
         delivery: PassDelivery,
         auditor: Auditor,
         clock: Clock,
+        store: Store,
     ) -> None:
         self._directory = directory
         self._issuer = pass_issuer
         self._delivery = delivery
         self._audit = auditor
         self._clock = clock
+        self._meter = Meter(store, clock)
 
-    async def page(self, manager_id: str, cursor: TeamCursor | None = None) -> TeamPage:
+    async def page(
+        self, manager_id: str, cursor: TeamCursor | None = None
+    ) -> TeamPage | SlowedDown:
         """The page of *manager_id*'s direct reports that *cursor* asks for, each with their
-        pass read now. Raise DirectoryError when the reports cannot be read; a person whose
-        pass cannot be read is listed with an unknown status."""
+        pass read now; `SlowedDown`, before any read, past `TEAM_PAGES_PER_PERSON_PER_HOUR`.
+        Raise DirectoryError when the reports cannot be read; a person whose pass cannot be
+        read is listed with an unknown status."""
+        if not await self._meter.admit("team", manager_id, TEAM_PAGES_PER_PERSON_PER_HOUR):
+            return SlowedDown()
         reports = await self._directory.list_direct_reports(manager_id)
         people, start, previous, next_ = page_of(reports, cursor)
         limit = asyncio.Semaphore(_CONCURRENT_READS)
@@ -297,7 +310,18 @@ class TeamPasses:
         self, manager_id: str, target_id: str, pass_id: str
     ) -> tuple[DirectoryUser, PassStatus] | RevokeRefused | PassGone | RevokeFailed:
         """Read the person, their manager and their passes together, then judge in the order
-        that tells a stranger nothing about someone who is not theirs."""
+        that tells a stranger nothing about someone who is not theirs. A flood of clicks is
+        refused (and audited) before any read."""
+        if not await self._meter.admit("revoke", manager_id, REVOKE_CLICKS_PER_PERSON_PER_HOUR):
+            await self._audit.record(
+                "revoke",
+                "refused",
+                actor_id=manager_id,
+                target_id=target_id,
+                reason=Refusal.RATE_LIMIT_REQUESTER.value,
+                detail={"pass_id": pass_id},
+            )
+            return RevokeRefused(Refusal.RATE_LIMIT_REQUESTER, SlowedDown().text)
         try:
             user, manager, passes = await asyncio.gather(
                 self._directory.get_user(target_id),

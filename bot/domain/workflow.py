@@ -27,6 +27,7 @@ from bot.domain.approvals import (
     check_denial_reason,
     due_at,
     plan_stages,
+    shown_to_deciders,
     stage_group,
 )
 from bot.domain.audit import Auditor
@@ -35,12 +36,14 @@ from bot.domain.errors import DirectoryError, LimitReached, StoreConflict
 from bot.domain.issuing import PassIssuing
 from bot.domain.model import (
     ApprovalContext,
+    ApprovalPosting,
     ApproverKind,
     Decision,
     RateLimit,
     RequestKind,
     RequestState,
     TapRequest,
+    Unseen,
 )
 from bot.domain.outcomes import (
     AwaitingApproval,
@@ -62,6 +65,12 @@ from bot.domain.policy import (
     existing_pass_needs_confirmation,
 )
 from bot.domain.ports import Clock, Directory, PassDelivery, RequestBoard, Store
+from bot.domain.rates import (
+    REPOSTS_PER_PERSON_PER_HOUR,
+    REVIEWS_PER_PERSON_PER_HOUR,
+    SLOW_DOWN,
+    Meter,
+)
 from bot.domain.refusals import message, refusal_message
 from bot.domain.request_form import RequestForm
 from bot.domain.telling import TellRequester
@@ -71,6 +80,10 @@ CONFIRMATION_VALID = timedelta(minutes=15)
 # Card clicks that read Graph (decisions) are limited per person too, generously: a busy
 # approver clicks often, a flood does not get through.
 DECISIONS_PER_PERSON_PER_HOUR = 300
+APPROVALS_SLOW_DOWN = (
+    "You've clicked approval cards very often in the last hour, so I'm pausing for a while to "
+    "spare Microsoft Entra. Nothing changed; please try again later."
+)
 MAX_REFRESH_APPROVERS = 60
 
 
@@ -111,6 +124,7 @@ class RequestService:
         self._approvals = approvals
         self._helpdesk = helpdesk_group_id
         self._tell = TellRequester(delivery)
+        self._meter = Meter(store, clock)
 
     # Making a request
 
@@ -184,7 +198,7 @@ class RequestService:
         ):
             # Nobody could ever decide it: no helpdesk group is configured.
             return await self._refuse(
-                Refusal.NEEDS_HELPDESK_APPROVAL,
+                Refusal.NO_HELPDESK,
                 requester.id,
                 checked.target.id,
                 request_id,
@@ -343,12 +357,7 @@ class RequestService:
             early = check_denial_reason(reason)
         if early is not None:
             return await self._refuse_decision(early, decider, request_id, request)
-        if not await self._store.admit(
-            "decide",
-            decider.id,
-            at=self._clock.now(),
-            limit=RateLimit(DECISIONS_PER_PERSON_PER_HOUR, self._clock.now() - REQUESTER_WINDOW),
-        ):
+        if not await self._meter.admit("decide", decider.id, DECISIONS_PER_PERSON_PER_HOUR):
             return await self._refuse_decision(Refusal.RATE_LIMIT_REQUESTER, decider, request_id)
         try:
             facts = await self._decider_facts(request, decider.id, fresh=True)
@@ -443,13 +452,18 @@ class RequestService:
 
     async def may_decide(self, decider: Person, request: TapRequest) -> Refusal | None:
         """Whether *decider* may decide *request*'s current stage now, to show them the buttons
-        or say why not. Changes nothing (not audited); raises DirectoryError."""
+        or say why not. Changes nothing but the count of *decider*'s reviews: what the card
+        tells is answered without the directory; past `REVIEWS_PER_PERSON_PER_HOUR`, the
+        directory is not read either (`Refusal.RATE_LIMIT_REQUESTER`). Not audited; raises
+        DirectoryError."""
         now = self._clock.now()
         early = check_decider(
             request, request.stage, decider.id, DeciderFacts(True, decider.id), now=now
         )
         if early is not None:
             return early
+        if not await self._meter.admit("review", decider.id, REVIEWS_PER_PERSON_PER_HOUR):
+            return Refusal.RATE_LIMIT_REQUESTER
         facts = await self._decider_facts(request, decider.id)
         return check_decider(request, request.stage, decider.id, facts, now=now)
 
@@ -557,30 +571,71 @@ class RequestService:
             return checked
         if checked.manager_change is not None and not _helpdesk_approved(request):
             # The manager changed after the request was made: it needs the helpdesk now. The
-            # requester asks again and the new request goes to the helpdesk.
-            return Refused(
-                Refusal.NEEDS_HELPDESK_APPROVAL,
-                refusal_message(Refusal.NEEDS_HELPDESK_APPROVAL, checked.facts),
-            )
+            # requester asks again and the new request goes to the helpdesk (when there is one).
+            refusal = Refusal.NEEDS_HELPDESK_APPROVAL if self._helpdesk else Refusal.NO_HELPDESK
+            return Refused(refusal, refusal_message(refusal, checked.facts))
         return None
 
     # Helpers
 
-    async def _ask(self, request: TapRequest) -> int:
-        """Post the approval card for the current stage and tell the requester where it went."""
+    async def _ask(self, request: TapRequest) -> ApprovalPosting:
+        """Post the approval card for the current stage. When it reached nobody, the request
+        keeps waiting (the requester may get the cause fixed and post it again, or cancel),
+        and the requester is told so, and why, in their chat; audited either way."""
         stage = request.current_stage
         assert stage is not None
         approvers = await self._approver_ids(request)
-        posted = await self._board.ask_for_approval(request, approver_ids=approvers)
+        posting = await self._board.ask_for_approval(request, approver_ids=approvers)
+        detail = {"stage": str(request.stage), "approver": stage.approver}
         await self._audit.record(
             "approval",
             "requested",
             actor_id=request.requester_id,
             target_id=request.target_id,
             request_id=request.id,
-            detail={"stage": str(request.stage), "approver": stage.approver, "posted": str(posted)},
+            detail=detail | {"posted": str(posting.posted)},
         )
-        return posted
+        if posting.posted == 0:
+            why = posting.unseen or Unseen.TEAMS_ERROR
+            await self._audit.record(
+                "approval",
+                "unseen",
+                actor_id="tapbot",
+                target_id=request.target_id,
+                request_id=request.id,
+                reason=why.value,
+                detail=detail,
+            )
+            await self._tell.unseen(request, why)
+            posting = ApprovalPosting(0, why)
+        return posting
+
+    async def shown(self, request: TapRequest) -> bool:
+        """Whether the approval card of *request*'s waiting stage reached anyone who may
+        decide it (True when it waits for no decision). Raises StoreError."""
+        if request.current_stage is None:
+            return True
+        return shown_to_deciders(request, await self._store.list_request_messages(request.id))
+
+    async def repost(self, requester: Person, request_id: str) -> Outcome:
+        """Post the approval card of *requester*'s waiting request again, when its waiting stage
+        reached nobody (once the cause is fixed: a helpdesk channel set, a manager's chat).
+        Anyone else's request is refused and audited; a request already shown, decided or
+        ended is left as it stands; a flood is refused before anything is read."""
+        request = await self._own_request(requester.id, request_id)
+        if isinstance(request, Refused):
+            return request
+        if await self.shown(request):
+            return Unchanged(request)
+        if not await self._meter.admit("repost", requester.id, REPOSTS_PER_PERSON_PER_HOUR):
+            refused = Refused(Refusal.RATE_LIMIT_REQUESTER, SLOW_DOWN, request)
+            await self._refused(refused, requester.id, request.target_id, request.id)
+            return refused
+        posting = await self._ask(request)
+        current = await self._current(request.id)
+        if posting.posted:
+            await self._board.show(current)
+        return AwaitingApproval(current, posting)
 
     async def _approver_ids(self, request: TapRequest) -> Sequence[str]:
         """Who may decide the current stage, as far as cheaply known: the target's manager, or
@@ -694,7 +749,15 @@ class RequestService:
             reason=refusal,
             detail={} if request else {"asked_for": request_id[:64]},
         )
-        return Refused(refusal, message(refusal), request)
+        return Refused(refusal, decision_refusal_text(refusal), request)
+
+
+def decision_refusal_text(refusal: Refusal) -> str:
+    """Why a click on an approval card changed nothing, in the clicker's words."""
+    if refusal is Refusal.RATE_LIMIT_REQUESTER:
+        # `message` speaks of requests made; this person clicked approval cards.
+        return APPROVALS_SLOW_DOWN
+    return message(refusal)
 
 
 def _helpdesk_approved(request: TapRequest) -> bool:

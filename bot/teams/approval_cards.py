@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.errors import DirectoryError
 from bot.domain.outcomes import Decided, Failed, Refused
 from bot.domain.ports import Store
-from bot.domain.refusals import message
-from bot.domain.workflow import Person, RequestService
+from bot.domain.workflow import Person, RequestService, decision_refusal_text
 from bot.teams.identity import Caller
 from bot.teams.views import approval_view
 from cards.approval import approval_card
@@ -50,7 +49,7 @@ class ApprovalCards:
         except DirectoryError:
             return approval_card(view, notice=UNCHECKED)
         if refusal is not None:
-            return approval_card(view, notice=message(refusal))
+            return approval_card(view, notice=decision_refusal_text(refusal))
         return approval_card(view, buttons=True)
 
     async def approve(self, caller: Caller, data: Mapping[str, object]) -> Card:

@@ -22,8 +22,19 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ConversationAccount, ConversationReference
 
-from bot.domain.model import ApproverKind, RequestMessage, RequestState, TapRequest
+from bot.domain.approvals import shown_to_deciders
+from bot.domain.model import (
+    REQUESTER_COPY,
+    ApprovalPosting,
+    ApproverKind,
+    RequestMessage,
+    RequestState,
+    TapRequest,
+    Unseen,
+    approval_copy,
+)
 from bot.domain.ports import Clock, Store
+from bot.domain.telling import nobody_shown
 from bot.teams.proactive import ConversationReferences
 from bot.teams.views import approval_view
 from cards.approval import approval_card, request_status_card
@@ -57,10 +68,12 @@ class TeamsBoard:
         self._timezone = timezone
         self._channel_id = helpdesk_channel_id
 
-    async def ask_for_approval(self, request: TapRequest, *, approver_ids: Sequence[str]) -> int:
+    async def ask_for_approval(
+        self, request: TapRequest, *, approver_ids: Sequence[str]
+    ) -> ApprovalPosting:
         stage = request.current_stage
         if stage is None:
-            return 0
+            return ApprovalPosting(0, Unseen.NO_APPROVER_CHAT)
         card = approval_card(
             approval_view(request, self._timezone),
             refresh_user_ids=await self._teams_ids(approver_ids),
@@ -71,35 +84,57 @@ class TeamsBoard:
                 for ref in [await self._references.reference_for(f"user:{i}") for i in approver_ids]
                 if ref is not None
             ]
+            unreached = Unseen.NO_APPROVER_CHAT
         else:
-            places = [("channel", ref) for ref in await self._channel(approver_ids, request)]
+            channel = await self._channel(approver_ids, request)
+            places = [("channel", ref) for ref in channel or []]
+            unreached = Unseen.NO_HELPDESK_CHANNEL if channel is None else Unseen.NO_CHANNEL_ROUTE
+        if not places:
+            return ApprovalPosting(0, unreached)
         posted = 0
         for audience, reference in places:
             activity_id = await self._post(reference, card)
             if activity_id:
-                await self.remember(request.id, audience, reference, activity_id)
+                copy = approval_copy(audience, request.stage)
+                await self.remember(request.id, copy, reference, activity_id)
                 posted += 1
-        return posted
+        return ApprovalPosting(posted, None if posted else Unseen.TEAMS_ERROR)
 
     async def show(self, request: TapRequest) -> None:
         view = approval_view(request, self._timezone)
-        for copy in await self._store.list_request_messages(request.id):
-            if copy.audience == "requester":
-                card = self.requester_card(request)
+        copies = await self._store.list_request_messages(request.id)
+        unseen = not shown_to_deciders(request, copies)
+        for copy in copies:
+            if copy.audience == REQUESTER_COPY:
+                card = self.requester_card(request, unseen=unseen)
             else:
                 card = approval_card(view)
             reference = ConversationReference().deserialize(dict(copy.reference))
             await self._update(reference, copy.activity_id, card)
 
-    def requester_card(self, request: TapRequest) -> Card:
-        """The requester's card for *request* as it stands (a question when it waits on them)."""
+    def requester_card(
+        self,
+        request: TapRequest,
+        *,
+        unseen: bool = False,
+        why: Unseen | None = None,
+        note: str = "",
+    ) -> Card:
+        """The requester's card for *request* as it stands (a question when it waits on them).
+        *unseen*: its waiting stage reached nobody who may decide it, for the reason *why*
+        when known; the card says so, what to do (after *note*, when given), and offers "Post
+        it again"."""
         if request.state is RequestState.DRAFT and request.context.existing_pass_ends_at:
             return confirm_replace_card(
                 request_id=request.id,
                 target_name=request.target_name,
                 active_until=when(request.context.existing_pass_ends_at, self._timezone),
             )
-        return request_status_card(approval_view(request, self._timezone))
+        view = approval_view(request, self._timezone)
+        if view.pending and (unseen or why is not None):
+            words = nobody_shown(request, why, button_here=True)
+            return request_status_card(view, unseen=f"{note} {words}".strip())
+        return request_status_card(view)
 
     async def remember(
         self, request_id: str, audience: str, reference: ConversationReference, activity_id: str
@@ -117,9 +152,9 @@ class TeamsBoard:
 
     async def _channel(
         self, approver_ids: Sequence[str], request: TapRequest
-    ) -> list[ConversationReference]:
+    ) -> list[ConversationReference] | None:
         """The helpdesk channel, once per service URL that its approvers (else the requester)
-        reach the bot through."""
+        reach the bot through; None when no helpdesk channel is known."""
         channel_id = self._channel_id
         if not channel_id:
             stored = await self._store.get_conversation(HELPDESK_CHANNEL_KEY)
@@ -128,7 +163,7 @@ class TeamsBoard:
             )
         if not channel_id:
             log.warning("no helpdesk channel: set HELPDESK_CHANNEL_ID or install tapbot there")
-            return []
+            return None
         chats = [await self._references.reference_for(f"user:{i}") for i in approver_ids]
         known = [c for c in chats if c is not None] or [
             c for c in [await self._references.reference_for(f"user:{request.requester_id}")] if c

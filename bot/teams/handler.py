@@ -24,8 +24,7 @@ from botbuilder.schema import (
 from botbuilder.schema.teams import TeamsChannelData
 
 from bot.domain.audit import Auditor
-from bot.domain.ports import Directory
-from bot.domain.requester import profile_of
+from bot.domain.requester import Profiles
 from bot.teams.approval_cards import ApprovalCards
 from bot.teams.audit_cards import AuditCards
 from bot.teams.board import HELPDESK_CHANNEL_KEY
@@ -36,7 +35,7 @@ from bot.teams.request_cards import RequestCards
 from bot.teams.status_cards import StatusCards
 from bot.teams.team_cards import TeamCards
 from cards import joiner as joiner_card
-from cards.approval import APPROVE, DENY, REVIEW
+from cards.approval import APPROVE, DENY, REPOST, REVIEW
 from cards.commands import COMMANDS, commands_table
 from cards.help import HelpView, help_card
 from cards.request import CANCEL, DETAILS, OPEN, REPLACE, SEARCH, SUBMIT
@@ -56,7 +55,7 @@ PlacedAction = Callable[[Caller, Mapping[str, object], Place | None], Awaitable[
 class TeamsDeps:
     """What the Teams layer needs from the composition root."""
 
-    directory: Directory
+    profiles: Profiles
     references: ConversationReferences
     auditor: Auditor
     tenant_id: str
@@ -90,6 +89,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             OPEN: lambda caller, _data: cards.form(caller),
             REPLACE: cards.replace,
             CANCEL: cards.cancel,
+            REPOST: cards.repost,
             SEARCH: cards.search,
             DETAILS: cards.details,
             **deps.team_cards.actions,
@@ -271,12 +271,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         welcome: bool = False,
         unrecognised: bool = False,
     ) -> None:
-        profile = await profile_of(
-            self._deps.directory,
-            caller.user_id,
-            fallback_name=caller.name,
-            helpdesk_group_id=self._deps.helpdesk_group_id,
-        )
+        profile = await self._deps.profiles.of(caller.user_id, fallback_name=caller.name)
         view = HelpView(
             display_name=profile.display_name,
             direct_reports=profile.direct_reports,
@@ -285,6 +280,7 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             commands=COMMANDS,
             welcome=welcome,
             unrecognised=unrecognised,
+            slowed_down=profile.slowed_down,
         )
         card = CardFactory.adaptive_card(help_card(view))
         await turn_context.send_activity(MessageFactory.attachment(card))

@@ -18,7 +18,14 @@ import structlog
 from botbuilder.schema import ConversationReference
 
 from bot.domain.errors import DirectoryError
-from bot.domain.model import DeliveryMethod, DirectoryUser, RequestKind, RequestState, TapRequest
+from bot.domain.model import (
+    REQUESTER_COPY,
+    DeliveryMethod,
+    DirectoryUser,
+    RequestKind,
+    RequestState,
+    TapRequest,
+)
 from bot.domain.offers import RequestDetails, RequestOffers
 from bot.domain.outcomes import (
     AwaitingApproval,
@@ -63,6 +70,7 @@ NOT_ELIGIBLE: dict[Refusal, str] = {
     Refusal.BLOCKED_GROUP: "protected account",
     Refusal.NOT_IN_POLICY_SCOPE: "outside the pass policy",
     Refusal.ROLE_CHECK_FAILED: "couldn't check administrator roles",
+    Refusal.NO_HELPDESK: "manager changed recently, and no helpdesk is set up to approve",
 }
 HELPDESK_NOTE = "manager changed recently: the helpdesk approves"
 POLICY_OFF = (
@@ -237,7 +245,7 @@ class RequestCards:
         else:
             outcome = await self._requests.submit(Person(caller.user_id, caller.name), form)
         if isinstance(outcome, AwaitingApproval) and place is not None:
-            await self._board.remember(outcome.request.id, "requester", *place)
+            await self._board.remember(outcome.request.id, REQUESTER_COPY, *place)
         return self.card_for(outcome)
 
     async def replace(self, caller: Caller, data: Mapping[str, object]) -> Card:
@@ -247,6 +255,16 @@ class RequestCards:
     async def cancel(self, caller: Caller, data: Mapping[str, object]) -> Card:
         person = Person(caller.user_id, caller.name)
         return self.card_for(await self._requests.cancel(person, _request_id(data)))
+
+    async def repost(self, caller: Caller, data: Mapping[str, object]) -> Card:
+        """The requester clicked "Post it again" on a request whose approval card reached
+        nobody."""
+        person = Person(caller.user_id, caller.name)
+        outcome = await self._requests.repost(person, _request_id(data))
+        if isinstance(outcome, Refused) and outcome.request is not None:
+            # Too many tries: the request still waits, and its card says so.
+            return self._board.requester_card(outcome.request, unseen=True, note=outcome.text)
+        return self.card_for(outcome)
 
     def card_for(self, outcome: Outcome) -> Card:
         """The card that shows *outcome* to the requester."""
@@ -263,6 +281,8 @@ class RequestCards:
                 return outcome_card("No pass was requested", [text], attention=True)
             case Failed(_, text):
                 return outcome_card("The pass could not be issued", [text], attention=True)
+            case AwaitingApproval(request, posting) if not posting.posted:
+                return self._board.requester_card(request, unseen=True, why=posting.unseen)
             case AwaitingApproval(request, _) | Unchanged(request) | Decided(request, _):
                 return self._where_it_stands(request)
 

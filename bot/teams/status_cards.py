@@ -9,9 +9,9 @@ directory as TextRuns, times in the bot's time zone) and reads the card's data b
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -21,13 +21,18 @@ from bot.domain.errors import StoreError
 from bot.domain.request_query import RequestCursor
 from bot.domain.status import (
     Cancelled,
+    CancelOutcome,
     CancelRefused,
     MyRequests,
+    NotReposted,
     NotWaiting,
+    Reposted,
+    RepostOutcome,
     RequestStatus,
     Standing,
     StatusPage,
 )
+from bot.domain.telling import nobody_shown
 from bot.domain.workflow import Person
 from bot.teams.identity import Caller
 from cards import TEAMS_MAX_CARD_BYTES, card_bytes
@@ -38,6 +43,7 @@ from cards.status import (
     GOOD,
     NEUTRAL,
     PAGE,
+    REPOST,
     WAITING,
     StatusRow,
     StatusView,
@@ -49,11 +55,17 @@ from cards.text import Part, name, sentence
 log = structlog.get_logger(__name__)
 
 Card = dict[str, Any]
+# What a row's button answers (`CancelOutcome`, `RepostOutcome`).
+RowOutcome = TypeVar("RowOutcome")
 _MAX_ID = 64
 _MAX_TIME = 40
 _MAX_REASON = 200
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CANNOT_READ = "I couldn't read your requests just now. Please try again in a minute."
+CANNOT_REPOST = (
+    "Something went wrong while posting your request again, so I can't say whether it "
+    "worked. Show your requests to see where it stands."
+)
 CANNOT_CANCEL = (
     "Something went wrong while cancelling, so I can't say whether it worked. Show your "
     "requests to see where it stands, and try again if it still waits."
@@ -78,7 +90,7 @@ class StatusCards:
     def __init__(self, requests: MyRequests, timezone: ZoneInfo) -> None:
         self._requests = requests
         self._timezone = timezone
-        self.actions = {PAGE: self.page, CANCEL: self.cancel}
+        self.actions = {PAGE: self.page, CANCEL: self.cancel, REPOST: self.repost}
 
     async def open(self, caller: Caller) -> Card:
         """The caller's newest requests (the "status" command)."""
@@ -95,30 +107,32 @@ class StatusCards:
     async def cancel(self, caller: Caller, data: Mapping[str, object]) -> Card:
         """Cancel the request the row names, if it is the caller's and still waits; then draw
         the same page again with what happened on top."""
+        cannot = ("I couldn't cancel your request", CANNOT_CANCEL)
+        return await self._on_row(caller, data, self._requests.cancel, _cancelled, cannot)
+
+    async def repost(self, caller: Caller, data: Mapping[str, object]) -> Card:
+        """Post the approval card of the request the row names again, if it is the caller's
+        and nobody was shown it; then draw the same page again with what happened on top."""
+        cannot = ("I couldn't post your request again", CANNOT_REPOST)
+        return await self._on_row(caller, data, self._requests.repost, _reposted, cannot)
+
+    async def _on_row(
+        self,
+        caller: Caller,
+        data: Mapping[str, object],
+        act: Callable[[Person, str], Awaitable[RowOutcome]],
+        said: Callable[[RowOutcome], tuple[Part, bool]],
+        cannot: tuple[str, str],
+    ) -> Card:
+        """Do *act* to the request the row names, as the caller; then draw the same page again
+        with what happened on top, in the words *said* gives (and whether it is bad news)."""
         request_id = _request_id(data, "request_id")
         try:
-            outcome = await self._requests.cancel(Person(caller.user_id, caller.name), request_id)
+            outcome = await act(Person(caller.user_id, caller.name), request_id)
         except StoreError:
-            log.warning("cancel from the status card failed in the store")
-            return status_message_card("I couldn't cancel your request", CANNOT_CANCEL)
-        match outcome:
-            case Cancelled(status):
-                notice: Part = sentence(
-                    "Your request for ",
-                    name(status.request.target_name),
-                    " is cancelled: no pass will be issued.",
-                )
-                bad = False
-            case NotWaiting(status):
-                headline, _ = HEADLINES[status.standing]
-                notice = sentence(
-                    "Nothing was cancelled: your request for ",
-                    name(status.request.target_name),
-                    f" isn't waiting any more ({headline.lower()}).",
-                )
-                bad = True
-            case CancelRefused(text):
-                notice, bad = text, True
+            log.warning("a status card action failed in the store", action=cannot[0])
+            return status_message_card(*cannot)
+        notice, bad = said(outcome)
         return await self._show(caller, _cursor(data, "before"), notice=notice, bad=bad)
 
     async def _show(
@@ -171,6 +185,7 @@ class StatusCards:
             lines=self.describe(status),
             colour=colour,
             can_cancel=status.can_cancel,
+            can_repost=status.can_repost,
         )
 
     def describe(self, status: RequestStatus) -> list[Part]:
@@ -179,6 +194,8 @@ class StatusCards:
         person = name(request.target_name)
         until = self._when(status.until) if status.until else ""
         match status.standing:
+            case Standing.AWAITING_APPROVAL if status.unseen:
+                return [nobody_shown(request, None, button_here=True)]
             case Standing.AWAITING_APPROVAL:
                 step = f"Step {request.stage} of {len(request.stages)}: " if request.stages else ""
                 # Who may decide names people (the requester, earlier deciders).
@@ -246,6 +263,54 @@ class StatusCards:
 
     def _when(self, moment: datetime) -> str:
         return when(moment, self._timezone)
+
+
+def _cancelled(outcome: CancelOutcome) -> tuple[Part, bool]:
+    match outcome:
+        case Cancelled(status):
+            return sentence(
+                "Your request for ",
+                name(status.request.target_name),
+                " is cancelled: no pass will be issued.",
+            ), False
+        case NotWaiting(status):
+            return _nothing_done("cancelled", status), True
+        case CancelRefused(text):
+            return text, True
+
+
+def _nothing_done(done: str, status: RequestStatus) -> Part:
+    """Says nothing was *done*, and why: the request no longer waits, or (still waiting) was
+    already shown to whoever can decide it."""
+    headline, _ = HEADLINES[status.standing]
+    why = (
+        " was already shown to whoever can decide it."
+        if status.standing is Standing.AWAITING_APPROVAL
+        else f" isn't waiting any more ({headline.lower()})."
+    )
+    return sentence(f"Nothing was {done}: your request for ", name(status.request.target_name), why)
+
+
+def _reposted(outcome: RepostOutcome) -> tuple[Part, bool]:
+    match outcome:
+        case Reposted(status) if not status.unseen:
+            return sentence(
+                "Your request for ",
+                name(status.request.target_name),
+                " was posted again: ",
+                name(status.waiting_for or "an approver"),
+                " can decide it now.",
+            ), False
+        case Reposted(status):
+            return sentence(
+                "Still nobody could be shown your request for ",
+                name(status.request.target_name),
+                ": see below.",
+            ), True
+        case NotReposted(_, RequestStatus() as status):
+            return _nothing_done("posted", status), True
+        case NotReposted(text, _):
+            return text, True
 
 
 def _shortened(reason: str) -> str:

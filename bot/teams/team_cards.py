@@ -7,11 +7,12 @@ module only translates between cards and the domain.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import DirectoryError
+from bot.domain.rates import SlowedDown
 from bot.domain.team import (
     PassGone,
     PassState,
@@ -70,10 +71,11 @@ class TeamCards:
         return await self._page(caller, _cursor(data))
 
     async def request(self, caller: Caller, data: Mapping[str, object]) -> Card:
-        """The request card, with the row's person chosen when they are on it."""
-        form = await self._requests.form(caller)
+        """Step two of the request card, for the row's person: exactly what picking them on
+        step one and clicking Next gives (`RequestCards.details`, with its checks and its
+        rate limit); step one when the card names nobody."""
         target = _field(data, "target")
-        return _preselect(form, target) if target else form
+        return await self._requests.details(caller, {"target": target} if target else {})
 
     async def ask_revoke(self, caller: Caller, data: Mapping[str, object]) -> Card:
         target, pass_id = _field(data, "target"), _field(data, "pass_id")
@@ -132,7 +134,9 @@ class TeamCards:
         try:
             page = await self._team.page(caller.user_id, cursor)
         except DirectoryError:
-            text = f"{notice} {CANNOT_READ}".strip()
+            page = SlowedDown(CANNOT_READ)
+        if isinstance(page, SlowedDown):
+            text = f"{notice} {page.text}".strip()
             return team_message_card("I can't show your team right now", text)
         rows = [
             TeamRow(
@@ -200,23 +204,3 @@ def _cursor_data(cursor: TeamCursor | None) -> dict[str, str] | None:
         return None
     page = "next" if cursor.forward else "previous"
     return {"page": page, "name": cursor.name, "id": cursor.user_id}
-
-
-def _preselect(form: Card, target: str) -> Card:
-    """Choose *target* in the request card's person list, if the list offers them."""
-    for item in _items(form.get("body", [])):
-        if item.get("type") == "Input.ChoiceSet" and item.get("id") == "target":
-            choices = item.get("choices") or []
-            if any(isinstance(c, dict) and c.get("value") == target for c in choices):
-                item["value"] = target
-    return form
-
-
-def _items(items: object) -> Iterator[dict[str, Any]]:
-    if not isinstance(items, list):
-        return
-    for item in items:
-        if isinstance(item, dict):
-            yield item
-            for nested in ("items", "columns"):
-                yield from _items(item.get(nested))

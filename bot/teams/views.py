@@ -8,12 +8,10 @@ import re
 from zoneinfo import ZoneInfo
 
 from bot.domain.approvals import describe_stage
-from bot.domain.delivery_options import by_method, delivered_how
-from bot.domain.issuing import UNDELIVERABLE
+from bot.domain.delivery_options import delivered_how
 from bot.domain.model import DeliveryMethod, RequestState, TapRequest
 from bot.domain.phone import mask_phone
-from bot.domain.policy import Refusal
-from bot.domain.refusals import message
+from bot.domain.status import Standing, failure_status
 from cards.approval import ApprovalView, DecisionLine
 from cards.request import lifetime_label, when
 from cards.text import Part, name, sentence
@@ -160,18 +158,8 @@ def _outcome(request: TapRequest, timezone: ZoneInfo) -> tuple[Part, bool]:
 
 
 def _failure(request: TapRequest) -> Part:
-    reason = request.reason or ""
-    if reason == "issue_in_progress":
-        return sentence(
-            "Approved, but another request for ", name(request.target_name),
-            " was being issued at that moment, so this one ended without a pass.",
-        )  # fmt: skip
-    how = by_method(request.delivery, target_name=request.target_name)
-    if reason == UNDELIVERABLE:
-        return sentence("No pass was issued: it could not be delivered ", name(how), ".")
-    if reason == "delivery_failed":
-        return sentence("The pass could not be delivered ", name(how), ", so it was deleted again.")
-    if reason in Refusal.__members__.values():
-        because = message(Refusal(reason), name=request.target_name)
-        return sentence("No pass was issued: ", because)
-    return "No pass was issued (the requester was told why)."
+    """What went wrong, in the words the status card uses too (`failure_status`)."""
+    failure = failure_status(request)
+    if failure.standing is Standing.REFUSED:
+        return sentence("No pass was issued: ", failure.why)
+    return failure.why

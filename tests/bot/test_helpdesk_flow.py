@@ -11,6 +11,7 @@ from urllib.parse import quote
 from bot.domain.model import RequestState
 from tests.bot.conftest import HELPDESK, HELPDESK_GROUP_ID, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
+from tests.bot.flows import helpdesk_submission
 from tests.twins.directory import person
 
 CHANNEL = "19:approvals@thread.tacv2"
@@ -88,18 +89,7 @@ async def test_a_helpdesk_request_waits_and_is_approved_from_the_channel(
     form = connector.sent[-1]["attachments"][0]["content"]
     # Hana manages Nora and is in the helpdesk: her own reports, and a way to anyone else.
     assert "Someone else (helpdesk)" in [a["title"] for a in form["actions"]]
-    found = await bot.invoke(connector.url, "request.search", {"query": "Lee"}, user=HELPDESK)
-    [target] = [
-        c["value"] for b in found["value"]["body"] if b.get("id") == "target" for c in b["choices"]
-    ]
-    details = await bot.invoke(connector.url, "request.details", {"target": target}, user=HELPDESK)
-    data = details["value"]["actions"][0]["data"] | {
-        "lifetime": "60",
-        "one_time": "true",
-        "start": "now",
-        "delivery": "chat_requester",
-        "justification": "Locked out after a phone swap",
-    }
+    target, data = await helpdesk_submission(bot, connector)
     sent_before = len(connector.sent)
 
     waiting = await bot.invoke(

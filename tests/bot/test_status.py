@@ -98,7 +98,8 @@ async def test_a_managers_issued_request_shows_how_it_was_delivered_and_until_wh
 async def test_the_helpdesk_request_waits_and_its_requester_cancels_it_from_status(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
-    bot = await start_bot()
+    # A helpdesk channel is known: the approval card is shown, and the request just waits.
+    bot = await start_bot(HELPDESK_CHANNEL_ID="19:approvals@thread.tacv2")
     request_id = await _hana_asks_for_lee(bot, connector)
 
     card = await _status(bot, connector, user=HELPDESK)

@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.model import AuditEvent
+from bot.domain.offers import DETAILS_PER_PERSON_PER_HOUR, SLOW_DOWN
 from cards.commands import COMMANDS
 from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
 from tests.twins.directory import person
+from tests.twins.store import use_up
 from tests.unit.cards.card_walk import actions, texts
 
 
@@ -138,18 +140,76 @@ async def test_a_team_of_45_is_paged_by_twenty(
     assert "People 21 to 40 of 45" in json.dumps(back)
 
 
-async def test_request_from_a_row_opens_the_request_card_with_that_person_chosen(
+async def test_request_from_a_row_opens_the_pass_step_for_that_person_and_issues(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
     bot = await start_bot()
     lynne = _report(bot, "Lynne Robbins")
     card = _card(await _say(bot, connector, "team"))
 
-    form = await _click(bot, connector, _button(card, "Request a pass", target=lynne))
+    details = await _click(bot, connector, _button(card, "Request a pass", target=lynne))
 
-    target = next(e for e in form["body"] if e.get("id") == "target")
-    assert target["value"] == lynne
-    assert "Request a Temporary Access Pass" in json.dumps(form)
+    # Step two straight away: no list of people, no Next to click.
+    runs = texts(details, "TextRun")
+    assert "Temporary Access Pass for Lynne Robbins" in runs
+    assert "Next" not in [a["title"] for a in actions(details)]
+    [submit] = [a for a in actions(details) if a["verb"] == "request.submit"]
+    assert submit["data"]["target"] == lynne
+    filled = submit["data"] | {
+        "lifetime": "60",
+        "one_time": "true",
+        "start": "now",
+        "delivery": "chat_requester",
+        "justification": "Lost her phone",
+    }
+    outcome = await _click(bot, connector, submit | {"data": filled})
+    assert "Pass issued for Lynne Robbins" in json.dumps(outcome)
+    assert bot.directory.pass_of(lynne) is not None
+
+
+async def test_request_from_a_forged_row_is_checked_as_next_is(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    """The row's target is card data: someone not the clicker's report gets the refusal Next
+    gives, and nothing about them."""
+    bot = await start_bot()
+
+    answer = await _click(bot, connector, {"verb": "team.request", "data": {"target": NOBODY.id}})
+
+    words = json.dumps(answer)
+    assert "No pass can be requested" in words
+    assert "doesn't report to you" in words
+    assert NOBODY.user_principal_name not in words
+    assert "request.submit" not in words
+
+
+async def test_request_from_a_row_naming_nobody_opens_step_one(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+
+    answer = await _click(bot, connector, {"verb": "team.request", "data": {"target": ""}})
+
+    assert "Choose the person who needs the pass first." in texts(answer, "TextRun")
+    assert [c["title"] for c in _choices(answer)] == ["Adele Vance", "Lee Gu", "Lynne Robbins"]
+
+
+async def test_request_from_a_row_counts_against_the_same_limit_as_next(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    lee = _report(bot, "Lee Gu")
+    await use_up(bot.store, "details", MANAGER.id, DETAILS_PER_PERSON_PER_HOUR, at=bot.clock.now())
+    calls = bot.directory.called("get_manager")
+
+    answer = await _click(bot, connector, {"verb": "team.request", "data": {"target": lee}})
+
+    assert SLOW_DOWN in json.dumps(answer)
+    assert bot.directory.called("get_manager") == calls
+
+
+def _choices(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return next(e for e in card["body"] if e.get("id") == "target")["choices"]  # type: ignore[no-any-return]
 
 
 async def test_team_and_audit_stay_out_of_group_chats(

@@ -1,6 +1,7 @@
 """ "team" and "audit" through the Agents Playground, against the fake tenant's Graph: Olivia
-sees her team and revokes a pass she issued; a revoke for someone who is not hers is refused;
-Priya (helpdesk) reads the audit trail and Olivia may not."""
+sees her team and revokes a pass she issued, and asks for a pass from a row straight at its pass
+step; a revoke for someone who is not hers is refused; Priya (helpdesk) reads the audit trail
+and Olivia may not."""
 
 from __future__ import annotations
 
@@ -102,6 +103,33 @@ async def test_olivia_sees_her_team_and_revokes_a_pass_she_issued(
 
     again = await manager_chat.invoke(card_id, "team.revoke_confirm", confirm["data"])
     assert "already gone" in json.dumps(again)
+
+
+async def test_request_a_pass_on_olivias_team_opens_the_pass_step_for_that_person(
+    manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
+) -> None:
+    card_id, team = await _card_for(manager_chat, "team", "Your team's passes")
+    [request] = [b for b in _buttons(team, "team.request") if b["data"]["target"] == org.LIAM_ID]
+
+    details = await manager_chat.invoke(card_id, "team.request", request["data"])
+
+    assert "Temporary Access Pass for Liam Carter" in _runs(details["value"])
+    [submit] = _buttons(details["value"], "request.submit")
+    assert submit["data"]["target"] == org.LIAM_ID
+    answer = await manager_chat.invoke(
+        card_id,
+        "request.submit",
+        submit["data"]
+        | {
+            "lifetime": "60",
+            "one_time": "true",
+            "start": "now",
+            "delivery": "chat_requester",
+            "justification": "Locked out, asked from the team card",
+        },
+    )
+    assert "Pass issued for" in json.dumps(answer)
+    assert org.LIAM_ID in await passes(tenant)
 
 
 async def test_a_revoke_for_someone_who_is_not_olivias_report_is_refused(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Collection, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.audit_query import AuditCursor
@@ -401,3 +401,12 @@ class MemoryStore(MemoryJoinerRows):
             return False
         self._edits[edit_id] = dataclasses.replace(edit, done=True)
         return True
+
+
+async def use_up(store: Any, bucket: str, key: str, count: int, *, at: datetime) -> None:
+    """Record *count* events of (*bucket*, *key*) at *at* through the port, as if the person
+    had clicked that often a moment ago (to test what happens past a limit)."""
+    for _ in range(count):
+        assert await store.admit(
+            bucket, key, at=at, limit=RateLimit(count + 1, at - timedelta(hours=1))
+        )

@@ -10,6 +10,7 @@ import pytest
 from appPackage.build import manifest
 from bot.domain.audit import Auditor
 from bot.domain.audit_view import AuditViewer
+from bot.domain.requester import Profiles
 from bot.domain.status import MyRequests
 from bot.domain.team import TeamPasses
 from bot.teams.approval_cards import ApprovalCards
@@ -47,12 +48,19 @@ def _handler() -> TapbotHandler:
         world.requests, world.offers, board, UTC, is_helpdesk=world.checks.is_helpdesk
     )
     team = TeamPasses(
-        directory=directory, pass_issuer=directory, delivery=delivery, auditor=auditor, clock=clock
+        directory=directory,
+        pass_issuer=directory,
+        delivery=delivery,
+        auditor=auditor,
+        clock=clock,
+        store=store,
     )
-    viewer = AuditViewer(directory=directory, store=store, auditor=auditor, helpdesk_group_id="")
+    viewer = AuditViewer(
+        directory=directory, store=store, auditor=auditor, clock=clock, helpdesk_group_id=""
+    )
     return TapbotHandler(
         TeamsDeps(
-            directory=directory,
+            profiles=Profiles(directory=directory, store=store, clock=clock, helpdesk_group_id=""),
             references=ConversationReferences(store, clock),
             auditor=auditor,
             tenant_id="t",

@@ -65,3 +65,21 @@ def test_card_validation_reports_schema_and_size_problems() -> None:
         "body": [{"type": "TextBlock", "text": "x" * 30_000}],
     }
     assert any("Teams accepts at most" in p for p in card_problems(big))
+
+
+def test_a_helpdesk_member_is_told_they_can_ask_for_anyone_and_gets_the_button() -> None:
+    card = help_card(HelpView("Hana Desk", 0, True, True, COMMANDS))
+    text = readable_text(card)
+    assert "you can request a pass for anyone eligible" in text
+    assert "not available" not in text
+    assert [a["title"] for a in card["actions"]] == ["Request a pass"]
+
+
+def test_someone_who_asked_too_often_is_told_why_their_rights_are_not_shown() -> None:
+    card = help_card(HelpView("Ann Lee", 0, False, False, COMMANDS, slowed_down=True))
+    text = readable_text(card)
+    assert card_problems(card) == []
+    assert "very often in the last hour" in text
+    assert "couldn't read your details" not in text
+    assert "actions" not in card
+    assert "help: Show this card." in text

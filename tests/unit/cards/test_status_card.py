@@ -3,6 +3,7 @@ names only as TextRuns, and offers Cancel only where a request waits."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from cards.request import OPEN
@@ -10,6 +11,7 @@ from cards.status import (
     BAD,
     CANCEL,
     PAGE,
+    REPOST,
     StatusRow,
     StatusView,
     status_card,
@@ -100,3 +102,17 @@ def test_a_message_card_is_valid_and_leads_back_to_the_list() -> None:
     assert card_problems(card) == []
     assert [(a["title"], a["verb"]) for a in card["actions"]] == [("Show my requests", PAGE)]
     assert all(e["type"] != "Input.Text" for e in elements(card))
+
+
+def test_a_request_nobody_was_shown_offers_post_it_again_before_cancel() -> None:
+    row = dataclasses.replace(_row(1, waiting=True), can_repost=True)
+    card = status_card(StatusView(rows=[row, _row(2, waiting=True)], here=HERE))
+    assert card_problems(card) == []
+    row_buttons = [(a["title"], a["verb"]) for a in actions(card) if a["verb"] != PAGE]
+    assert row_buttons == [
+        ("Post it again", REPOST),
+        ("Cancel request", CANCEL),
+        ("Cancel request", CANCEL),
+    ]
+    [repost] = [a for a in actions(card) if a["verb"] == REPOST]
+    assert repost["data"] == {"request_id": row.request_id, **HERE}

@@ -30,15 +30,12 @@ from tests.unit.domain.world import (
     GLOBAL_ADMIN,
     LIAM,
     MANAGER,
+    MANAGER_AND_HELPDESK,
     PRIYA,
     STRANGER,
     TOM,
     World,
     as_person,
-)
-
-MANAGER_AND_HELPDESK = ApprovalPolicy(
-    helpdesk_stages=(Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
 )
 
 

@@ -38,6 +38,7 @@ def _viewer(world: World, group: str) -> AuditViewer:
         directory=world.directory,
         store=world.store,
         auditor=Auditor(world.store, world.clock),
+        clock=world.clock,
         helpdesk_group_id=group,
         page_size=PAGE,
     )

@@ -171,7 +171,10 @@ def test_a_request_refused_at_issue_time_gives_the_refusal_in_words(
 ) -> None:
     failed = _request(world, state=RequestState.FAILED, reason=refusal.value)
     status = status_of(failed, world.clock.now())
-    assert (status.standing, status.why) == (Standing.REFUSED, message(refusal))
+    assert (status.standing, status.why) == (
+        Standing.REFUSED,
+        message(refusal, name=LIAM.display_name),
+    )
 
 
 @pytest.mark.parametrize("reason", [None, "", "something_new"])

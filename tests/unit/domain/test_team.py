@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.audit import Auditor
 from bot.domain.errors import DirectoryRejected, DirectoryUnavailable
 from bot.domain.model import DirectoryUser, PassInfo
 from bot.domain.policy import Refusal
@@ -25,20 +24,22 @@ from bot.domain.team import (
     pass_status,
 )
 from tests.twins.directory import person
-from tests.unit.domain.world import LIAM, MANAGER, NOAH, OTHER_MANAGER, STRANGER, World
+from tests.unit.domain.world import (
+    LIAM,
+    MANAGER,
+    NOAH,
+    OTHER_MANAGER,
+    STRANGER,
+    World,
+    team_passes,
+)
 
 UNREACHABLE = DirectoryUnavailable("Graph timed out", code="timeout")
 
 
 @pytest.fixture
 def team(world: World) -> TeamPasses:
-    return TeamPasses(
-        directory=world.directory,
-        pass_issuer=world.directory,
-        delivery=world.delivery,
-        auditor=Auditor(world.store, world.clock),
-        clock=world.clock,
-    )
+    return team_passes(world)
 
 
 async def _issue(world: World, user: DirectoryUser, **changes: object) -> PassInfo:

@@ -24,6 +24,7 @@ from bot.domain.offers import RequestOffers
 from bot.domain.policy import PolicyConfig
 from bot.domain.ports import Store
 from bot.domain.request_form import RequestForm
+from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
 from bot.domain.workflow import Person, RequestService
 from tests.twins.board import FakeBoard
@@ -46,6 +47,9 @@ PRIYA = person("Priya Shah", id="10000000-0000-4000-8000-000000000031")
 TOM = person("Tom Becker", id="10000000-0000-4000-8000-000000000032")
 CHLOE = person("Chloe Martin", id="10000000-0000-4000-8000-000000000033")
 FOUR_EYES = ApprovalPolicy(helpdesk_stages=(Stage(ApproverKind.HELPDESK, 240),))
+MANAGER_AND_HELPDESK = ApprovalPolicy(
+    helpdesk_stages=(Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
+)
 
 
 class World:
@@ -63,11 +67,13 @@ class World:
         store: Store | None = None,
         clock: ManualClock | None = None,
         directory: FakeDirectory | None = None,
+        helpdesk_group_id: str = HELPDESK,
     ) -> None:
+        self.helpdesk_group_id = helpdesk_group_id
         self.clock = clock or ManualClock()
         self.store = store or MemoryStore()  # type: ignore[assignment]
         self.delivery = FakeDelivery()
-        self.board = FakeBoard()
+        self.board = FakeBoard(self.store, self.clock)
         if directory is None:
             self.directory = FakeDirectory(self.clock)
             self._seed()
@@ -108,7 +114,7 @@ class World:
             membership=GroupMembership(self.directory, self.clock),
             clock=self.clock,
             config=self.config,
-            helpdesk_group_id=HELPDESK,
+            helpdesk_group_id=self.helpdesk_group_id,
             manager_check=self.manager_check,
         )
         cleanup = PassCleanup(self.directory, auditor, self.store)
@@ -131,7 +137,7 @@ class World:
             clock=self.clock,
             config=self.config,
             approvals=approvals,
-            helpdesk_group_id=HELPDESK,
+            helpdesk_group_id=self.helpdesk_group_id,
         )
         self.offers = RequestOffers(
             directory=self.directory,
@@ -199,3 +205,15 @@ class World:
 
 def as_person(user: object) -> Person:
     return Person(user.id, user.display_name)  # type: ignore[attr-defined]
+
+
+def team_passes(world: World) -> TeamPasses:
+    """ "team" over *world*'s directory and store."""
+    return TeamPasses(
+        directory=world.directory,
+        pass_issuer=world.directory,
+        delivery=world.delivery,
+        auditor=Auditor(world.store, world.clock),
+        clock=world.clock,
+        store=world.store,
+    )

@@ -9,7 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.model import DeliveryMethod, RequestState, TapRequest
+from bot.domain.model import ApproverKind, DeliveryMethod, RequestState, Stage, TapRequest, Unseen
+from bot.domain.policy import Refusal
+from bot.domain.refusals import message
+from bot.domain.status import FAILURES, UNKNOWN_FAILURE
+from bot.domain.telling import nobody_shown
 from bot.teams.views import approval_view, delivery_label
 from cards.approval import approval_card, request_status_card
 from cards.text import readable_text
@@ -124,16 +128,52 @@ def test_an_address_never_goes_into_a_fact_which_teams_reads_as_markdown() -> No
     assert any("l•••@evil.example" in run for run in runs)
 
 
-@pytest.mark.parametrize(
-    ("reason", "words"),
-    [
-        ("undeliverable", "No pass was issued: it could not be delivered by text message."),
-        (
-            "delivery_failed",
-            "The pass could not be delivered by text message, so it was deleted again.",
-        ),
-    ],
-)
-def test_a_delivery_that_failed_says_so_on_every_copy(reason: str, words: str) -> None:
+@pytest.mark.parametrize("reason", sorted(FAILURES))
+def test_what_went_wrong_reads_the_same_on_every_copy_and_on_status(reason: str) -> None:
+    """One source of the words: the approval card, the requester's card and "status"."""
     failed = request(state=RequestState.FAILED, reason=reason)
-    assert words in readable_text(approval_card(approval_view(failed, LONDON)))
+    for card in (
+        approval_card(approval_view(failed, LONDON)),
+        request_status_card(approval_view(failed, LONDON)),
+    ):
+        assert FAILURES[reason] in readable_text(card)
+
+
+def test_a_delivery_that_failed_says_so_and_how_it_was_meant_to_go() -> None:
+    for reason in ("undeliverable", "delivery_failed"):
+        card = approval_card(
+            approval_view(request(state=RequestState.FAILED, reason=reason), LONDON)
+        )
+        assert _facts(card)["Delivered"] == "By text message to the person's mobile number"
+        assert "no pass" in readable_text(card).lower()
+
+
+def test_a_rule_that_stopped_it_before_issuing_is_said_with_the_persons_name() -> None:
+    failed = request(state=RequestState.FAILED, reason=Refusal.DISABLED.value)
+    words = readable_text(request_status_card(approval_view(failed, LONDON)))
+    assert "No pass was issued: " + message(Refusal.DISABLED, name="Liam Carter") in words
+
+
+@pytest.mark.parametrize("reason", [None, "something_new"])
+def test_an_unknown_failure_is_said_plainly_never_as_a_code(reason: str | None) -> None:
+    failed = request(state=RequestState.FAILED, reason=reason)
+    assert UNKNOWN_FAILURE in readable_text(approval_card(approval_view(failed, LONDON)))
+
+
+def test_a_waiting_request_nobody_was_shown_says_so_and_offers_post_it_again() -> None:
+    waiting = request(stages=(Stage(ApproverKind.HELPDESK, 240),), stage=1)
+    view = approval_view(waiting, LONDON)
+    words = nobody_shown(waiting, Unseen.NO_HELPDESK_CHANNEL, button_here=True)
+
+    card = request_status_card(view, unseen=words)
+    plain = request_status_card(view)
+
+    assert card_problems(card) == []
+    assert words in readable_text(card)
+    assert [a["title"] for a in card["actions"]] == ["Post it again", "Cancel request"]
+    assert card["actions"][0]["data"] == {"request_id": "r1"}
+    assert [a["title"] for a in plain["actions"]] == ["Cancel request"]
+    ended = request_status_card(
+        approval_view(request(state=RequestState.DENIED), LONDON), unseen=words
+    )
+    assert words not in readable_text(ended)

@@ -164,7 +164,7 @@ def test_a_refusal_at_issue_time_says_when_and_why(world: World) -> None:
     failed = _request(world, state=RequestState.FAILED, reason=Refusal.DISABLED.value)
     assert _words(world, failed) == (
         "It was refused when the rules were checked again before issuing: "
-        + message(Refusal.DISABLED)
+        + message(Refusal.DISABLED, name="Liam Carter")
     )
 
 
