@@ -7,11 +7,21 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, time
 
+import pytest
+
 from bot.app import MANAGER_SYNC
 from bot.domain.model import RequestState
-from tests.bot.conftest import HELPDESK, MANAGER, StartBot, activity
+from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, StartBot, activity
 from tests.bot.connector import RecordingConnector
-from tests.bot.test_joiner_issue import EMMA, MAIL, _hire_day, _joiners
+from tests.bot.test_joiner_issue import (
+    EMMA,
+    MAIL,
+    _click,
+    _hire_day,
+    _joiners,
+    _reminded,
+    _text,
+)
 from tests.twins.directory import person
 
 
@@ -42,3 +52,21 @@ async def test_a_manager_who_made_themselves_the_manager_gets_no_copy_of_the_pas
     assert mail.to == ("emma.home@example.net",)
     assert mail.cc == ()
     assert "is in copy" not in mail.html_body
+
+
+@pytest.mark.parametrize("verb", ["joiner.issue", "joiner.not_needed", "joiner.tomorrow"])
+async def test_a_clicker_who_may_not_answer_learns_nothing_about_the_joiner(
+    start_bot: StartBot, connector: RecordingConnector, verb: str
+) -> None:
+    bot = await _reminded(start_bot, connector)
+
+    # Anyone in the tenant can send a click naming a joiner's id and a guessed start day.
+    answer = await bot.invoke(connector.url, verb, _click(bot, "email"), user=NOBODY)
+
+    shown = _text(answer["value"])
+    assert "Only the joiner's manager or the helpdesk" in shown
+    for private in ("Emma Brooks", "Designer", "e•••@example.net", MANAGER.display_name):
+        assert private not in shown
+    assert "actions" not in answer["value"]
+    refused = [e for e in await bot.store.list_audit() if e.outcome == "refused"]
+    assert [(e.actor_id, e.reason) for e in refused] == [(NOBODY.id, "not_manager_or_helpdesk")]

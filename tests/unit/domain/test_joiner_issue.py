@@ -41,7 +41,7 @@ class Reminded:
         self.config = JoinerConfig(timezone=BERLIN)
         self.day = self.world.clock.now().date() + timedelta(days=days)
         self.minutes, self.one_time = minutes, one_time
-        answers = JoinerAnswers(
+        self.answers = answers = JoinerAnswers(
             directory=self.world.directory,
             store=self.world.store,
             auditor=self.world.requests._audit,
