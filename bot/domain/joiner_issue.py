@@ -135,7 +135,7 @@ class JoinerIssuing:
             return event
         standing = await self.standing(event)
         if standing is not None:
-            return standing
+            return await self._audited(clicker, standing)
         method = _method(data.get("delivery"))
         refusal = await self._undeliverable(clicker, event, method)
         if refusal is not None:
@@ -146,7 +146,7 @@ class JoinerIssuing:
         request_id = request_id_for(clicker.id, form.form_id)
         claimed = await self._claim(event, clicker, request_id, attempt)
         if not isinstance(claimed, JoinerEvent):
-            return claimed
+            return await self._audited(clicker, claimed)
         outcome = await self._requests.submit(clicker, form, joiner=True)
         if _stored_nothing(outcome):
             return await self._release(claimed, request_id, outcome)
@@ -308,6 +308,24 @@ class JoinerIssuing:
             if current is None:
                 return Refused(BUSY, "in_progress", event)
             return await self.standing(current) or Refused(BUSY, "in_progress", current)
+
+    async def _audited(
+        self, clicker: Person, outcome: Requested | Unchanged | Refused
+    ) -> Requested | Unchanged | Refused:
+        """*outcome* of a click that made no request; a refusal (another click at work) is
+        audited like every refusal."""
+        if isinstance(outcome, Refused):
+            event = outcome.event
+            await self._audit.record(
+                "joiner_answer",
+                "refused",
+                actor_id=clicker.id,
+                target_id=event.joiner_id if event else None,
+                reason=outcome.reason,
+                detail={"action": "issue"}
+                | ({"hire_day": event.hire_day.isoformat()} if event else {}),
+            )
+        return outcome
 
     async def _release(self, event: JoinerEvent, request_id: str, outcome: Outcome) -> Refused:
         """Give the reminder back after a submit that stored nothing; say why."""
