@@ -58,7 +58,7 @@ from bot.domain.outcomes import (
 )
 from bot.domain.outcomes import Refused as RequestRefused
 from bot.domain.outcomes import Unchanged as RequestUnchanged
-from bot.domain.policy import PolicyConfig, lifetime_bounds, one_time_forced
+from bot.domain.policy import PolicyConfig, Refusal, lifetime_bounds, one_time_forced
 from bot.domain.ports import Clock, Store
 from bot.domain.request_form import RequestForm
 from bot.domain.workflow import Person, RequestService
@@ -72,6 +72,10 @@ ENDED_WITHOUT_PASS = frozenset(
     {RequestState.FAILED, RequestState.DENIED, RequestState.EXPIRED, RequestState.CANCELLED}
 )
 BUSY = "Someone is issuing this pass right now. Look again in a minute."
+AUTOMATIC_LIMIT = (
+    "I had already asked for as many automatic passes in your name in the last hour as one "
+    "person may ask for. Choose how it should travel and click Issue for day one."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +211,15 @@ class JoinerIssuing:
             justification=_reason(reminder.hire_day, automatic=True),
         )
         outcome = await self._requests.submit(
-            Person(manager.id, manager.display_name), form, joiner=True
+            Person(manager.id, manager.display_name), form, joiner=True, automatic=True
         )
         match outcome:
             case Issued(request) | AwaitingApproval(request, _) | ConfirmReplace(request, _):
                 request_made = request
             case RequestUnchanged(request) if request.state not in ENDED_WITHOUT_PASS:
                 request_made = request
+            case RequestRefused(Refusal.RATE_LIMIT_REQUESTER, _, _):
+                return f"I didn't issue it automatically: {AUTOMATIC_LIMIT}"
             case RequestRefused(_, text, _) | Failed(_, text):
                 return f"I didn't issue it automatically: {text}"
             case _:
