@@ -59,7 +59,7 @@ from bot.domain.outcomes import (
 from bot.domain.outcomes import Refused as RequestRefused
 from bot.domain.outcomes import Unchanged as RequestUnchanged
 from bot.domain.policy import PolicyConfig, Refusal, lifetime_bounds, one_time_forced
-from bot.domain.ports import Clock, Store
+from bot.domain.ports import ChatReachability, Clock, Store
 from bot.domain.request_form import RequestForm
 from bot.domain.workflow import Person, RequestService
 
@@ -72,6 +72,7 @@ ENDED_WITHOUT_PASS = frozenset(
     {RequestState.FAILED, RequestState.DENIED, RequestState.EXPIRED, RequestState.CANCELLED}
 )
 BUSY = "Someone is issuing this pass right now. Look again in a minute."
+NO_CHAT_WITH_YOU = "I have no chat with you to send it to; open a chat with me first"
 AUTOMATIC_LIMIT = (
     "I had already asked for as many automatic passes in your name in the last hour as one "
     "person may ask for. Choose how it should travel and click Issue for day one."
@@ -110,7 +111,9 @@ def joiner_terms(policy: TapPolicy, config: PolicyConfig, joiner: JoinerConfig) 
 
 
 class JoinerIssuing:
-    """Makes the request for a joiner's day-one pass (see the module docstring)."""
+    """Makes the request for a joiner's day-one pass (see the module docstring). *reach* tells
+    whether the clicker has a chat with tapbot, for the pass "to me": a reminder in the
+    helpdesk channel may be answered by someone who has none."""
 
     def __init__(
         self,
@@ -122,8 +125,10 @@ class JoinerIssuing:
         clock: Clock,
         config: JoinerConfig,
         offers: RequestOffers,
+        reach: ChatReachability | None = None,
     ) -> None:
         self._answers = answers
+        self._reach = reach
         self._requests = requests
         self._store = store
         self._audit = auditor
@@ -267,6 +272,12 @@ class JoinerIssuing:
         why = ""
         if method not in offered and offered:
             why = "it was not offered on this reminder"
+        elif method is DeliveryMethod.CHAT_TO_REQUESTER:
+            if (
+                self._reach is not None
+                and not (await self._reach.chat_reach(clicker.id)).has_conversation
+            ):
+                why = NO_CHAT_WITH_YOU
         else:
             # Never raises: a directory failure makes the option unavailable, saying why.
             options = await self._offers.deliveries(event.joiner_id, asked=method)

@@ -5,15 +5,19 @@ not answer a reminder gets to see."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, time
+from typing import Any
 
 import pytest
 
 from bot.app import MANAGER_SYNC
-from bot.domain.model import RequestState
-from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, StartBot, activity
+from bot.domain.joiners import JoinerState
+from bot.domain.model import DirectoryUser, IssuedPass, RequestState
+from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
 from tests.bot.test_joiner_issue import (
+    CHANNEL,
     EMMA,
     MAIL,
     _click,
@@ -70,3 +74,81 @@ async def test_a_clicker_who_may_not_answer_learns_nothing_about_the_joiner(
     assert "actions" not in answer["value"]
     refused = [e for e in await bot.store.list_audit() if e.outcome == "refused"]
     assert [(e.actor_id, e.reason) for e in refused] == [(NOBODY.id, "not_manager_or_helpdesk")]
+
+
+def _in_channel(user: DirectoryUser) -> dict[str, Any]:
+    """Who clicks, and where: the reminder's copy in the helpdesk channel."""
+    tenant = "11111111-1111-1111-1111-111111111111"
+    return {
+        "user": user,
+        "conversation": {
+            "id": f"{CHANNEL};messageid=1",
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": tenant,
+        },
+        "channelData": {
+            "tenant": {"id": tenant},
+            "team": {"id": "19:team@thread.tacv2"},
+            "channel": {"id": CHANNEL},
+        },
+        "replyToId": "reminder-1",
+    }
+
+
+async def test_the_clickers_own_chat_is_refused_at_the_click_when_they_have_none(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await _reminded(start_bot, connector)
+
+    # Hana answers in the channel and has never talked to tapbot in a 1:1 chat: the pass could
+    # never reach her, which would be found only after another helpdesk member approved.
+    answer = await bot.invoke(
+        connector.url, "joiner.issue", _click(bot, "chat_requester"), **_in_channel(HELPDESK)
+    )
+
+    assert "I have no chat with you" in _text(answer["value"])
+    assert await bot.store.list_requests() == []
+    event = await bot.store.get_joiner(EMMA.id, _hire_day(bot))
+    assert event is not None
+    assert event.state is JoinerState.REMINDED
+
+
+async def test_a_pass_asked_for_in_the_channel_goes_to_the_clickers_own_chat_only(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await _reminded(start_bot, connector, APPROVAL_MODE="none")
+    # Hana has a 1:1 chat with tapbot, and answers the reminder in the channel.
+    await bot.post(activity(connector.url, text="help", user=HELPDESK))
+    before = len(connector.sent)
+    values = _record_pass_values(bot)
+
+    answer = await bot.invoke(
+        connector.url, "joiner.issue", _click(bot, "chat_requester"), **_in_channel(HELPDESK)
+    )
+
+    [value] = values
+    shown = _text(answer["value"])
+    assert "Pass issued for Emma Brooks" in shown
+    assert value not in shown
+    assert "I've sent the pass to you in your chat with tapbot" in shown
+    sent = [
+        (path, json.dumps(body)) for path, body in zip(connector.paths, connector.sent, strict=True)
+    ]
+    carrying = [path for path, body in sent[before:] if value in body]
+    assert len(carrying) == 1
+    assert f"/v3/conversations/a%3A{HELPDESK.id}/" in carrying[0]
+
+
+def _record_pass_values(bot: BotUnderTest) -> list[str]:
+    """The values of the passes the fake tenant creates from now on."""
+    values: list[str] = []
+    create = bot.directory.create_pass
+
+    async def recording(*args: Any, **kwargs: Any) -> IssuedPass:
+        issued = await create(*args, **kwargs)
+        values.append(issued.secret.reveal())
+        return issued
+
+    bot.directory.create_pass = recording  # type: ignore[method-assign]
+    return values
