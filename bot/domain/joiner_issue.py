@@ -14,9 +14,10 @@ the request's form and keeps the reminder's event in step with it:
   it is.
 - **The event.** It moves to ``requested`` before the request is made (compare-and-set), its
   ``owner`` the request's id, so two clicks on two instances make one request. A submit that
-  stored nothing (refused, or Entra failing) moves it back to ``reminded``, so the reminder can
-  be answered again. A request that ended without a pass (failed, denied, expired, cancelled)
-  leaves the reminder answerable too: the next click is a new attempt, with a new request.
+  stored nothing (refused, or Entra failing) moves it back to ``reminded`` (``snoozed`` if it
+  was), so the reminder can be answered again. A request that ended without a pass (failed,
+  denied, expired, cancelled) leaves the reminder answerable too: the next click is a new
+  attempt, with a new request.
   A click that died between the two leaves ``requested`` with no request; after
   `CLICK_LEASE` the next click takes it over.
 """
@@ -158,7 +159,7 @@ class JoinerIssuing:
             return await self._audited(clicker, claimed)
         outcome = await self._requests.submit(clicker, form, joiner=True)
         if _stored_nothing(outcome):
-            return await self._release(claimed, request_id, outcome)
+            return await self._release(claimed, request_id, outcome, before=event.state)
         await self._audit.record(
             "joiner",
             "requested",
@@ -344,8 +345,11 @@ class JoinerIssuing:
             )
         return outcome
 
-    async def _release(self, event: JoinerEvent, request_id: str, outcome: Outcome) -> Refused:
-        """Give the reminder back after a submit that stored nothing; say why."""
+    async def _release(
+        self, event: JoinerEvent, request_id: str, outcome: Outcome, *, before: JoinerState
+    ) -> Refused:
+        """Give the reminder back after a submit that stored nothing; say why. A snoozed one
+        stays snoozed, so the sweep still reminds them when it said it would."""
         text = outcome.text if isinstance(outcome, RequestRefused | Failed) else ""
         details = {k: v for k, v in event.details.items() if k != "request_id"}
         released = event
@@ -355,7 +359,9 @@ class JoinerIssuing:
                 event.hire_day,
                 expected=[JoinerState.REQUESTED],
                 owner=request_id,
-                new_state=JoinerState.REMINDED,
+                new_state=(
+                    JoinerState.SNOOZED if before is JoinerState.SNOOZED else JoinerState.REMINDED
+                ),
                 at=self._clock.now(),
                 changes={"owner": None, "lease_until": None, "details": details},
             )
