@@ -8,13 +8,22 @@ import dataclasses
 import json
 from datetime import UTC, datetime, time
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
 from bot.app import MANAGER_SYNC
 from bot.domain.joiners import JoinerState
 from bot.domain.model import DirectoryUser, IssuedPass, RequestState
-from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, BotUnderTest, StartBot, activity
+from tests.bot.conftest import (
+    HELPDESK,
+    HELPDESK_GROUP_ID,
+    MANAGER,
+    NOBODY,
+    BotUnderTest,
+    StartBot,
+    activity,
+)
 from tests.bot.connector import RecordingConnector
 from tests.bot.test_joiner_issue import (
     CHANNEL,
@@ -152,3 +161,79 @@ def _record_pass_values(bot: BotUnderTest) -> list[str]:
 
     bot.directory.create_pass = recording  # type: ignore[method-assign]
     return values
+
+
+def _team_channel(channel: str, team_group: str) -> dict[str, Any]:
+    """An activity's place in *channel* of the team whose group is *team_group*."""
+    tenant = "11111111-1111-1111-1111-111111111111"
+    return {
+        "conversation": {
+            "id": channel,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": tenant,
+        },
+        "channelData": {
+            "tenant": {"id": tenant},
+            "team": {"id": channel, "aadGroupId": team_group},
+            "channel": {"id": channel},
+        },
+    }
+
+
+SALES_CHANNEL = "19:sales-general@thread.tacv2"
+SALES_GROUP = "99999999-0000-0000-0000-00000000005a"
+
+
+async def _without_manager(start_bot: StartBot) -> BotUnderTest:
+    bot = await start_bot()
+    start = datetime.combine(_hire_day(bot), time(0), UTC)
+    bot.directory.add_user(dataclasses.replace(EMMA, employee_hire_date=start))
+    return bot
+
+
+async def test_a_reminder_for_the_helpdesk_never_goes_to_another_teams_channel(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await _without_manager(start_bot)
+    # tapbot was added to the Sales team too, and someone asked it for help there.
+    await bot.post(
+        activity(
+            connector.url, text="help", user=NOBODY, **_team_channel(SALES_CHANNEL, SALES_GROUP)
+        )
+    )
+    before = len(connector.sent)
+
+    report = await _joiners(bot).sweep.run()
+
+    assert report.counts["undeliverable"] == 1
+    assert not [p for p in connector.paths[before:] if "sales-general" in p]
+    assert "Emma Brooks" not in json.dumps(connector.sent[before:])
+
+
+async def test_a_reminder_for_the_helpdesk_goes_where_tapbot_was_installed_in_its_team(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await _without_manager(start_bot)
+    await bot.post(
+        activity(
+            connector.url,
+            type="installationUpdate",
+            action="add",
+            user=HELPDESK,
+            **_team_channel(CHANNEL, HELPDESK_GROUP_ID),
+        )
+    )
+    await bot.post(
+        activity(
+            connector.url, text="help", user=NOBODY, **_team_channel(SALES_CHANNEL, SALES_GROUP)
+        )
+    )
+    before = len(connector.sent)
+
+    report = await _joiners(bot).sweep.run()
+
+    assert report.counts["reminded"] == 1
+    [path] = connector.paths[before:]
+    assert CHANNEL in unquote(path)
+    assert "has no manager in the directory" in json.dumps(connector.sent[-1])
