@@ -124,7 +124,7 @@ async def test_the_clickers_own_chat_is_refused_at_the_click_when_they_have_none
 
 
 async def test_a_pass_asked_for_in_the_channel_goes_to_the_clickers_own_chat_only(
-    start_bot: StartBot, connector: RecordingConnector
+    start_bot: StartBot, connector: RecordingConnector, capfd: pytest.CaptureFixture[str]
 ) -> None:
     bot = await _reminded(start_bot, connector, APPROVAL_MODE="none")
     # Hana has a 1:1 chat with tapbot, and answers the reminder in the channel.
@@ -147,6 +147,15 @@ async def test_a_pass_asked_for_in_the_channel_goes_to_the_clickers_own_chat_onl
     carrying = [path for path, body in sent[before:] if value in body]
     assert len(carrying) == 1
     assert f"/v3/conversations/a%3A{HELPDESK.id}/" in carrying[0]
+    # Nor is it in the audit trail, the reminder's event or the logs.
+    assert value not in json.dumps([repr(e) for e in await bot.store.list_audit()])
+    event = await bot.store.get_joiner(EMMA.id, _hire_day(bot))
+    assert value not in repr(event)
+    [request] = await bot.store.list_requests()
+    assert value not in repr(request)
+    logged = capfd.readouterr()
+    assert "tapbot started" in logged.out + logged.err
+    assert value not in logged.out + logged.err
 
 
 def _record_pass_values(bot: BotUnderTest) -> list[str]:
