@@ -49,7 +49,7 @@ from bot.domain.membership import GroupMembership
 from bot.domain.model import ApproverKind, Stage
 from bot.domain.offers import RequestOffers
 from bot.domain.policy import PRIVILEGED_ROLES, PolicyConfig
-from bot.domain.ports import Clock, Directory, Mailer, PassIssuer, Store
+from bot.domain.ports import ChatReachability, Clock, Directory, Mailer, PassIssuer, Store
 from bot.domain.requester import Profiles
 from bot.domain.status import MyRequests
 from bot.domain.team import TeamPasses
@@ -327,6 +327,7 @@ class RequestMachinery:
     upkeep: Upkeep
     offers: RequestOffers
     board: TeamsBoard
+    reach: ChatReachability
 
 
 def _requests(
@@ -440,6 +441,7 @@ def _requests(
         ),
         offers=offers,
         board=board,
+        reach=delivery,
     )
 
 
@@ -525,6 +527,7 @@ def build_joiners(
         clock=clock,
         config=config,
         offers=wired.offers,
+        reach=wired.reach,
     )
     sweep = JoinerSweep(
         SweepPorts(

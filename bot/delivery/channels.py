@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery.email import EmailComposer
 from bot.delivery.messages import PassFacts, notice_text, sms_text
 from bot.delivery.ports import NoConversation, SmsSender, TeamsChat
-from bot.domain.delivery_options import MailTo, mail_address, mask_email
+from bot.domain.delivery_options import MailTo, copied_manager_id, mail_address, mask_email
 from bot.domain.errors import DeliveryFailed, DirectoryAccessDenied, DirectoryError
 from bot.domain.model import (
     DeliveryMethod,
@@ -339,7 +339,8 @@ class SmsChannel:
 
 class EmailChannel:
     """The pass by email (Graph sendMail) to the target's personal or work address, with
-    their manager in copy when *cc_manager*."""
+    their manager in copy when *cc_manager* and that manager asked for it
+    (`copied_manager_id`)."""
 
     method = DeliveryMethod.EMAIL
 
@@ -363,7 +364,7 @@ class EmailChannel:
     async def deliver(self, parcel: Parcel) -> DeliveryReceipt:
         person = await parcel.target()
         address = self._address(person)
-        manager = await self._manager(person) if self._cc_manager else None
+        manager = await self._copied_manager(parcel.request, person)
         cc = (manager.mail,) if manager and manager.mail and manager.mail != address else ()
         message = self._composer.pass_message(
             to=address,
@@ -406,6 +407,17 @@ class EmailChannel:
             )
             raise DeliveryFailed(f"the directory has no {which} for {person.display_name}")
         return address
+
+    async def _copied_manager(
+        self, request: TapRequest, person: DirectoryUser
+    ) -> DirectoryUser | None:
+        """The manager to copy, if any (`copied_manager_id`): read now, and copied only while
+        the directory still names the one who asked."""
+        expected = copied_manager_id(request) if self._cc_manager else None
+        if expected is None:
+            return None
+        manager = await self._manager(person)
+        return manager if manager is not None and manager.id == expected else None
 
     async def _manager(self, person: DirectoryUser) -> DirectoryUser | None:
         try:

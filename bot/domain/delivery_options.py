@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from bot.domain.model import DeliveryMethod, DirectoryUser
+from bot.domain.model import DeliveryMethod, DirectoryUser, RequestKind, TapRequest
 from bot.domain.phone import MASK, InvalidPhoneNumber, mask_phone, sms_number
 
 
@@ -75,6 +75,20 @@ def mail_address(user: DirectoryUser, mail_to: MailTo) -> str | None:
     if mail_to is MailTo.PERSONAL:
         return next((m.strip() for m in user.other_mails if m.strip()), None)
     return user.mail.strip() if user.mail and user.mail.strip() else None
+
+
+def copied_manager_id(request: TapRequest) -> str | None:
+    """The one manager a pass email for *request* may copy (``MAIL_CC_MANAGER``): its
+    requester, when they asked as the target's manager (a manager's or a joiner's request,
+    the relationship checked right before the pass was made) and needed no helpdesk approval
+    for a recent manager change; None for every other request. Whoever made themselves the
+    manager is exactly whom the safeguard distrusts, and a helpdesk member's request never
+    checked the manager at all: an approver who lets a pass go to the person's own address
+    must not be sending a copy to them. The caller copies the manager only if the directory
+    still names this id."""
+    if request.kind not in (RequestKind.MANAGER, RequestKind.JOINER) or request.stages:
+        return None
+    return request.requester_id
 
 
 def mask_email(address: str) -> str:

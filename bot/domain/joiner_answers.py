@@ -26,6 +26,8 @@ from bot.domain.joiners import (
     local_today,
     start_of_day,
 )
+from bot.domain.model import RateLimit
+from bot.domain.policy import REQUESTER_WINDOW
 from bot.domain.ports import Clock, Directory, Store
 
 _ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -55,7 +57,8 @@ class Unchanged:
 @dataclass(frozen=True, slots=True)
 class Refused:
     """The click was refused; *text* says why, in words for the clicker. *event* is the one
-    the card names, when it exists and the clicker may see it."""
+    the card names, when it exists and the clicker may see it (or, when the directory could
+    not tell, may be someone who can: a forged click cannot make Graph fail)."""
 
     text: str
     reason: str
@@ -69,6 +72,13 @@ NOT_YOURS = "Only the joiner's manager or the helpdesk can answer this reminder.
 CANNOT_CHECK = (
     "I couldn't check in the directory that you may answer this reminder. Please try again in "
     "a minute."
+)
+# Each click reads the directory before anything else is known about the clicker: a busy
+# helpdesk clicks often, a script naming joiners must not spend the tenant's Graph budget.
+ANSWERS_PER_PERSON_PER_HOUR = 300
+SLOW_DOWN = (
+    "You've answered joiner reminders very often in the last hour, so I'm pausing for a while "
+    "to spare Microsoft Entra. Please try again later."
 )
 
 
@@ -185,6 +195,11 @@ class JoinerAnswers:
         if event is None:
             await self._refusal(clicker_id, joiner_id, "unknown_event", day, action)
             return Refused(OUT_OF_DATE, "unknown_event")
+        now = self._clock.now()
+        limit = RateLimit(ANSWERS_PER_PERSON_PER_HOUR, now - REQUESTER_WINDOW)
+        if not await self._store.admit("joiner_answer", clicker_id, at=now, limit=limit):
+            await self._refusal(clicker_id, joiner_id, "rate_limited", day, action)
+            return Refused(SLOW_DOWN, "rate_limited")
         try:
             allowed = await self._may_answer(clicker_id, joiner_id)
         except DirectoryError as error:
@@ -192,8 +207,9 @@ class JoinerAnswers:
             return Refused(CANNOT_CHECK, error.code or "directory_unavailable", event)
         if not allowed:
             await self._refusal(clicker_id, joiner_id, "not_manager_or_helpdesk", day, action)
-            # The card stays as it was for them: they are looking at it already.
-            return Refused(NOT_YOURS, "not_manager_or_helpdesk", event)
+            # Without the event: the click may be forged (a joiner's id and a guessed day), and
+            # the reminder names the joiner, their job and where their pass could go.
+            return Refused(NOT_YOURS, "not_manager_or_helpdesk")
         return event
 
     async def _may_answer(self, clicker_id: str, joiner_id: str) -> bool:

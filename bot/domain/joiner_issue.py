@@ -14,9 +14,10 @@ the request's form and keeps the reminder's event in step with it:
   it is.
 - **The event.** It moves to ``requested`` before the request is made (compare-and-set), its
   ``owner`` the request's id, so two clicks on two instances make one request. A submit that
-  stored nothing (refused, or Entra failing) moves it back to ``reminded``, so the reminder can
-  be answered again. A request that ended without a pass (failed, denied, expired, cancelled)
-  leaves the reminder answerable too: the next click is a new attempt, with a new request.
+  stored nothing (refused, or Entra failing) moves it back to ``reminded`` (``snoozed`` if it
+  was), so the reminder can be answered again. A request that ended without a pass (failed,
+  denied, expired, cancelled) leaves the reminder answerable too: the next click is a new
+  attempt, with a new request.
   A click that died between the two leaves ``requested`` with no request; after
   `CLICK_LEASE` the next click takes it over.
 """
@@ -58,8 +59,8 @@ from bot.domain.outcomes import (
 )
 from bot.domain.outcomes import Refused as RequestRefused
 from bot.domain.outcomes import Unchanged as RequestUnchanged
-from bot.domain.policy import PolicyConfig, lifetime_bounds, one_time_forced
-from bot.domain.ports import Clock, Store
+from bot.domain.policy import PolicyConfig, Refusal, lifetime_bounds, one_time_forced
+from bot.domain.ports import ChatReachability, Clock, Store
 from bot.domain.request_form import RequestForm
 from bot.domain.workflow import Person, RequestService
 
@@ -72,6 +73,11 @@ ENDED_WITHOUT_PASS = frozenset(
     {RequestState.FAILED, RequestState.DENIED, RequestState.EXPIRED, RequestState.CANCELLED}
 )
 BUSY = "Someone is issuing this pass right now. Look again in a minute."
+NO_CHAT_WITH_YOU = "I have no chat with you to send it to; open a chat with me first"
+AUTOMATIC_LIMIT = (
+    "I had already asked for as many automatic passes in your name in the last hour as one "
+    "person may ask for. Choose how it should travel and click Issue for day one."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +112,9 @@ def joiner_terms(policy: TapPolicy, config: PolicyConfig, joiner: JoinerConfig) 
 
 
 class JoinerIssuing:
-    """Makes the request for a joiner's day-one pass (see the module docstring)."""
+    """Makes the request for a joiner's day-one pass (see the module docstring). *reach* tells
+    whether the clicker has a chat with tapbot, for the pass "to me": a reminder in the
+    helpdesk channel may be answered by someone who has none."""
 
     def __init__(
         self,
@@ -118,8 +126,10 @@ class JoinerIssuing:
         clock: Clock,
         config: JoinerConfig,
         offers: RequestOffers,
+        reach: ChatReachability | None = None,
     ) -> None:
         self._answers = answers
+        self._reach = reach
         self._requests = requests
         self._store = store
         self._audit = auditor
@@ -135,7 +145,7 @@ class JoinerIssuing:
             return event
         standing = await self.standing(event)
         if standing is not None:
-            return standing
+            return await self._audited(clicker, standing)
         method = _method(data.get("delivery"))
         refusal = await self._undeliverable(clicker, event, method)
         if refusal is not None:
@@ -146,10 +156,10 @@ class JoinerIssuing:
         request_id = request_id_for(clicker.id, form.form_id)
         claimed = await self._claim(event, clicker, request_id, attempt)
         if not isinstance(claimed, JoinerEvent):
-            return claimed
+            return await self._audited(clicker, claimed)
         outcome = await self._requests.submit(clicker, form, joiner=True)
         if _stored_nothing(outcome):
-            return await self._release(claimed, request_id, outcome)
+            return await self._release(claimed, request_id, outcome, before=event.state)
         await self._audit.record(
             "joiner",
             "requested",
@@ -207,13 +217,15 @@ class JoinerIssuing:
             justification=_reason(reminder.hire_day, automatic=True),
         )
         outcome = await self._requests.submit(
-            Person(manager.id, manager.display_name), form, joiner=True
+            Person(manager.id, manager.display_name), form, joiner=True, automatic=True
         )
         match outcome:
             case Issued(request) | AwaitingApproval(request, _) | ConfirmReplace(request, _):
                 request_made = request
             case RequestUnchanged(request) if request.state not in ENDED_WITHOUT_PASS:
                 request_made = request
+            case RequestRefused(Refusal.RATE_LIMIT_REQUESTER, _, _):
+                return f"I didn't issue it automatically: {AUTOMATIC_LIMIT}"
             case RequestRefused(_, text, _) | Failed(_, text):
                 return f"I didn't issue it automatically: {text}"
             case _:
@@ -261,6 +273,12 @@ class JoinerIssuing:
         why = ""
         if method not in offered and offered:
             why = "it was not offered on this reminder"
+        elif method is DeliveryMethod.CHAT_TO_REQUESTER:
+            if (
+                self._reach is not None
+                and not (await self._reach.chat_reach(clicker.id)).has_conversation
+            ):
+                why = NO_CHAT_WITH_YOU
         else:
             # Never raises: a directory failure makes the option unavailable, saying why.
             options = await self._offers.deliveries(event.joiner_id, asked=method)
@@ -309,8 +327,29 @@ class JoinerIssuing:
                 return Refused(BUSY, "in_progress", event)
             return await self.standing(current) or Refused(BUSY, "in_progress", current)
 
-    async def _release(self, event: JoinerEvent, request_id: str, outcome: Outcome) -> Refused:
-        """Give the reminder back after a submit that stored nothing; say why."""
+    async def _audited(
+        self, clicker: Person, outcome: Requested | Unchanged | Refused
+    ) -> Requested | Unchanged | Refused:
+        """*outcome* of a click that made no request; a refusal (another click at work) is
+        audited like every refusal."""
+        if isinstance(outcome, Refused):
+            event = outcome.event
+            await self._audit.record(
+                "joiner_answer",
+                "refused",
+                actor_id=clicker.id,
+                target_id=event.joiner_id if event else None,
+                reason=outcome.reason,
+                detail={"action": "issue"}
+                | ({"hire_day": event.hire_day.isoformat()} if event else {}),
+            )
+        return outcome
+
+    async def _release(
+        self, event: JoinerEvent, request_id: str, outcome: Outcome, *, before: JoinerState
+    ) -> Refused:
+        """Give the reminder back after a submit that stored nothing; say why. A snoozed one
+        stays snoozed, so the sweep still reminds them when it said it would."""
         text = outcome.text if isinstance(outcome, RequestRefused | Failed) else ""
         details = {k: v for k, v in event.details.items() if k != "request_id"}
         released = event
@@ -320,7 +359,9 @@ class JoinerIssuing:
                 event.hire_day,
                 expected=[JoinerState.REQUESTED],
                 owner=request_id,
-                new_state=JoinerState.REMINDED,
+                new_state=(
+                    JoinerState.SNOOZED if before is JoinerState.SNOOZED else JoinerState.REMINDED
+                ),
                 at=self._clock.now(),
                 changes={"owner": None, "lease_until": None, "details": details},
             )

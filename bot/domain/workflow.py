@@ -85,6 +85,9 @@ APPROVALS_SLOW_DOWN = (
     "spare Microsoft Entra. Nothing changed; please try again later."
 )
 MAX_REFRESH_APPROVERS = 60
+# The rate-limit bucket of requests tapbot makes in a manager's name (JOINER_AUTO_ISSUE): a
+# cohort of joiners must not use up the manager's own hourly allowance, nor lift the limit.
+AUTOMATIC = "submit_automatic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,17 +146,24 @@ class RequestService:
         return Refused(Refusal.INVALID_INPUT, text or refusal_message(Refusal.INVALID_INPUT, None))
 
     async def submit(
-        self, requester: Person, form: RequestForm, *, joiner: bool = False
+        self,
+        requester: Person,
+        form: RequestForm,
+        *,
+        joiner: bool = False,
+        automatic: bool = False,
     ) -> Outcome:
         """Check *form* from *requester* (from the authenticated activity) and, when every rule
         holds, ask for approval, ask about an existing pass, or issue and deliver the pass.
         *joiner*: it answers a joiner reminder; the joiner's manager then asks as kind
-        ``joiner`` (a helpdesk member asks as the helpdesk, with its approvals)."""
+        ``joiner`` (a helpdesk member asks as the helpdesk, with its approvals). *automatic*:
+        tapbot asks in the requester's name (``JOINER_AUTO_ISSUE``), so it is counted apart
+        from what the requester asks for themselves, against the same hourly limit."""
         request_id = request_id_for(requester.id, form.form_id)
         known = await self._store.get_request(request_id)
         if known is not None:
             return Unchanged(known)
-        if not await self._admit(requester.id):
+        if not await self._admit(requester.id, bucket=AUTOMATIC if automatic else "submit"):
             return await self._refuse(
                 Refusal.RATE_LIMIT_REQUESTER, requester.id, form.target_id, request_id
             )
@@ -660,10 +670,10 @@ class RequestService:
             return []
         return [i for i in found if i not in excluded][:MAX_REFRESH_APPROVERS]
 
-    async def _admit(self, requester_id: str) -> bool:
+    async def _admit(self, requester_id: str, *, bucket: str = "submit") -> bool:
         now = self._clock.now()
         limit = RateLimit(self._config.requests_per_requester_per_hour, now - REQUESTER_WINDOW)
-        return await self._store.admit("submit", requester_id, at=now, limit=limit)
+        return await self._store.admit(bucket, requester_id, at=now, limit=limit)
 
     async def _cancel(
         self, request: TapRequest, actor_id: str, *, reason: str

@@ -44,6 +44,8 @@ from cards.joiner import (
 from cards.request import when
 
 Card = dict[str, Any]
+# A reminder may sit in the helpdesk channel: a pass "to me" is never there.
+SENT_TO_OWN_CHAT = "in your chat with tapbot"
 
 
 class JoinerCards:
@@ -83,7 +85,7 @@ class JoinerCards:
         if isinstance(outcome, Requested):
             if isinstance(outcome.outcome, AwaitingApproval) and place is not None:
                 await self._board.remember(outcome.outcome.request.id, "requester", *place)
-            return self._request_cards.card_for(outcome.outcome)
+            return self._request_cards.card_for(outcome.outcome, own_chat=SENT_TO_OWN_CHAT)
         return await self._card(outcome)
 
     async def _card(self, outcome: AnswerOutcome | IssueOutcome) -> Card:
@@ -101,7 +103,7 @@ class JoinerCards:
             case Unchanged(event):
                 return reminder_card(self._view(event))
             case Requested(_, request_outcome):
-                return self._request_cards.card_for(request_outcome)
+                return self._request_cards.card_for(request_outcome, own_chat=SENT_TO_OWN_CHAT)
             case Refused(text, _, event) if event is not None:
                 return reminder_card(self._view(event, notice=text, attention=True))
             case Refused(text, _, _):
@@ -113,7 +115,7 @@ class JoinerCards:
         its request ended without a pass (or never came to exist)."""
         standing = await self._issuing.standing(event)
         if isinstance(standing, Requested):
-            return self._request_cards.card_for(standing.outcome)
+            return self._request_cards.card_for(standing.outcome, own_chat=SENT_TO_OWN_CHAT)
         request = await self._issuing.request_of(event)
         if request is not None:
             # It ended without a pass: say why; the reminder can be answered again.

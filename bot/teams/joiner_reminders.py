@@ -5,8 +5,8 @@ To the manager: through the conversation reference stored when they last talked 
 through Graph (idempotent) and the 1:1 chat is created through the Bot Framework connector
 (addressed by their Entra object id, which Teams accepts once the app is installed for them),
 at the service URL of a conversation the bot already knows; its reference is stored for next
-time. To the helpdesk: the channel ``HELPDESK_CHANNEL_ID`` names, or else the channel the bot
-most recently heard from (``channel:`` references).
+time. To the helpdesk: the channel ``HELPDESK_CHANNEL_ID`` names, or else the channel tapbot
+was installed in within the helpdesk's team (where approval cards go too).
 
 A send that certainly did not happen (no reference, a 4xx from the connector, a connection
 that could not be opened) raises ReminderUndeliverable; one that may have arrived (a timeout
@@ -37,6 +37,7 @@ from bot.domain.errors import DirectoryError, ReminderUndeliverable
 from bot.domain.joiners import Recipient, Reminder, ReminderReceipt, local_today
 from bot.domain.model import ConversationRecord, RequestState, TapRequest
 from bot.domain.ports import Clock, Directory, Store
+from bot.teams.board import HELPDESK_CHANNEL_KEY
 from bot.teams.delivery_choices import delivery_choices
 from bot.teams.proactive import ConversationReferences
 from cards.joiner import JoinerReminderView, outcome_card, reminder_card
@@ -170,14 +171,18 @@ class TeamsJoinerReminders:
         return reminder_card(view)
 
     async def _helpdesk_key(self) -> str:
+        """The helpdesk channel, as approval cards find it: ``HELPDESK_CHANNEL_ID``, else the
+        channel tapbot was installed in within the helpdesk's team. Never just any channel
+        tapbot has heard from: it may be added to any team, and a reminder names the joiner,
+        their job and where their pass could go."""
         if self._helpdesk_channel_id:
             key = f"channel:{self._helpdesk_channel_id}"
             if await self._store.get_conversation(key) is None:
                 await self._remember_channel(key, self._helpdesk_channel_id)
             return key
-        for record in await self._store.list_conversations("channel:", limit=10):
-            if record.tenant_id == self._tenant_id:
-                return record.key
+        record = await self._store.get_conversation(HELPDESK_CHANNEL_KEY)
+        if record is not None and record.tenant_id == self._tenant_id:
+            return record.key
         raise ReminderUndeliverable("no_helpdesk_channel")
 
     async def _known_endpoint(self) -> ConversationReference:

@@ -266,11 +266,12 @@ class RequestCards:
             return self._board.requester_card(outcome.request, unseen=True, note=outcome.text)
         return self.card_for(outcome)
 
-    def card_for(self, outcome: Outcome) -> Card:
-        """The card that shows *outcome* to the requester."""
+    def card_for(self, outcome: Outcome, *, own_chat: str = "in this chat") -> Card:
+        """The card that shows *outcome* to the requester. *own_chat* says where a pass "to
+        me" went, for a card that may sit elsewhere than the requester's chat with tapbot."""
         match outcome:
             case Issued(request):
-                return self._issued(request)
+                return self._issued(request, own_chat)
             case ConfirmReplace(request, existing):
                 return confirm_replace_card(
                     request_id=request.id,
@@ -284,9 +285,9 @@ class RequestCards:
             case AwaitingApproval(request, posting) if not posting.posted:
                 return self._board.requester_card(request, unseen=True, why=posting.unseen)
             case AwaitingApproval(request, _) | Unchanged(request) | Decided(request, _):
-                return self._where_it_stands(request)
+                return self._where_it_stands(request, own_chat)
 
-    def _issued(self, request: TapRequest) -> Card:
+    def _issued(self, request: TapRequest, own_chat: str) -> Card:
         person = name(request.target_name)
         until = when(request.pass_ends_at, self._timezone) if request.pass_ends_at else ""
         valid = f" (valid until {until})" if until else ""
@@ -294,7 +295,7 @@ class RequestCards:
         if request.delivery is DeliveryMethod.CHAT_TO_REQUESTER:
             lines = [
                 sentence(
-                    f"I've sent the pass to you in this chat{valid}. Hand it to ",
+                    f"I've sent the pass to you {own_chat}{valid}. Hand it to ",
                     person,
                     " in person or on a call, once you are sure it's them.",
                 )
@@ -311,10 +312,10 @@ class RequestCards:
         lines.append(sentence("Reason given: ", name(request.justification)))
         return outcome_card(sentence("Pass issued for ", person), lines)
 
-    def _where_it_stands(self, request: TapRequest) -> Card:
+    def _where_it_stands(self, request: TapRequest, own_chat: str) -> Card:
         person = name(request.target_name)
         if request.state is RequestState.DELIVERED:
-            return self._issued(request)
+            return self._issued(request, own_chat)
         if request.state is RequestState.CANCELLED and not request.stages:
             return outcome_card(
                 "Nothing changed",

@@ -206,6 +206,7 @@ async def test_a_helpdesk_member_in_the_channel_asks_with_four_eyes(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
     bot = await _reminded(start_bot, connector)
+    await bot.post(activity(connector.url, text="help", user=HELPDESK))  # her chat for the pass
     channel = {
         "user": HELPDESK,
         "conversation": {

@@ -17,13 +17,16 @@ from bot.domain.audit import Auditor
 from bot.domain.delivery_options import ChatReach
 from bot.domain.errors import DeliveryFailed, DirectoryAccessDenied, DirectoryUnavailable
 from bot.domain.model import (
+    ApproverKind,
     AuditEvent,
     DeliveryMethod,
     IssuedPass,
     PassInfo,
     PassSecret,
+    RequestKind,
     RequestState,
     ScheduledEdit,
+    Stage,
     TapRequest,
 )
 from cards.text import readable_text
@@ -481,3 +484,46 @@ async def test_the_notice_goes_to_the_directory_number_never_the_typed_one() -> 
     await rig.router.deliver(request, rig.issued())
     [notice] = rig.sms.sent
     assert notice.to == "+447911123456"
+
+
+async def _email_for(rig: Rig, **changes: Any) -> Any:
+    request = dataclasses.replace(rig.request(DeliveryMethod.EMAIL), **changes)
+    await rig.store.add_request(request)
+    await rig.router.deliver(request, rig.issued())
+    [mail] = rig.directory.sent_mail
+    return mail
+
+
+HANA = person("Hana Desk")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        # A helpdesk member asked: the manager was never checked, and may have been set a
+        # moment ago by whoever wants the pass.
+        {"kind": RequestKind.HELPDESK, "requester_id": HANA.id, "requester_name": "Hana Desk"},
+        # The manager asked, but had become the manager recently: the helpdesk approved a pass
+        # for the person, not a copy for the new manager.
+        {"stages": (Stage(ApproverKind.HELPDESK, 240),), "reason": "manager_changed"},
+        # Someone else is the manager by now.
+        {"requester_id": HANA.id, "requester_name": "Hana Desk"},
+    ],
+)
+async def test_the_email_copies_only_a_manager_who_asked_without_a_recent_change(
+    changes: dict[str, Any],
+) -> None:
+    rig = Rig()
+
+    mail = await _email_for(rig, **changes)
+
+    assert (mail.to, mail.cc) == (("liam.carter.home@example.net",), ())
+    assert "is in copy" not in mail.html_body
+
+
+async def test_a_joiners_email_copies_the_manager_who_asked() -> None:
+    rig = Rig()
+
+    mail = await _email_for(rig, kind=RequestKind.JOINER)
+
+    assert mail.cc == (OLIVIA.mail,)

@@ -36,12 +36,19 @@ OLIVIA = as_person(MANAGER)
 class Reminded:
     """A World whose Liam starts in *days* days, with his reminder sent to Olivia."""
 
-    def __init__(self, days: int = 3, *, minutes: int = 240, one_time: bool = False) -> None:
-        self.world = World()
+    def __init__(
+        self,
+        days: int = 3,
+        *,
+        minutes: int = 240,
+        one_time: bool = False,
+        policy: PolicyConfig | None = None,
+    ) -> None:
+        self.world = World(config=policy)
         self.config = JoinerConfig(timezone=BERLIN)
         self.day = self.world.clock.now().date() + timedelta(days=days)
         self.minutes, self.one_time = minutes, one_time
-        answers = JoinerAnswers(
+        self.answers = answers = JoinerAnswers(
             directory=self.world.directory,
             store=self.world.store,
             auditor=self.world.requests._audit,
