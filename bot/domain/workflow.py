@@ -12,11 +12,12 @@ waits in ``draft`` for the requester to confirm the replacement. Each stage wait
 decision by an eligible person, or expires. Every transition is a compare-and-set in the store,
 so a double click, a replayed card or two bot processes produce one decision and one pass. The
 rules are checked when the request is made and again right before the pass is created.
+Approval cards are posted by `bot.domain.asking`; who may decide a stage, and recording the
+decision, is `bot.domain.deciding`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,23 +28,27 @@ from bot.domain.approvals import (
     check_denial_reason,
     due_at,
     plan_stages,
-    shown_to_deciders,
     stage_group,
 )
+from bot.domain.asking import ApprovalAsking
 from bot.domain.audit import Auditor
 from bot.domain.checks import Checked, RequestChecks
+from bot.domain.deciding import (
+    DECISIONS_PER_PERSON_PER_HOUR,
+    Deciders,
+    decision_refusal_text,
+    record_decision,
+)
 from bot.domain.errors import DirectoryError, LimitReached, StoreConflict
 from bot.domain.issuing import PassIssuing
 from bot.domain.model import (
     ApprovalContext,
-    ApprovalPosting,
     ApproverKind,
     Decision,
     RateLimit,
     RequestKind,
     RequestState,
     TapRequest,
-    Unseen,
 )
 from bot.domain.outcomes import (
     AwaitingApproval,
@@ -77,14 +82,6 @@ from bot.domain.telling import TellRequester
 
 # How long "replace the existing pass?" may be answered.
 CONFIRMATION_VALID = timedelta(minutes=15)
-# Card clicks that read Graph (decisions) are limited per person too, generously: a busy
-# approver clicks often, a flood does not get through.
-DECISIONS_PER_PERSON_PER_HOUR = 300
-APPROVALS_SLOW_DOWN = (
-    "You've clicked approval cards very often in the last hour, so I'm pausing for a while to "
-    "spare Microsoft Entra. Nothing changed; please try again later."
-)
-MAX_REFRESH_APPROVERS = 60
 # The rate-limit bucket of requests tapbot makes in a manager's name (JOINER_AUTO_ISSUE): a
 # cohort of joiners must not use up the manager's own hourly allowance, nor lift the limit.
 AUTOMATIC = "submit_automatic"
@@ -128,6 +125,17 @@ class RequestService:
         self._helpdesk = helpdesk_group_id
         self._tell = TellRequester(delivery)
         self._meter = Meter(store, clock)
+        self._deciders = Deciders(
+            directory=directory, checks=checks, clock=clock, helpdesk_group_id=helpdesk_group_id
+        )
+        self._asking = ApprovalAsking(
+            directory=directory,
+            board=board,
+            store=store,
+            auditor=auditor,
+            tell=self._tell,
+            helpdesk_group_id=helpdesk_group_id,
+        )
 
     # Making a request
 
@@ -287,7 +295,7 @@ class RequestService:
             },
         )
         if stages:
-            return AwaitingApproval(request, await self._ask(request))
+            return AwaitingApproval(request, await self._asking.ask(request))
         if existing is not None:
             await self._audit.record(
                 "request",
@@ -370,10 +378,10 @@ class RequestService:
         if not await self._meter.admit("decide", decider.id, DECISIONS_PER_PERSON_PER_HOUR):
             return await self._refuse_decision(Refusal.RATE_LIMIT_REQUESTER, decider, request_id)
         try:
-            facts = await self._decider_facts(request, decider.id, fresh=True)
+            facts = await self._deciders.facts(request, decider.id, fresh=True)
             refusal = check_decider(
                 request, stage, decider.id, facts, now=now
-            ) or await self._new_manager(request, facts)
+            ) or await self._deciders.new_manager(request, facts)
         except DirectoryError:
             return Failed(
                 request,
@@ -385,7 +393,7 @@ class RequestService:
         decision = Decision(
             stage, approve, decider.id, decider.name, self._clock.now(), reason.strip()
         )
-        moved = await self._record(request, decision)
+        moved = await record_decision(self._store, request, decision, self._clock.now())
         if moved is None:
             return await self._refuse_decision(
                 Refusal.APPROVAL_NOT_PENDING, decider, request_id, await self._current(request_id)
@@ -402,63 +410,13 @@ class RequestService:
         await self._board.show(moved)
         await self._tell.decided(moved, decision)
         if moved.state is RequestState.PENDING_APPROVAL:
-            await self._ask(moved)
+            await self._asking.ask(moved)
         elif moved.state is RequestState.APPROVED:
             outcome = await self._issue(moved)
             moved = await self._current(moved.id)
             await self._board.show(moved)
             await self._tell.issued(moved, outcome)
         return Decided(moved, decision)
-
-    async def _record(self, request: TapRequest, decision: Decision) -> TapRequest | None:
-        """Move the request past the stage (compare-and-set on state and stage); None when
-        another decision, an expiry or a cancellation got there first."""
-        now = self._clock.now()
-        decisions = (*request.decisions, decision)
-        if not decision.approved:
-            new_state = RequestState.DENIED
-            changes: dict[str, object] = {"reason": "denied", "stage_due_at": None}
-        elif decision.stage < len(request.stages):
-            following = request.stages[decision.stage]
-            new_state = RequestState.PENDING_APPROVAL
-            changes = {"stage": decision.stage + 1, "stage_due_at": due_at(following, now)}
-        else:
-            new_state = RequestState.APPROVED
-            changes = {"stage_due_at": None}
-        try:
-            return await self._store.transition(
-                request.id,
-                expected=(RequestState.PENDING_APPROVAL,),
-                expected_stage=decision.stage,
-                new_state=new_state,
-                at=now,
-                changes={**changes, "decisions": decisions},
-            )
-        except StoreConflict:
-            current = await self._current(request.id)
-            if not (
-                new_state is RequestState.APPROVED
-                and current.state is RequestState.PENDING_APPROVAL
-                and current.stage == decision.stage
-            ):
-                return None
-        # Approved, but another request for the same person is being issued right now: the
-        # decision stands, this request ends without a pass.
-        try:
-            return await self._store.transition(
-                request.id,
-                expected=(RequestState.PENDING_APPROVAL,),
-                expected_stage=decision.stage,
-                new_state=RequestState.FAILED,
-                at=now,
-                changes={
-                    "decisions": decisions,
-                    "stage_due_at": None,
-                    "reason": "issue_in_progress",
-                },
-            )
-        except StoreConflict:
-            return None  # cancelled, expired or decided in between
 
     async def may_decide(self, decider: Person, request: TapRequest) -> Refusal | None:
         """Whether *decider* may decide *request*'s current stage now, to show them the buttons
@@ -474,36 +432,8 @@ class RequestService:
             return early
         if not await self._meter.admit("review", decider.id, REVIEWS_PER_PERSON_PER_HOUR):
             return Refusal.RATE_LIMIT_REQUESTER
-        facts = await self._decider_facts(request, decider.id)
+        facts = await self._deciders.facts(request, decider.id)
         return check_decider(request, request.stage, decider.id, facts, now=now)
-
-    async def _decider_facts(
-        self, request: TapRequest, decider_id: str, *, fresh: bool = False
-    ) -> DeciderFacts:
-        """*fresh* for a decision: a membership remembered from a Review a minute ago must not
-        let someone just removed from the group decide."""
-        stage = request.current_stage
-        assert stage is not None  # check_decider refused otherwise
-        if stage.approver is ApproverKind.MANAGER:
-            manager = await self._directory.get_manager(request.target_id)
-            return DeciderFacts(target_manager_id=manager.id if manager else None)
-        member = await self._checks.is_member(
-            decider_id, stage_group(stage, self._helpdesk), fresh=fresh
-        )
-        return DeciderFacts(member_of_stage_group=member)
-
-    async def _new_manager(self, request: TapRequest, facts: DeciderFacts) -> Refusal | None:
-        """A manager stage is not decided by someone who became the target's manager recently:
-        whoever controls the manager attribute may be the one approving (the safeguard that
-        sends such a manager's own request to the helpdesk). Read at the click only, not on
-        Review: it reads the directory audit log."""
-        stage = request.current_stage
-        if stage is None or stage.approver is not ApproverKind.MANAGER:
-            return None
-        change = await self._checks.manager_change(
-            request.target_id, facts.target_manager_id, self._clock.now()
-        )
-        return Refusal.APPROVER_NEW_MANAGER if change is not None else None
 
     # Upkeep
 
@@ -588,44 +518,10 @@ class RequestService:
 
     # Helpers
 
-    async def _ask(self, request: TapRequest) -> ApprovalPosting:
-        """Post the approval card for the current stage. When it reached nobody, the request
-        keeps waiting (the requester may get the cause fixed and post it again, or cancel),
-        and the requester is told so, and why, in their chat; audited either way."""
-        stage = request.current_stage
-        assert stage is not None
-        approvers = await self._approver_ids(request)
-        posting = await self._board.ask_for_approval(request, approver_ids=approvers)
-        detail = {"stage": str(request.stage), "approver": stage.approver}
-        await self._audit.record(
-            "approval",
-            "requested",
-            actor_id=request.requester_id,
-            target_id=request.target_id,
-            request_id=request.id,
-            detail=detail | {"posted": str(posting.posted)},
-        )
-        if posting.posted == 0:
-            why = posting.unseen or Unseen.TEAMS_ERROR
-            await self._audit.record(
-                "approval",
-                "unseen",
-                actor_id="tapbot",
-                target_id=request.target_id,
-                request_id=request.id,
-                reason=why.value,
-                detail=detail,
-            )
-            await self._tell.unseen(request, why)
-            posting = ApprovalPosting(0, why)
-        return posting
-
     async def shown(self, request: TapRequest) -> bool:
         """Whether the approval card of *request*'s waiting stage reached anyone who may
         decide it (True when it waits for no decision). Raises StoreError."""
-        if request.current_stage is None:
-            return True
-        return shown_to_deciders(request, await self._store.list_request_messages(request.id))
+        return await self._asking.shown(request)
 
     async def repost(self, requester: Person, request_id: str) -> Outcome:
         """Post the approval card of *requester*'s waiting request again, when its waiting stage
@@ -641,34 +537,11 @@ class RequestService:
             refused = Refused(Refusal.RATE_LIMIT_REQUESTER, SLOW_DOWN, request)
             await self._refused(refused, requester.id, request.target_id, request.id)
             return refused
-        posting = await self._ask(request)
+        posting = await self._asking.ask(request)
         current = await self._current(request.id)
         if posting.posted:
             await self._board.show(current)
         return AwaitingApproval(current, posting)
-
-    async def _approver_ids(self, request: TapRequest) -> Sequence[str]:
-        """Who may decide the current stage, as far as cheaply known: the target's manager, or
-        up to 60 members of the stage's group (Teams refreshes cards for at most 60 people);
-        the requester and the target are never among them. Empty when Graph cannot tell."""
-        stage = request.current_stage
-        assert stage is not None
-        excluded = {
-            request.requester_id,
-            request.target_id,
-            *(d.decider_id for d in request.decisions),
-        }
-        try:
-            if stage.approver is ApproverKind.MANAGER:
-                manager = await self._directory.get_manager(request.target_id)
-                found = [manager.id] if manager else []
-            else:
-                found = await self._directory.list_group_members(
-                    stage_group(stage, self._helpdesk), limit=MAX_REFRESH_APPROVERS + len(excluded)
-                )
-        except DirectoryError:
-            return []
-        return [i for i in found if i not in excluded][:MAX_REFRESH_APPROVERS]
 
     async def _admit(self, requester_id: str, *, bucket: str = "submit") -> bool:
         now = self._clock.now()
@@ -760,14 +633,6 @@ class RequestService:
             detail={} if request else {"asked_for": request_id[:64]},
         )
         return Refused(refusal, decision_refusal_text(refusal), request)
-
-
-def decision_refusal_text(refusal: Refusal) -> str:
-    """Why a click on an approval card changed nothing, in the clicker's words."""
-    if refusal is Refusal.RATE_LIMIT_REQUESTER:
-        # `message` speaks of requests made; this person clicked approval cards.
-        return APPROVALS_SLOW_DOWN
-    return message(refusal)
 
 
 def _helpdesk_approved(request: TapRequest) -> bool:

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.deciding import decision_refusal_text
 from bot.domain.errors import DirectoryError
 from bot.domain.outcomes import Decided, Failed, Refused
 from bot.domain.ports import Store
-from bot.domain.workflow import Person, RequestService, decision_refusal_text
+from bot.domain.workflow import Person, RequestService
 from bot.teams.identity import Caller
 from bot.teams.views import approval_view
 from cards.approval import approval_card

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.domain.deciding import APPROVALS_SLOW_DOWN
 from bot.domain.rates import (
     HELP_PER_PERSON_PER_HOUR,
     REVIEWS_PER_PERSON_PER_HOUR,
     SLOW_DOWN,
     TEAM_PAGES_PER_PERSON_PER_HOUR,
 )
-from bot.domain.workflow import APPROVALS_SLOW_DOWN
 from cards.text import readable_text
 from tests.bot.conftest import (
     HELPDESK,

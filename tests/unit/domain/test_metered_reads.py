@@ -8,6 +8,11 @@ import pytest
 
 from bot.domain.audit import Auditor
 from bot.domain.audit_view import AuditViewer, AuditViewRefused
+from bot.domain.deciding import (
+    APPROVALS_SLOW_DOWN,
+    DECISIONS_PER_PERSON_PER_HOUR,
+    decision_refusal_text,
+)
 from bot.domain.outcomes import AwaitingApproval, Refused
 from bot.domain.policy import Refusal
 from bot.domain.rates import (
@@ -22,11 +27,6 @@ from bot.domain.rates import (
 from bot.domain.refusals import message
 from bot.domain.requester import Profiles
 from bot.domain.team import RevokeQuestion, RevokeRefused, TeamPage
-from bot.domain.workflow import (
-    APPROVALS_SLOW_DOWN,
-    DECISIONS_PER_PERSON_PER_HOUR,
-    decision_refusal_text,
-)
 from tests.twins.store import use_up
 from tests.unit.domain.world import (
     HELPDESK,
