@@ -473,6 +473,7 @@ def joiner_config(settings: Settings) -> JoinerConfig:
         pass_one_time=settings.joiner_pass_one_time,
         delivery=delivery_setup(settings),
         auto_issue=settings.joiner_auto_issue,
+        auto_max_account_age_days=settings.joiner_auto_max_account_age_days,
         timezone=ZoneInfo(settings.timezone),
         days_ahead=settings.joiner_days_ahead,
         margin_days=settings.joiner_margin_days,

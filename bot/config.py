@@ -193,6 +193,10 @@ class Settings(BaseSettings):
     joiner_margin_days: int = Field(2, alias="JOINER_MARGIN_DAYS", ge=0, le=14)
     joiner_sweep_time: time = Field(time(8, 0), alias="JOINER_SWEEP_TIME")
     joiner_auto_issue: bool = Field(False, alias="JOINER_AUTO_ISSUE")
+    # JOINER_AUTO_ISSUE only for accounts Entra created at most this many days before the sweep.
+    joiner_auto_max_account_age_days: int = Field(
+        60, alias="JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS", ge=1, le=365
+    )
     # The day-one pass: its length (kept within the tenant policy) and one-time use.
     joiner_pass_lifetime_minutes: int = Field(
         480, alias="JOINER_PASS_LIFETIME_MINUTES", ge=10, le=43200

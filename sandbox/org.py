@@ -31,8 +31,10 @@ The SMS fakes' account and keys below are published sandbox values, like the cli
 
 The HR inbound-provisioning app (`HR_PROVISIONING_APP_ID`) created the joiners' accounts 4, 8
 and 12 days ago with their manager set at creation ("Add user" and "Set user manager" events
-initiated by the app); the sandbox bot lists it in HR_PROVISIONING_APP_IDS, so the joiners'
-first manager is not a manager change, while Zoe's (set by a person) is.
+initiated by the app, and that ``createdDateTime``); the sandbox bot lists it in
+HR_PROVISIONING_APP_IDS, so the joiners' first manager is not a manager change, while Zoe's
+(set by a person) is. Everyone else's account was created `ACCOUNT_MADE_BEFORE_HIRE` before
+their hire date, long before the audit log's reach.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ HR_PROVISIONING_APP_ID = "5e1a7c3d-9b2f-4d6e-8a1c-3f5b7d9e1a31"
 HR_PROVISIONING_SP_ID = "5e1a7c3d-9b2f-4d6e-8a1c-3f5b7d9e1a32"
 HR_PROVISIONING_NAME = "Contoso HR inbound provisioning"
 JOINER_CREATED_DAYS_AGO = (4, 8, 12)
+# How long before their first day the long-standing people's accounts were created.
+ACCOUNT_MADE_BEFORE_HIRE = timedelta(days=14)
 
 # The SMS providers' sandbox accounts (sandbox/sms_routes.py checks these).
 TWILIO_ACCOUNT_SID = "AC5a1d0b7e3c9f24e68a0b1c2d3e4f5a6b"
@@ -220,6 +224,7 @@ def seed(now: datetime, *, clock: Callable[[], datetime] | None = None) -> Tenan
             # A shared mailbox is a user whose sign-in is blocked.
             account_enabled=user_id not in (DISABLED_ID, MAILBOX_ID),
             employee_hire_date=now - timedelta(days=400 + 37 * index),
+            created_date_time=now - timedelta(days=400 + 37 * index) - ACCOUNT_MADE_BEFORE_HIRE,
         )
         if user_id in created_days_ago:
             # HR provisioning made the account with its manager, days before the start.
@@ -289,6 +294,7 @@ def add_synthetic_reports(tenant: Tenant, count: int, now: datetime) -> None:
                 department="Finance",
                 mail=f"{alias}@{DOMAIN}",
                 employee_hire_date=now - timedelta(days=365),
+                created_date_time=now - timedelta(days=365) - ACCOUNT_MADE_BEFORE_HIRE,
             ),
             manager_id=MANAGER_ID,
         )
@@ -300,12 +306,14 @@ def synthetic_user_id(n: int) -> str:
 
 
 JOINERS_PER_SYNTHETIC_MANAGER = 20
+SYNTHETIC_JOINER_CREATED = timedelta(days=5)
 
 
 def add_synthetic_tenant(tenant: Tenant, users: int, joiners: int, now: datetime) -> list[str]:
     """Add *users* synthetic members, *joiners* of them starting within the next 7 days (spread
-    evenly, written as dates) with a synthetic manager for every 20, the rest hired long ago.
-    Return the managers' ids (benchmarks reach them in Teams)."""
+    evenly, written as dates, their accounts created `SYNTHETIC_JOINER_CREATED` ago) with a
+    synthetic manager for every 20, the rest hired (and created) long ago. Return the
+    managers' ids (benchmarks reach them in Teams)."""
     if joiners > users:
         raise ValueError("a tenant cannot have more joiners than users")
     managers = [synthetic_user_id(n) for n in range(-(-joiners // JOINERS_PER_SYNTHETIC_MANAGER))]
@@ -333,6 +341,9 @@ def add_synthetic_tenant(tenant: Tenant, users: int, joiners: int, now: datetime
                 company_name=COMPANY,
                 mail=f"{alias}@{DOMAIN}",
                 employee_hire_date=hired,
+                created_date_time=(
+                    now - SYNTHETIC_JOINER_CREATED if joiner else hired - ACCOUNT_MADE_BEFORE_HIRE
+                ),
             ),
             manager_id=managers[index // JOINERS_PER_SYNTHETIC_MANAGER] if joiner else None,
         )

@@ -158,11 +158,13 @@ class User:
     account_enabled: bool = True
     employee_hire_date: datetime | None = None
     preferred_language: str | None = "en-GB"
+    # When Entra created the account (createdDateTime: set by `Tenant.create_user`, read-only
+    # in Graph). None is Graph's null, as for some accounts made before June 2018.
+    created_date_time: datetime | None = None
 
     def hire_date_text(self) -> str | None:
         """employeeHireDate as Graph writes it (whole seconds, ``Z``)."""
-        hired = self.employee_hire_date
-        return hired.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if hired else None
+        return _whole_seconds(self.employee_hire_date)
 
     def to_json(self) -> dict[str, Any]:
         """Every property this fake knows, by Graph's names."""
@@ -184,7 +186,13 @@ class User:
             "accountEnabled": self.account_enabled,
             "employeeHireDate": self.hire_date_text(),
             "preferredLanguage": self.preferred_language,
+            "createdDateTime": _whole_seconds(self.created_date_time),
         }
+
+
+def _whole_seconds(value: datetime | None) -> str | None:
+    """A user's DateTimeOffset as Graph writes it (whole seconds, ``Z``)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 @dataclass
@@ -364,6 +372,8 @@ class Tenant:
     # Seeding
 
     def add_user(self, user: User, *, manager_id: str | None = None) -> User:
+        """Put *user* in the tenant as seeding does: no audit event, and the
+        ``createdDateTime`` *user* holds (`create_user` makes a new account)."""
         self.users[user.id] = user
         if manager_id is not None:
             self.managers[user.id] = manager_id
@@ -379,10 +389,12 @@ class Tenant:
         by: str = "",
         by_app: str = "",
     ) -> User:
-        """Add *user* as Entra logs a creation: "Add user" and, with a manager, "Set user
-        manager", both initiated by person *by* or app *by_app*, in one correlation."""
+        """Add *user* as Entra creates one: its ``createdDateTime`` is *at* (default: now),
+        and the audit log has "Add user" and, with a manager, "Set user manager", both
+        initiated by person *by* or app *by_app*, in one correlation."""
         when = at or self.clock()
         correlation = str(uuid.uuid4())
+        user.created_date_time = when
         self.add_user(user)
         audit_event(
             self,

@@ -44,6 +44,7 @@ from bot.domain.joiners import (
     JoinerEvent,
     JoinerState,
     Reminder,
+    is_new_account,
     start_of_day,
     stored_options,
 )
@@ -194,10 +195,33 @@ class JoinerIssuing:
             return None
         return await self._store.get_request(event.owner)
 
-    async def automatically(self, reminder: Reminder) -> TapRequest | str:
+    async def automatically(
+        self, reminder: Reminder, *, account_created: datetime | None
+    ) -> TapRequest | str:
         """Ask for *reminder*'s pass by email in its manager's name (``JOINER_AUTO_ISSUE``):
         the request made, or why none was (words for the reminder card, which then goes out
-        with its buttons). The sweep holds the event's claim meanwhile."""
+        with its buttons). The sweep holds the event's claim meanwhile.
+
+        Only for an account that is really new: *account_created* (the directory's
+        ``createdDateTime``; None when unknown) at most ``JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS``
+        days ago (`is_new_account`). Otherwise nothing is asked for and the skip is audited
+        (``joiner``/``auto_skipped``, reason ``account_not_new``)."""
+        now = self._clock.now()
+        max_age = self._config.auto_max_account_age_days
+        if not is_new_account(account_created, now, max_age):
+            await self._audit.record(
+                "joiner",
+                "auto_skipped",
+                actor_id="tapbot",
+                target_id=reminder.joiner_id,
+                reason="account_not_new",
+                detail={
+                    "hire_day": reminder.hire_day.isoformat(),
+                    "created_at": account_created.isoformat() if account_created else "unknown",
+                    "max_account_age_days": str(max_age),
+                },
+            )
+            return f"I didn't issue it automatically: {_not_new(account_created, now, max_age)}"
         manager = reminder.manager
         if manager is None or not manager.account_enabled:
             return "I didn't issue it automatically: they have no manager who can answer for them."
@@ -395,6 +419,23 @@ def _method(value: object) -> DeliveryMethod | None:
 def _attempt(details: Mapping[str, Any]) -> int:
     value = details.get("attempt")
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _not_new(created_at: datetime | None, now: datetime, max_age_days: int) -> str:
+    """Why an account is not taken as new, for the reminder card."""
+    if created_at is None:
+        return (
+            "the directory doesn't say when their account was created, so a person should "
+            "confirm they are new."
+        )
+    days = (now - created_at).days
+    # Just past the limit, whole days alone would read as the limit itself.
+    age = f"{days} days" if days > max_age_days else f"more than {_days(max_age_days)}"
+    return f"their account was created {age} ago, so a person should confirm they are new."
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
 
 
 def _reason(day: date, *, automatic: bool) -> str:

@@ -9,8 +9,9 @@
    requester (`check_target`): a live pass exists already, or the joiner may not get one:
    skipped, reason audited, and the claim given back so a later sweep looks again;
 4. with ``JOINER_AUTO_ISSUE``, the pass is asked for by email in the manager's name
-   (`bot.domain.joiner_issue`); the card then says what happened, or why not and offers the
-   buttons;
+   (`bot.domain.joiner_issue`), only for an account created at most
+   ``JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS`` days ago (its ``createdDateTime`` from the listing);
+   the card then says what happened, or why not and offers the buttons;
 5. the reminder goes to the manager's 1:1 chat; with no manager, a manager who has left or
    one the bot cannot reach, to the helpdesk channel. The event is ``sending`` during the send
    and ``reminded`` after it, so a crash in between is never sent again (it becomes
@@ -257,7 +258,7 @@ class JoinerSteps:
         minutes, one_time = joiner_terms(self._tap_policy, self._policy, self._config)
         reminder = replace(reminder, lifetime_minutes=minutes, one_time=one_time)
         if self._p.issuing is not None:
-            made = await self._p.issuing.automatically(reminder)
+            made = await self._p.issuing.automatically(reminder, account_created=joiner.created_at)
             reminder = (
                 replace(reminder, request=made)
                 if isinstance(made, TapRequest)

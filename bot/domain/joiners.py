@@ -24,6 +24,15 @@ saving changes never move a joiner in or out of the window.
 
 **Day one.** A pass for a joiner starts at the first instant of their hire day in
 ``TIMEZONE`` (a pass leaked earlier is useless until then), or now if that has passed.
+
+**Who is really new.** A hire date and a personal email address are properties anyone with
+write access to users can set (a User Administrator, the HR provisioning app), so they prove
+nothing about a person being new: set on a long-standing employee, they would put them in the
+joiner window with an address of the writer's choice. An account's ``createdDateTime`` is
+written by Entra alone when the account is made, and never changes. ``JOINER_AUTO_ISSUE``
+therefore asks for a pass without a person only for an account created at most
+``JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS`` days before the sweep (`is_new_account`); for any other,
+or one whose creation time the directory does not give, a person answers the reminder.
 """
 
 from __future__ import annotations
@@ -140,7 +149,8 @@ class JoinerConfig:
     *departments*, *companies* and *group_id* narrow who counts as a joiner (empty: everyone).
     *pass_lifetime_minutes* and *pass_one_time* are what a day-one pass asks for (kept within
     the tenant policy when it is made); *delivery* is what the deployment can deliver with;
-    *auto_issue* issues and emails without a click.
+    *auto_issue* issues and emails without a click, only for an account created at most
+    *auto_max_account_age_days* days before the sweep (`is_new_account`).
     """
 
     timezone: ZoneInfo
@@ -155,6 +165,7 @@ class JoinerConfig:
     pass_one_time: bool = False
     delivery: DeliverySetup = CHAT_ONLY
     auto_issue: bool = False
+    auto_max_account_age_days: int = 60
 
 
 # What the directory says about a joiner
@@ -166,12 +177,28 @@ class Joiner:
 
     ``user.employee_hire_date`` is None when the directory holds no hire date or one that
     cannot be read; *hire_date_text* is then what it holds, verbatim, for the audit trail.
+    *created_at* is when Entra created the account (``createdDateTime``); None when the
+    directory does not say (Entra leaves it empty for some accounts made before June 2018)
+    or says something that cannot be read.
     """
 
     user: DirectoryUser
     department: str | None = None
     company_name: str | None = None
     hire_date_text: str | None = None
+    created_at: datetime | None = None
+
+
+def is_new_account(created_at: datetime | None, now: datetime, max_age_days: int) -> bool:
+    """Whether an account created at *created_at* is new enough at *now* for a pass asked for
+    without a person (``JOINER_AUTO_ISSUE``): created at most *max_age_days* days (of 24
+    hours) before *now*. An unknown creation time (None) is not new. A creation time after
+    *now* counts as new: Entra sets it, so it is only our clock lagging behind Entra's."""
+    _aware(now)
+    if created_at is None:
+        return False
+    _aware(created_at)
+    return now - created_at <= timedelta(days=max_age_days)
 
 
 class SkipReason(enum.StrEnum):

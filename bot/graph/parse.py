@@ -39,8 +39,9 @@ USER_FIELDS = (
     "givenName",
 )
 USER_SELECT = ",".join(USER_FIELDS)
-# The joiner query also reads what the reminder card and the scope settings need.
-JOINER_SELECT = ",".join((*USER_FIELDS, "department", "companyName"))
+# The joiner query also reads what the reminder card and the scope settings need, and when
+# the account was created (JOINER_AUTO_ISSUE asks only for really new accounts).
+JOINER_SELECT = ",".join((*USER_FIELDS, "department", "companyName", "createdDateTime"))
 USER_ODATA_TYPE = "#microsoft.graph.user"
 ALL_USERS_TARGET = "all_users"
 
@@ -130,7 +131,9 @@ def joiner(item: Mapping[str, Any]) -> Joiner:
     """A user from the joiner query (`JOINER_SELECT`) as a `Joiner`.
 
     A hire date we cannot read leaves ``employee_hire_date`` None and keeps the text, so one
-    odd value skips one joiner (with the reason audited) instead of failing the sweep.
+    odd value skips one joiner (with the reason audited) instead of failing the sweep. A
+    ``createdDateTime`` that is missing, null or unreadable leaves ``created_at`` None: the
+    account is then not known to be new.
     """
     raw = item.get("employeeHireDate")
     text: str | None = None
@@ -144,7 +147,15 @@ def joiner(item: Mapping[str, Any]) -> Joiner:
         department=_optional_text(item, "department"),
         company_name=_optional_text(item, "companyName"),
         hire_date_text=text,
+        created_at=_readable_datetime(item.get("createdDateTime")),
     )
+
+
+def _readable_datetime(value: object) -> datetime | None:
+    try:
+        return _optional_datetime(value)
+    except InvalidResponse:
+        return None
 
 
 def tap_policy(item: Mapping[str, Any]) -> TapPolicy:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,6 +45,7 @@ async def test_a_manager_who_made_themselves_the_manager_gets_no_copy_of_the_pas
     bot.directory.add_user(person("tapbot Notifications", user_principal_name=MAIL["MAIL_SENDER"]))
     start = datetime.combine(_hire_day(bot), time(0), UTC)
     bot.directory.add_user(dataclasses.replace(EMMA, employee_hire_date=start))
+    bot.directory.set_created(EMMA.id, bot.clock.now() - timedelta(days=4))  # a new account
     # Megan made herself the manager a moment ago: the safeguard sends the automatic request
     # to the helpdesk, whose member approves a pass by email to Emma's personal address.
     bot.directory.set_manager(EMMA.id, MANAGER.id, by=MANAGER.id)

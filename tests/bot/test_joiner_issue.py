@@ -38,13 +38,15 @@ def _hire_day(bot: BotUnderTest) -> date:
     return bot.clock.now().date() + timedelta(days=3)
 
 
-async def _bot(start_bot: StartBot, joiner: DirectoryUser = EMMA, **settings: str) -> BotUnderTest:
+async def _bot(
+    start_bot: StartBot, joiner: DirectoryUser = EMMA, *, created_days_ago: int = 4, **settings: str
+) -> BotUnderTest:
     """The app with mail set up and *joiner* starting in three days, whose account and first
-    manager (Megan) HR provisioning set: no manager change."""
+    manager (Megan) HR provisioning set *created_days_ago*: no manager change."""
     bot = await start_bot(**(MAIL | {"HR_PROVISIONING_APP_IDS": HR_APP_ID} | settings))
     bot.directory.add_user(person("tapbot Notifications", user_principal_name=MAIL["MAIL_SENDER"]))
     start = datetime.combine(_hire_day(bot), time(0), UTC)
-    created = bot.clock.now() - timedelta(days=4)
+    created = bot.clock.now() - timedelta(days=created_days_ago)
     bot.directory.add_user(
         dataclasses.replace(joiner, employee_hire_date=start), created_at=created, created_by=HR
     )
@@ -272,14 +274,62 @@ async def test_auto_issue_without_an_address_sends_the_reminder_saying_why(
     assert await bot.store.list_requests() == []
 
 
+async def test_auto_issue_leaves_a_long_standing_account_to_a_person(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    """The attack review's case: someone who may write users gave a long-standing employee,
+    whose manager has not changed, a hire date three days ahead and a personal address of
+    their choosing. tapbot asks for nothing; Megan gets the reminder with its buttons, saying
+    why, and the pass goes out only once she asks for it."""
+    planted = dataclasses.replace(EMMA, other_mails=("someone.else@example.org",))
+    bot = await _bot(start_bot, planted, created_days_ago=400, JOINER_AUTO_ISSUE="true")
+    await bot.post(activity(connector.url, text="help"))
+
+    await _joiners(bot).sweep.run()
+
+    card = _reminder(connector)
+    assert (
+        "I didn't issue it automatically: their account was created 400 days ago, so a "
+        "person should confirm they are new."
+    ) in [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
+    assert [a["verb"] for a in card["actions"]] == [
+        "joiner.issue",
+        "joiner.not_needed",
+        "joiner.tomorrow",
+    ]
+    assert _choices(card) == ["chat_requester", "email"]
+    assert await bot.store.list_requests() == []
+    assert bot.directory.sent_mail == []
+    assert bot.directory.pass_of(EMMA.id) is None
+    event = await bot.store.get_joiner(EMMA.id, _hire_day(bot))
+    assert event is not None
+    assert event.state is JoinerState.REMINDED
+    [skipped] = [e for e in await bot.store.list_audit() if e.outcome == "auto_skipped"]
+    assert (skipped.action, skipped.target_id, skipped.reason) == (
+        "joiner",
+        EMMA.id,
+        "account_not_new",
+    )
+    assert skipped.detail["created_at"] == (bot.clock.now() - timedelta(days=400)).isoformat()
+
+    # Megan confirms: her click asks for the pass, through the usual rules (this fresh bot has
+    # no earlier record of Emma's manager, so a helpdesk member approves it first).
+    answer = await bot.invoke(connector.url, "joiner.issue", _click(bot))
+
+    [request] = await bot.store.list_requests()
+    assert (request.requester_id, request.kind) == (MANAGER.id, RequestKind.JOINER)
+    assert "Your pass request for Emma Brooks" in _text(answer["value"])
+
+
 async def test_auto_issue_after_a_manager_change_waits_for_the_helpdesk_and_says_so(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
     bot = await start_bot(**(MAIL | {"JOINER_AUTO_ISSUE": "true"}))
     bot.directory.add_user(person("tapbot Notifications", user_principal_name=MAIL["MAIL_SENDER"]))
     start = datetime.combine(_hire_day(bot), time(0), UTC)
-    # Megan made herself the manager a moment ago: not HR provisioning.
+    # Megan made herself the manager of a new account a moment ago: not HR provisioning.
     bot.directory.add_user(dataclasses.replace(EMMA, employee_hire_date=start))
+    bot.directory.set_created(EMMA.id, bot.clock.now() - timedelta(days=4))
     bot.directory.set_manager(EMMA.id, MANAGER.id, by=MANAGER.id)
     await bot.client.server.app[MANAGER_SYNC].poll()
     await bot.post(activity(connector.url, text="help"))

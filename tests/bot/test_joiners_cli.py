@@ -87,6 +87,7 @@ async def test_with_auto_issue_it_says_the_pass_was_asked_for(
     directory.users[ethan] = dataclasses.replace(
         directory.users[ethan], other_mails=("ethan@example.net",)
     )
+    directory.set_created(ethan, NOW - timedelta(days=4))
     directory.add_user(person("tapbot Notifications", user_principal_name="tapbot@contoso.example"))
 
     status, printed = await _sweep(

@@ -67,6 +67,28 @@ async def test_get_user_by_id_or_upn_with_select_and_default_properties(
     assert_graph_error(bad, 400, "Request_BadRequest")
 
 
+async def test_created_date_time_comes_only_when_selected_in_whole_utc_seconds(
+    fake: FakeTenant, graph: httpx.AsyncClient
+) -> None:
+    joiner, liam = org.JOINER_IDS[0], org.LIAM_ID
+    made = fake.tenant.users[joiner].created_date_time
+    assert made is not None
+
+    selected = (await graph.get(f"users/{joiner}?$select=id,createdDateTime")).json()
+    default = (await graph.get(f"users/{joiner}")).json()
+    long_ago = (await graph.get(f"users/{liam}?$select=createdDateTime")).json()
+    fake.tenant.users[liam].created_date_time = None
+    unknown = (await graph.get(f"users/{liam}?$select=createdDateTime")).json()
+
+    assert selected["createdDateTime"] == made.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "createdDateTime" not in default
+    hired = fake.tenant.users[liam].employee_hire_date
+    assert hired is not None
+    created = datetime.fromisoformat(long_ago["createdDateTime"])
+    assert created < hired - timedelta(days=13)
+    assert unknown["createdDateTime"] is None
+
+
 async def test_unknown_user_and_missing_manager_are_404(graph: httpx.AsyncClient) -> None:
     error = assert_graph_error(await graph.get("users/nobody"), 404, "Request_ResourceNotFound")
     assert error["message"].startswith("Resource 'nobody' does not exist")

@@ -88,5 +88,21 @@ def test_synthetic_joiners_report_to_a_manager_per_twenty() -> None:
     assert len(tenant.users) == 100
     assert sorted(tenant.managers.values()).count(managers[0]) == 20
     assert sorted(tenant.managers.values()).count(managers[2]) == 1
+
+
+def test_synthetic_joiners_accounts_are_new_and_everyone_elses_old() -> None:
+    """The joiner sweep reads createdDateTime; JOINER_AUTO_ISSUE would take only the joiners."""
+    now = datetime(2025, 6, 10, tzinfo=UTC)
+    tenant = Tenant(org.TENANT_ID)
+    org.add_synthetic_tenant(tenant, 100, 41, now)
+
+    created = {
+        u.id: datetime.fromisoformat(u.to_json()["createdDateTime"]) for u in tenant.users.values()
+    }
+    joiners = {u.id for u in tenant.users.values() if (u.employee_hire_date or now) > now}
+
+    assert len(joiners) == 41
+    assert {created[j] for j in joiners} == {now - org.SYNTHETIC_JOINER_CREATED}
+    assert all(now - created[u] > timedelta(days=365) for u in created if u not in joiners)
     with pytest.raises(ValueError, match="more joiners than users"):
         org.add_synthetic_tenant(tenant, 1, 2, datetime(2025, 6, 10, tzinfo=UTC))

@@ -124,6 +124,8 @@ class FakeDirectory:
         self.audit: list[ManagerChange] = []
         self.installed_apps: set[tuple[str, str]] = set()
         self.creations: list[AccountCreation] = []
+        # user id -> createdDateTime (absent: Graph's null)
+        self.created: dict[str, datetime] = {}
         self.departments: dict[str, str] = {}
         self.companies: dict[str, str] = {}
         self.unreadable_hire_dates: dict[str, str] = {}
@@ -152,18 +154,20 @@ class FakeDirectory:
         department: str | None = None,
         company: str | None = None,
     ) -> DirectoryUser:
-        """Add *user*. With *created_at*, log the creation ("Add user") and, when there is a
-        manager, its first "Set user manager" at the same moment by the same actor."""
+        """Add *user*. With *created_at*, it is the account's ``createdDateTime``, and the
+        creation is logged ("Add user") with, when there is a manager, its first "Set user
+        manager" at the same moment by the same actor. Without it the account's creation
+        time is unknown (`set_created` gives one without an audit event)."""
         self.users[user.id] = user
         self._removed.discard(user.id)
         self._changes.append(user.id)
         if created_at is not None:
             actor = _actor(created_by)
+            self.created[user.id] = created_at
             self.creations.append(AccountCreation(user.id, created_at, actor))
             if manager_id is not None:
                 self.set_manager(user.id, manager_id, at=created_at, by=actor)
-                return user
-        if manager_id is not None:
+        elif manager_id is not None:
             self.managers[user.id] = manager_id
         if department is not None:
             self.departments[user.id] = department
@@ -171,10 +175,19 @@ class FakeDirectory:
             self.companies[user.id] = company
         return user
 
+    def set_created(self, user_id: str, at: datetime | None) -> None:
+        """Set *user_id*'s ``createdDateTime`` (None: Graph's null) and nothing else: an
+        account made before the audit log's reach."""
+        if at is None:
+            self.created.pop(user_id, None)
+        else:
+            self.created[user_id] = at
+
     def remove_user(self, user_id: str) -> None:
         """Delete *user_id* (the users delta then reports it ``@removed``)."""
         self.users.pop(user_id, None)
         self.managers.pop(user_id, None)
+        self.created.pop(user_id, None)
         self._removed.add(user_id)
         self._changes.append(user_id)
 
@@ -541,6 +554,7 @@ class FakeDirectory:
                     department=self.departments.get(user.id),
                     company_name=self.companies.get(user.id),
                     hire_date_text=self.unreadable_hire_dates.get(user.id),
+                    created_at=self.created.get(user.id),
                 )
             offset += len(chunk)
             page += 1

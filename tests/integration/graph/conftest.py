@@ -176,6 +176,9 @@ def twin_from_tenant(tenant: Tenant, clock: ManualClock) -> FakeDirectory:
             department=user.department,
             company=user.company_name,
         )
+        created = user.created_date_time
+        # createdDateTime goes over the wire in whole seconds, like hire dates.
+        twin.set_created(user.id, created.replace(microsecond=0) if created else None)
     for guest_id, sponsor_ids in tenant.sponsors.items():
         for sponsor_id in sponsor_ids:
             twin.add_sponsor(guest_id, sponsor_id)
@@ -276,6 +279,11 @@ class Side:
         """Change a user's properties (`DirectoryUser` field names)."""
         raise NotImplementedError
 
+    def set_created(self, user_id: str, at: datetime | None) -> None:
+        """Change when the directory says a user's account was created (None: Graph's null),
+        as only Entra itself could."""
+        raise NotImplementedError
+
 
 class TwinSide(Side):
     kind = "twin"
@@ -343,6 +351,9 @@ class TwinSide(Side):
 
     def set_user(self, user_id: str, **changes: Any) -> None:
         self.twin.users[user_id] = dataclasses.replace(self.twin.users[user_id], **changes)
+
+    def set_created(self, user_id: str, at: datetime | None) -> None:
+        self.twin.set_created(user_id, at)
 
 
 class GraphSide(Side):
@@ -424,6 +435,9 @@ class GraphSide(Side):
         user = self.tenant.users[user_id]
         for name, value in changes.items():
             setattr(user, name, value)  # DirectoryUser's names match the fake's for these
+
+    def set_created(self, user_id: str, at: datetime | None) -> None:
+        self.tenant.users[user_id].created_date_time = at
 
     def change_policy(self, **changes: Any) -> None:
         policy = self.tenant.policy

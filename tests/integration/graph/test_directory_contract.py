@@ -346,6 +346,33 @@ async def test_list_joiners_in_the_window(side: Side) -> None:
     }
 
 
+async def test_list_joiners_says_when_each_account_was_created(side: Side) -> None:
+    """HR provisioning created the joiners' accounts days ago; Graph's createdDateTime comes
+    back in whole seconds, in UTC."""
+    now = side.seeded_at
+
+    upcoming = await _joiners(side, now, now + timedelta(days=11))
+
+    created = {j.user.id: j.created_at for j in upcoming}
+    assert created == {
+        joiner: now - timedelta(days=days)
+        for joiner, days in zip(org.JOINER_IDS, org.JOINER_CREATED_DAYS_AGO, strict=True)
+    }
+    assert all(at is not None and at.utcoffset() == timedelta(0) for at in created.values())
+
+
+async def test_list_joiners_without_a_creation_time_says_none(side: Side) -> None:
+    """Graph's null createdDateTime (some accounts made before June 2018) is an unknown."""
+    now = side.seeded_at
+    side.set_created(org.JOINER_IDS[0], None)
+
+    upcoming = await _joiners(side, now, now + timedelta(days=11))
+
+    created = {j.user.id: j.created_at for j in upcoming}
+    assert created[org.JOINER_IDS[0]] is None
+    assert created[org.JOINER_IDS[1]] == now - timedelta(days=org.JOINER_CREATED_DAYS_AGO[1])
+
+
 async def test_list_joiners_bounds_are_inclusive(side: Side) -> None:
     now = side.seeded_at
     day3, day6, day10 = (org.hire_date(now, d) for d in org.JOINER_DAYS)
@@ -410,6 +437,8 @@ async def test_list_joiners_in_the_past(side: Side) -> None:
     found = await _joiners(side, hired - timedelta(days=1), hired + timedelta(days=1))
 
     assert [j.user.id for j in found] == [org.CEO_ID]
+    # A long-standing account, created before its holder's first day.
+    assert found[0].created_at == hired - org.ACCOUNT_MADE_BEFORE_HIRE
 
 
 # Teams app

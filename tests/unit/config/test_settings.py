@@ -169,15 +169,18 @@ def test_joiner_settings_and_their_domain_view() -> None:
             "JOINER_SCOPE_DEPARTMENTS": "Finance, R&D ,",
             "JOINER_SCOPE_COMPANIES": "Contoso Ltd",
             "JOINER_SCOPE_GROUP_ID": "a1b2c3d4-0004-4a5b-8c9d-0e1f2a3b4c04",
+            "JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS": "30",
         }
     )
     config = joiner_config(s)
+    assert config.auto_max_account_age_days == 30
     assert config.timezone == ZoneInfo("Europe/Berlin")
     assert (config.days_ahead, config.margin_days, config.sweep_time) == (10, 3, time(6, 30))
     assert config.sweep_at_start is False
     assert (config.departments, config.companies) == (("Finance", "R&D"), ("Contoso Ltd",))
     assert config.group_id == "a1b2c3d4-0004-4a5b-8c9d-0e1f2a3b4c04"
-    assert joiner_config(Settings.from_env(GOOD)).sweep_at_start is True
+    defaults = joiner_config(Settings.from_env(GOOD))
+    assert (defaults.sweep_at_start, defaults.auto_max_account_age_days) == (True, 60)
 
 
 @pytest.mark.parametrize(
@@ -187,6 +190,8 @@ def test_joiner_settings_and_their_domain_view() -> None:
         ("JOINER_DAYS_AHEAD", "0", "JOINER_DAYS_AHEAD"),
         ("JOINER_MARGIN_DAYS", "30", "JOINER_MARGIN_DAYS"),
         ("JOINER_SWEEP_TIME", "25:00", "JOINER_SWEEP_TIME"),
+        ("JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS", "0", "JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS"),
+        ("JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS", "366", "JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS"),
     ],
 )
 def test_bad_joiner_settings_are_named(name: str, value: str, words: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -106,12 +106,21 @@ def _auto_reminder(setup: Reminded, joiner: DirectoryUser) -> Reminder:
     )
 
 
+def _new(setup: Reminded) -> datetime:
+    """A creation time that makes an account new (HR provisioning made it days ago)."""
+    return setup.world.clock.now() - timedelta(days=4)
+
+
 async def test_automatic_passes_do_not_spend_the_managers_own_allowance() -> None:
     setup = Reminded(policy=PolicyConfig(requests_per_requester_per_hour=1))
     await setup.send()
 
-    made = await setup.issuing.automatically(_auto_reminder(setup, LIAM))
-    refused = await setup.issuing.automatically(_auto_reminder(setup, ADA))
+    made = await setup.issuing.automatically(
+        _auto_reminder(setup, LIAM), account_created=_new(setup)
+    )
+    refused = await setup.issuing.automatically(
+        _auto_reminder(setup, ADA), account_created=_new(setup)
+    )
     # The manager has asked for nothing this hour: their own request goes through.
     own = await setup.world.submit(target=ADA.id)
 
@@ -154,7 +163,9 @@ async def test_a_joiner_who_may_not_have_a_pass_gets_none_from_a_click_or_automa
     make(setup.world)
 
     clicked = await setup.issuing.issue(OLIVIA, setup.click())
-    automatic = await setup.issuing.automatically(_auto_reminder(setup, LIAM))
+    automatic = await setup.issuing.automatically(
+        _auto_reminder(setup, LIAM), account_created=_new(setup)
+    )
 
     assert isinstance(clicked, Refused)
     assert clicked.reason == reason

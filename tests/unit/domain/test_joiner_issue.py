@@ -319,7 +319,8 @@ async def test_the_auto_path_asks_in_the_managers_name_by_email() -> None:
         lifetime_minutes=240,
     )
 
-    made = await setup.issuing.automatically(reminder)
+    new = setup.world.clock.now() - timedelta(days=4)
+    made = await setup.issuing.automatically(reminder, account_created=new)
 
     assert not isinstance(made, str)
     assert (made.kind, made.requester_id, made.delivery) == (
@@ -328,5 +329,7 @@ async def test_the_auto_path_asks_in_the_managers_name_by_email() -> None:
         DeliveryMethod.EMAIL,
     )
     assert "issued automatically by tapbot" in made.justification
-    missing = await setup.issuing.automatically(dataclasses.replace(reminder, deliveries=()))
+    missing = await setup.issuing.automatically(
+        dataclasses.replace(reminder, deliveries=()), account_created=new
+    )
     assert missing == "I didn't issue it automatically: email is not possible, email is not set up."

@@ -193,7 +193,12 @@ async def test_joiners_use_advanced_query_on_every_page(harness) -> None:
         "employeeHireDate ge 2024-06-10T00:00:00Z and employeeHireDate le 2024-06-17T00:00:00Z"
         " and accountEnabled eq true and userType eq 'Member'"
     )
-    assert first["$select"].split(",") == [*USER_FIELDS, "department", "companyName"]
+    assert first["$select"].split(",") == [
+        *USER_FIELDS,
+        "department",
+        "companyName",
+        "createdDateTime",
+    ]
 
 
 async def test_joiners_are_read_one_page_at_a_time(harness) -> None:
@@ -233,8 +238,14 @@ async def test_joiner_scope_goes_into_the_filter_quoted(harness) -> None:
 
 async def test_a_joiner_with_an_unreadable_hire_date_comes_without_one(harness) -> None:
     items = [
-        user(0, employeeHireDate="16/06/2024", department="Finance", companyName="Contoso"),
-        user(1, employeeHireDate="2024-06-16T00:00:00Z"),
+        user(
+            0,
+            employeeHireDate="16/06/2024",
+            department="Finance",
+            companyName="Contoso",
+            createdDateTime="2024-05-30T08:01:02Z",
+        ),
+        user(1, employeeHireDate="2024-06-16T00:00:00Z", createdDateTime=None),
     ]
     client = harness.client(lambda r: harness.ok({"value": items}))
     first, second = [
@@ -248,6 +259,8 @@ async def test_a_joiner_with_an_unreadable_hire_date_comes_without_one(harness) 
     assert (first.department, first.company_name) == ("Finance", "Contoso")
     assert second.user.employee_hire_date == datetime(2024, 6, 16, tzinfo=UTC)
     assert second.hire_date_text is None
+    assert first.created_at == datetime(2024, 5, 30, 8, 1, 2, tzinfo=UTC)
+    assert second.created_at is None
 
 
 async def test_a_joiner_page_that_fails_raises_from_the_iteration(harness) -> None:

@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.graph.errors import backoff_delay, parse_retry_after, safe_text
-from bot.graph.parse import InvalidResponse, directory_user, odata_datetime, utc_datetime
+from bot.graph.parse import (
+    InvalidResponse,
+    directory_user,
+    joiner,
+    odata_datetime,
+    utc_datetime,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,6 +52,31 @@ def test_a_user_without_id_is_invalid_and_nulls_are_tolerated() -> None:
     sparse = directory_user({"id": "u1", "otherMails": None, "accountEnabled": None, "mail": None})
     assert (sparse.account_enabled, sparse.other_mails, sparse.mail) == (True, (), None)
     assert not directory_user({"id": "u2", "accountEnabled": False}).account_enabled
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        ("2025-06-06T09:12:44Z", datetime(2025, 6, 6, 9, 12, 44, tzinfo=UTC)),
+        ("2025-06-06T11:12:44+02:00", datetime(2025, 6, 6, 9, 12, 44, tzinfo=UTC)),
+        (None, None),
+        ("", None),
+        ("last Tuesday", None),
+        (1749201164, None),
+    ],
+)
+def test_a_joiners_creation_time_is_read_and_anything_else_is_unknown(
+    created: object, expected: datetime | None
+) -> None:
+    """An unreadable createdDateTime costs nothing but the automatic pass: the joiner is still
+    listed, with the rest of what Graph said."""
+    item = {"id": "u1", "employeeHireDate": "2025-06-16T00:00:00Z", "createdDateTime": created}
+
+    found = joiner(item)
+
+    assert found.created_at == expected
+    assert found.user.employee_hire_date == datetime(2025, 6, 16, tzinfo=UTC)
+    assert joiner({"id": "u2"}).created_at is None
 
 
 @pytest.mark.parametrize(
