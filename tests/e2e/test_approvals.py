@@ -13,29 +13,10 @@ import pytest
 from sandbox import org
 from sandbox.playground import APPROVALS_CHANNEL_ID
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of, card_text
+from tests.e2e.request_card import answered_card, pass_inputs
 from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-def _value(answer: dict[str, Any]) -> dict[str, Any]:
-    """The card an Action.Execute answer puts in place of the clicked one."""
-    value = answer.get("value")
-    assert isinstance(value, dict), answer
-    return value
-
-
-def _inputs(target: str, form: dict[str, Any], why: str) -> dict[str, Any]:
-    return form["actions"][0]["data"] | {
-        "target": target,
-        "lifetime": "60",
-        "one_time": "true",
-        "start": "now",
-        "start_date": "",
-        "start_time": "",
-        "delivery": "chat_requester",
-        "justification": why,
-    }
 
 
 async def _helpdesk_asks_for(chat: PlaygroundClient, query: str, target: str, why: str) -> Event:
@@ -43,13 +24,13 @@ async def _helpdesk_asks_for(chat: PlaygroundClient, query: str, target: str, wh
     await chat.say("request")
     opened = await chat.next_message(lambda e: "Request a Temporary Access Pass" in json.dumps(e))
     card_id = opened["message"]["messageId"]
-    found = _value(await chat.invoke(card_id, "request.search", {"query": query}))
+    found = answered_card(await chat.invoke(card_id, "request.search", {"query": query}))
     targets = [c for b in found["body"] if b.get("id") == "target" for c in b["choices"]]
     assert target in [c["value"] for c in targets], found
-    details = _value(await chat.invoke(card_id, "request.details", {"target": target}))
+    details = answered_card(await chat.invoke(card_id, "request.details", {"target": target}))
     assert "Another helpdesk member approves" in card_text(details)
-    answer = await chat.invoke(card_id, "request.submit", _inputs(target, details, why))
-    return {"card_id": card_id, "card": _value(answer)}
+    answer = await chat.invoke(card_id, "request.submit", pass_inputs(details, target, why))
+    return {"card_id": card_id, "card": answered_card(answer)}
 
 
 async def _approval_card(chat: PlaygroundClient, name: str) -> tuple[str, dict[str, Any]]:
@@ -92,11 +73,11 @@ async def test_a_helpdesk_request_is_approved_by_another_member_and_the_pass_rea
     assert "Asked by Priya Shah" in card_text(card)
     assert "Accounts Payable Specialist" in card_text(card)
     data = _review_data(card)
-    mine = _value(
+    mine = answered_card(
         await approver_chat.invoke(card["_root"], "approval.review", data, conversation=thread)
     )
     assert [a["title"] for a in mine["actions"]] == ["Approve", "Deny"]
-    done = _value(
+    done = answered_card(
         await approver_chat.invoke(card["_root"], "approval.approve", data, conversation=thread)
     )
 
@@ -120,12 +101,12 @@ async def test_the_requester_cannot_approve_her_own_request(
     data = _review_data(card)
 
     # A crafted click as Priya, from her own chat, with the request's id and stage.
-    answer = _value(await helpdesk_chat.invoke(asked["card_id"], "approval.approve", data))
+    answer = answered_card(await helpdesk_chat.invoke(asked["card_id"], "approval.approve", data))
 
     assert "You can't approve or deny your own request" in card_text(answer)
     assert org.GRACE_ID not in await passes(tenant)
     # Withdrawn, so it does not expire in the middle of a later test.
-    cancelled = _value(
+    cancelled = answered_card(
         await helpdesk_chat.invoke(
             asked["card_id"], "request.cancel", {"request_id": data["request_id"]}
         )
@@ -142,10 +123,10 @@ async def test_a_denial_with_its_reason_reaches_the_requester(
     thread, card = await _approval_card(approver_chat, "Sophie Turner")
     data = _review_data(card)
 
-    no_reason = _value(
+    no_reason = answered_card(
         await approver_chat.invoke(card["_root"], "approval.deny", data, conversation=thread)
     )
-    denied = _value(
+    denied = answered_card(
         await approver_chat.invoke(
             card["_root"],
             "approval.deny",
@@ -194,11 +175,11 @@ async def test_a_managers_request_after_a_manager_change_goes_to_the_helpdesk(
     assert form is not None
     zoe = [c for c in form["body"][1]["choices"] if c["value"] == org.RECENT_MANAGER_CHANGE_ID]
     assert "the helpdesk approves" in zoe[0]["title"]
-    answer = _value(
+    answer = answered_card(
         await manager_chat.invoke(
             opened["message"]["messageId"],
             "request.submit",
-            _inputs(org.RECENT_MANAGER_CHANGE_ID, form, "Back from leave, new phone"),
+            pass_inputs(form, org.RECENT_MANAGER_CHANGE_ID, "Back from leave, new phone"),
         )
     )
     assert "waiting for a helpdesk member" in card_text(answer)

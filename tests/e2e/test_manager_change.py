@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 
 from sandbox import org
-from tests.e2e.playground_client import PlaygroundClient, card_of
+from tests.e2e.playground_client import PlaygroundClient
+from tests.e2e.request_card import open_form, pass_inputs
 from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
@@ -23,29 +24,8 @@ pytestmark = pytest.mark.e2e
 CHANGED = "manager changed recently"
 
 
-async def _open_form(chat: PlaygroundClient) -> tuple[str, dict[str, Any]]:
-    await chat.say("request")
-    event = await chat.next_message(lambda e: "Request a Temporary Access Pass" in json.dumps(e))
-    card = card_of(event)
-    assert card is not None
-    return event["message"]["messageId"], card
-
-
 def _titles(form: dict[str, Any]) -> dict[str, str]:
     return {c["value"]: c["title"] for c in form["body"][1]["choices"]}
-
-
-def _data(card: dict[str, Any], target: str) -> dict[str, Any]:
-    return card["actions"][0]["data"] | {
-        "target": target,
-        "lifetime": "60",
-        "one_time": "true",
-        "start": "now",
-        "start_date": "",
-        "start_time": "",
-        "delivery": "chat_requester",
-        "justification": "Lost phone, needs to set up the Authenticator again",
-    }
 
 
 async def _token(tenant: aiohttp.ClientSession, **spec: Any) -> str:
@@ -86,9 +66,9 @@ async def test_a_manager_set_a_moment_ago_gets_no_pass_while_the_audit_log_lags(
         assert response.status == 204, await response.text()
     assert await _manager_events(tenant, org.LUCAS_ID) == before  # nothing in the log yet
 
-    card_id, form = await _open_form(manager_chat)
+    card_id, form = await open_form(manager_chat)
     assert CHANGED in _titles(form)[org.LUCAS_ID]
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.LUCAS_ID))
+    answer = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.LUCAS_ID))
 
     text = json.dumps(answer)
     assert "Pass issued" not in text
@@ -105,7 +85,7 @@ async def test_joiners_from_hr_provisioning_are_not_marked_but_a_change_by_a_per
         [first] = await _manager_events(tenant, joiner)
         assert first["initiatedBy"]["app"]["appId"] == org.HR_PROVISIONING_APP_ID
 
-    _, form = await _open_form(manager_chat)
+    _, form = await open_form(manager_chat)
 
     titles = _titles(form)
     for joiner in org.JOINER_IDS:

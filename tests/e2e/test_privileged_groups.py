@@ -11,31 +11,11 @@ import aiohttp
 import pytest
 
 from sandbox import org
-from tests.e2e.playground_client import PlaygroundClient, card_of
+from tests.e2e.playground_client import PlaygroundClient
+from tests.e2e.request_card import open_form, pass_inputs
 from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-async def _open_form(chat: PlaygroundClient) -> tuple[str, dict[str, Any]]:
-    await chat.say("request")
-    event = await chat.next_message(lambda e: "Request a Temporary Access Pass" in json.dumps(e))
-    card = card_of(event)
-    assert card is not None
-    return event["message"]["messageId"], card
-
-
-def _data(card: dict[str, Any], target: str) -> dict[str, Any]:
-    return card["actions"][0]["data"] | {
-        "target": target,
-        "lifetime": "60",
-        "one_time": "true",
-        "start": "now",
-        "start_date": "",
-        "start_time": "",
-        "delivery": "chat_requester",
-        "justification": "Lost phone, needs to set up the Authenticator again",
-    }
 
 
 async def _effective_roles(tenant: aiohttp.ClientSession, user_id: str) -> list[dict[str, Any]]:
@@ -60,11 +40,11 @@ async def test_a_forged_submit_for_an_administrator_through_a_group_is_refused(
     roles = await _effective_roles(tenant, target)
     assert roles
     assert {r["source"] for r in roles} <= {"group_member", "group_eligible_member"}
-    card_id, form = await _open_form(manager_chat)
+    card_id, form = await open_form(manager_chat)
     targets = {c["value"]: c["title"] for c in form["body"][1]["choices"]}
     assert "not eligible" in targets[target]
 
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, target))
+    answer = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, target))
 
     text = json.dumps(answer)
     assert "No pass was requested" in text
@@ -79,12 +59,12 @@ async def test_a_forged_submit_for_an_administrator_through_a_group_is_refused(
 async def test_a_report_whose_roles_cannot_be_read_gets_no_pass(
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
 ) -> None:
-    card_id, form = await _open_form(manager_chat)
+    card_id, form = await open_form(manager_chat)
     fault = {"route": "list_pim_group_eligibilities", "kind": "error", "status": 403}
     async with tenant.post("/_sandbox/faults", json=fault) as response:
         assert response.status == 201, await response.text()
 
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.LIAM_ID))
+    answer = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.LIAM_ID))
 
     text = json.dumps(answer)
     assert "No pass was requested" in text

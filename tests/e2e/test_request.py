@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import aiohttp
 import pytest
 
 from sandbox import org
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of, card_text
+from tests.e2e.request_card import open_form, pass_inputs
 from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
@@ -19,36 +19,15 @@ def _has_card(event: Event) -> bool:
     return card_of(event) is not None
 
 
-async def _open_form(chat: PlaygroundClient) -> tuple[str, dict[str, Any]]:
-    await chat.say("request")
-    event = await chat.next_message(lambda e: "Request a Temporary Access Pass" in json.dumps(e))
-    card = card_of(event)
-    assert card is not None
-    return event["message"]["messageId"], card
-
-
-def _data(card: dict[str, Any], target: str) -> dict[str, Any]:
-    return card["actions"][0]["data"] | {
-        "target": target,
-        "lifetime": "60",
-        "one_time": "true",
-        "start": "now",
-        "start_date": "",
-        "start_time": "",
-        "delivery": "chat_requester",
-        "justification": "Lost phone, needs to set up the Authenticator again",
-    }
-
-
 async def test_the_manager_gets_a_pass_for_an_eligible_report_in_chat(
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
 ) -> None:
-    card_id, form = await _open_form(manager_chat)
+    card_id, form = await open_form(manager_chat)
     targets = {c["value"]: c["title"] for c in form["body"][1]["choices"]}
     assert "Liam Carter, Accounts Payable Specialist" in targets.values()
     assert "not eligible" in targets[org.PIM_ELIGIBLE_ADMIN_ID]
 
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.LIAM_ID))
+    answer = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.LIAM_ID))
 
     assert "Pass issued for Liam Carter" in json.dumps(answer)
     delivered = await manager_chat.next_message(lambda e: "Show pass" in json.dumps(e))
@@ -71,8 +50,8 @@ async def test_the_manager_gets_a_pass_for_an_eligible_report_in_chat(
 async def test_refusals_are_shown_in_words_and_nothing_is_issued(
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession, target: str, words: str
 ) -> None:
-    card_id, form = await _open_form(manager_chat)
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, target))
+    card_id, form = await open_form(manager_chat)
+    answer = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, target))
     text = json.dumps(answer)
     assert "No pass was requested" in text
     assert words in text.lower()
@@ -85,8 +64,10 @@ async def test_an_active_administrator_is_refused_even_when_they_report_to_the_m
     body = {"userId": org.GLOBAL_ADMIN_ID, "managerId": org.MANAGER_ID}
     async with tenant.post("/_sandbox/manager", json=body) as response:
         assert response.status == 204
-    card_id, form = await _open_form(manager_chat)
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.GLOBAL_ADMIN_ID))
+    card_id, form = await open_form(manager_chat)
+    answer = await manager_chat.invoke(
+        card_id, "request.submit", pass_inputs(form, org.GLOBAL_ADMIN_ID)
+    )
     assert "Global Administrator" in json.dumps(answer)
     assert org.GLOBAL_ADMIN_ID not in await passes(tenant)
 
@@ -94,12 +75,12 @@ async def test_an_active_administrator_is_refused_even_when_they_report_to_the_m
 async def test_an_existing_pass_is_only_replaced_after_confirmation(
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
 ) -> None:
-    card_id, form = await _open_form(manager_chat)
-    await manager_chat.invoke(card_id, "request.submit", _data(form, org.GRACE_ID))
+    card_id, form = await open_form(manager_chat)
+    await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.GRACE_ID))
     first = (await passes(tenant))[org.GRACE_ID]
 
-    card_id, form = await _open_form(manager_chat)
-    asked = await manager_chat.invoke(card_id, "request.submit", _data(form, org.GRACE_ID))
+    card_id, form = await open_form(manager_chat)
+    asked = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.GRACE_ID))
     assert "Replace the existing pass?" in json.dumps(asked)
     assert (await passes(tenant))[org.GRACE_ID]["id"] == first["id"]
 
@@ -118,8 +99,8 @@ async def test_graph_throttling_that_outlasts_the_retries_is_explained_and_issue
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
 ) -> None:
     await _fault(tenant, route="create_pass", kind="throttle", count=5, retry_after="0.05")
-    card_id, form = await _open_form(manager_chat)
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
+    card_id, form = await open_form(manager_chat)
+    answer = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.SOPHIE_ID))
     text = json.dumps(answer)
     assert "The pass could not be issued" in text
     assert "busy" in text
@@ -130,8 +111,8 @@ async def test_a_short_graph_outage_is_ridden_out_by_retries(
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
 ) -> None:
     await _fault(tenant, route="*", kind="error", status=503, count=2, retry_after="0.05")
-    card_id, form = await _open_form(manager_chat)
-    answer = await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
+    card_id, form = await open_form(manager_chat)
+    answer = await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.SOPHIE_ID))
     assert "Pass issued for Sophie Turner" in json.dumps(answer)
     assert org.SOPHIE_ID in await passes(tenant)
 
@@ -139,8 +120,8 @@ async def test_a_short_graph_outage_is_ridden_out_by_retries(
 async def test_the_pass_is_removed_from_the_chat_when_its_time_is_up(
     manager_chat: PlaygroundClient, tenant: aiohttp.ClientSession
 ) -> None:
-    card_id, form = await _open_form(manager_chat)
-    await manager_chat.invoke(card_id, "request.submit", _data(form, org.SOPHIE_ID))
+    card_id, form = await open_form(manager_chat)
+    await manager_chat.invoke(card_id, "request.submit", pass_inputs(form, org.SOPHIE_ID))
     delivered = await manager_chat.next_message(lambda e: "Show pass" in json.dumps(e))
     message_id = delivered["message"]["messageId"]
     # PASS_REDACT_AFTER_MINUTES=1 in this suite: the bot edits the message in place. (Passes

@@ -13,29 +13,10 @@ import pytest
 from sandbox import org
 from sandbox.playground import APPROVALS_CHANNEL_ID
 from tests.e2e.playground_client import Event, PlaygroundClient, card_of, card_text
+from tests.e2e.request_card import answered_card, pass_inputs
 from tests.e2e.sandbox_api import passes
 
 pytestmark = pytest.mark.e2e
-
-
-def _value(answer: dict[str, Any]) -> dict[str, Any]:
-    """The card an Action.Execute answer puts in place of the clicked one."""
-    value = answer.get("value")
-    assert isinstance(value, dict), answer
-    return value
-
-
-def _inputs(target: str, form: dict[str, Any], why: str) -> dict[str, Any]:
-    return form["actions"][0]["data"] | {
-        "target": target,
-        "lifetime": "60",
-        "one_time": "true",
-        "start": "now",
-        "start_date": "",
-        "start_time": "",
-        "delivery": "chat_requester",
-        "justification": why,
-    }
 
 
 def _runs(card: dict[str, Any]) -> list[str]:
@@ -113,14 +94,14 @@ async def test_priya_cancels_her_waiting_request_from_status_and_toms_card_says_
         lambda e: "Request a Temporary Access Pass" in json.dumps(e)
     )
     form_id = opened["message"]["messageId"]
-    found = _value(await helpdesk_chat.invoke(form_id, "request.search", {"query": "Lucas"}))
+    found = answered_card(await helpdesk_chat.invoke(form_id, "request.search", {"query": "Lucas"}))
     assert org.LUCAS_ID in json.dumps(found)
-    details = _value(
+    details = answered_card(
         await helpdesk_chat.invoke(form_id, "request.details", {"target": org.LUCAS_ID})
     )
-    asked = _value(
+    asked = answered_card(
         await helpdesk_chat.invoke(
-            form_id, "request.submit", _inputs(org.LUCAS_ID, details, "New laptop, verified")
+            form_id, "request.submit", pass_inputs(details, org.LUCAS_ID, "New laptop, verified")
         )
     )
     assert "waiting for a helpdesk member other than Priya Shah" in card_text(asked)
@@ -138,7 +119,7 @@ async def test_priya_cancels_her_waiting_request_from_status_and_toms_card_says_
     assert any("waiting for a helpdesk member other than Priya Shah to decide" in r for r in runs)
 
     button = _cancel(row)
-    after = _value(await helpdesk_chat.invoke(status_id, button["verb"], button["data"]))
+    after = answered_card(await helpdesk_chat.invoke(status_id, button["verb"], button["data"]))
 
     assert _runs(after)[0] == "Your request for Lucas Meyer is cancelled: no pass will be issued."
     lucas = next(r for r in _rows(after) if "For Lucas Meyer" in _runs(r))
@@ -158,7 +139,7 @@ async def test_priya_cancels_her_waiting_request_from_status_and_toms_card_says_
     assert org.LUCAS_ID not in await passes(tenant)
 
     # A second click on the old card changes nothing and says why.
-    again = _value(await helpdesk_chat.invoke(status_id, button["verb"], button["data"]))
+    again = answered_card(await helpdesk_chat.invoke(status_id, button["verb"], button["data"]))
     assert _runs(again)[0] == (
         "Nothing was cancelled: your request for Lucas Meyer isn't waiting any more (cancelled)."
     )
@@ -176,7 +157,7 @@ async def test_olivia_sees_the_pass_she_got_issued_in_her_status(
     answer = await manager_chat.invoke(
         opened["message"]["messageId"],
         "request.submit",
-        _inputs(org.SOPHIE_ID, form, "Forgot her password before the audit"),
+        pass_inputs(form, org.SOPHIE_ID, "Forgot her password before the audit"),
     )
     assert "Pass issued for Sophie Turner" in json.dumps(answer)
     assert org.SOPHIE_ID in await passes(tenant)
