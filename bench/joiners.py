@@ -141,9 +141,9 @@ async def run_size(users: int, budget: int, workdir: Path) -> Row:
             }
             (await http.post(f"{tenant_url}/_sandbox/faults", json=fault)).raise_for_status()
             await http.delete(f"{tenant_url}/_sandbox/calls")
-            env = bot_environment(ready, port=free_port(), database_url=database_url) | {
-                "LOG_LEVEL": "WARNING"
-            }
+            env = bot_environment(
+                ready, port=free_port(), ops_port=free_port(), database_url=database_url
+            ) | {"LOG_LEVEL": "WARNING"}
             status, seconds, cpu, rss, output = await asyncio.to_thread(
                 _sweep, env, workdir / "logs" / f"sweep-{users}-{budget}.log"
             )

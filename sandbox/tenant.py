@@ -689,7 +689,8 @@ class Tenant:
         to = _addresses(message.get("toRecipients"))
         if not to:
             raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient is required.")
-        content = message.get("body") if isinstance(message.get("body"), dict) else {}
+        given = message.get("body")
+        content: dict[str, Any] = given if isinstance(given, dict) else {}
         self.outbox.append(
             OutboxItem(
                 kind="email",
