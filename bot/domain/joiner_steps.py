@@ -7,7 +7,8 @@
    another instance right now: left to it;
 3. the joiner's facts are read (`gather_target_facts`) and checked with the manager as the
    requester (`check_target`): a live pass exists already, or the joiner may not get one:
-   skipped, reason audited, and the claim given back so a later sweep looks again;
+   skipped, reason audited, and the claim given back so a later sweep looks again; roles
+   that could not be read are a failure of this run (counted, so the schedule retries);
 4. with ``JOINER_AUTO_ISSUE``, the pass is asked for by email in the manager's name
    (`bot.domain.joiner_issue`), only for an account created at most
    ``JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS`` days ago (its ``createdDateTime`` from the listing);
@@ -56,6 +57,7 @@ from bot.domain.joiners import (
 from bot.domain.model import DirectoryUser, TapPolicy, TapRequest
 from bot.domain.policy import (
     PolicyConfig,
+    Refusal,
     check_policy,
     check_target,
     existing_pass_needs_confirmation,
@@ -236,6 +238,11 @@ class JoinerSteps:
         refusal = check_policy(self._tap_policy, self._policy) or check_target(
             manager_id or "", facts, self._policy, via_helpdesk=manager_id is None
         )
+        if refusal is Refusal.ROLE_CHECK_FAILED:
+            # Not knowing the roles is a failure of this run, not a verdict on the joiner:
+            # the sweep counts it, so the schedule tries again.
+            await self._release(user.id, placed.day)
+            return await self.failed(joiner, refusal.value)
         if refusal is not None:
             await self._release(user.id, placed.day)
             await self._audit_skip(

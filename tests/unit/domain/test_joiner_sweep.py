@@ -145,6 +145,30 @@ async def test_joiners_who_may_not_get_a_pass_are_skipped_with_the_refusal() -> 
     assert refusals == {ETHAN_ID: "privileged_role_eligible", MIA_ID: "blocked_group"}
 
 
+async def test_roles_that_cannot_be_read_fail_the_run_and_a_later_sweep_reminds() -> None:
+    world = JoinerWorld()
+    world.directory.fail("list_role_assignments", DirectoryUnavailable("down"), times=None)
+
+    report = await world.run()
+
+    # Not knowing whether a joiner is an administrator is no verdict: nothing is sent, the
+    # claim is given back and the sweep is incomplete, so the schedule runs it again.
+    assert world.reminders.sent == []
+    assert (report.counts[OutcomeKind.FAILED], report.complete) == (2, False)
+    event = await world.event(ETHAN_ID, 3)
+    assert event is not None
+    assert event.state is JoinerState.OPEN
+    assert await world.audit() == [
+        ("failed", ETHAN_ID, "role_check_failed"),
+        ("failed", MIA_ID, "role_check_failed"),
+    ]
+
+    world.directory.heal()
+    await world.run()
+
+    assert world.reminders.to(Recipient.MANAGER) == ["Ethan Walsh", "Mia Rossi"]
+
+
 async def test_a_tenant_without_passes_reminds_nobody() -> None:
     world = JoinerWorld()
     world.directory.policy = dataclasses.replace(world.directory.policy, enabled=False)
