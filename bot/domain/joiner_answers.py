@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.audit import Auditor
-from bot.domain.errors import DirectoryError, StoreConflict
+from bot.domain.errors import DirectoryError, DirectoryObjectNotFound, StoreConflict
 from bot.domain.joiners import (
     JoinerConfig,
     JoinerEvent,
     JoinerState,
+    hire_day,
     local_today,
     start_of_day,
 )
@@ -212,6 +213,49 @@ class JoinerAnswers:
             return Refused(NOT_YOURS, "not_manager_or_helpdesk")
         return event
 
+    async def hire_day_moved(self, clicker_id: str, event: JoinerEvent) -> Refused | None:
+        """Refused (audited ``hire_date_changed``) when the joiner's hire date in the directory
+        no longer falls on *event*'s day: a pass from this reminder would start on a day that
+        is not their first, and the sweep reminds about the new day as a new event. None when
+        it still does; a joiner who is gone is left to the request's own check."""
+        try:
+            joiner = await self._directory.get_user(event.joiner_id)
+        except DirectoryObjectNotFound:
+            return None
+        except DirectoryError as error:
+            await self._refusal(clicker_id, event.joiner_id, "directory_unavailable", None)
+            return Refused(CANNOT_CHECK, error.code or "directory_unavailable", event)
+        hired = joiner.employee_hire_date
+        day = hire_day(hired, self._config.timezone) if hired is not None else None
+        if day == event.hire_day:
+            return None
+        await self._refusal(
+            clicker_id,
+            event.joiner_id,
+            "hire_date_changed",
+            event.hire_day,
+            "issue",
+            now=day.isoformat() if day is not None else "none",
+        )
+        if day is None:
+            text = (
+                "This joiner no longer has a start date in the directory, so I can't tell "
+                "when their pass should start. If they still need one, type request."
+            )
+        else:
+            today = local_today(self._clock.now(), self._config.timezone)
+            then = (
+                "I'll send a reminder for the new date before it; if they need a pass sooner, "
+                "type request."
+                if day > today
+                else "If they still need a pass, type request."
+            )
+            text = (
+                f"This joiner's start date in the directory has changed to {day:%A} {day.day} "
+                f"{day:%B %Y}, so a pass from this reminder would start on the wrong day. {then}"
+            )
+        return Refused(text, "hire_date_changed")
+
     async def _may_answer(self, clicker_id: str, joiner_id: str) -> bool:
         """True when *clicker_id* is the joiner's manager now, or in the helpdesk group."""
 
@@ -234,8 +278,9 @@ class JoinerAnswers:
         reason: str,
         day: date | None,
         action: str = "",
+        **extra: str,
     ) -> None:
-        detail = {"action": action} if action else {}
+        detail = ({"action": action} if action else {}) | extra
         if day is not None:
             detail["hire_day"] = day.isoformat()
         await self._audit.record(

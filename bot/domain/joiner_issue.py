@@ -147,6 +147,9 @@ class JoinerIssuing:
         standing = await self.standing(event)
         if standing is not None:
             return await self._audited(clicker, standing)
+        moved = await self._answers.hire_day_moved(clicker.id, event)
+        if moved is not None:
+            return moved
         method = _method(data.get("delivery"))
         refusal = await self._undeliverable(clicker, event, method)
         if refusal is not None:

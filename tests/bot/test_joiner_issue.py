@@ -204,6 +204,25 @@ async def test_a_joiner_who_became_ineligible_is_refused_and_can_be_answered_aga
     assert "Marked not needed" in _text(not_needed["value"])
 
 
+async def test_a_hire_date_moved_after_the_reminder_makes_the_card_out_of_date(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await _reminded(start_bot, connector)
+    later = _hire_day(bot) + timedelta(days=14)
+    bot.directory.users[EMMA.id] = dataclasses.replace(
+        bot.directory.users[EMMA.id], employee_hire_date=datetime.combine(later, time(0), UTC)
+    )
+
+    answer = await bot.invoke(connector.url, "joiner.issue", _click(bot, "email"))
+
+    value = answer["value"]
+    assert f"has changed to {later:%A} {later.day} {later:%B %Y}" in _text(value)
+    assert not any(a.get("verb") == "joiner.issue" for a in value.get("actions", []))
+    assert bot.directory.pass_of(EMMA.id) is None
+    assert bot.directory.sent_mail == []
+    assert await bot.store.list_requests() == []
+
+
 async def test_a_helpdesk_member_in_the_channel_asks_with_four_eyes(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:

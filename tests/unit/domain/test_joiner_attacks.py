@@ -142,7 +142,8 @@ def _blocked(world: World) -> None:
 
 
 def _guest(world: World) -> None:
-    world.directory.users[LIAM.id] = dataclasses.replace(LIAM, user_type="Guest")
+    users = world.directory.users
+    users[LIAM.id] = dataclasses.replace(users[LIAM.id], user_type="Guest")
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain.delivery_options import DeliverySetup
+from bot.domain.errors import DirectoryUnavailable
 from bot.domain.joiner_answers import JoinerAnswers, Refused, Unchanged
 from bot.domain.joiner_issue import (
     BUSY,
@@ -68,6 +69,7 @@ class Reminded:
 
     async def send(self) -> None:
         await self.world.baseline()
+        self.hire(self.day)
         store, now = self.world.store, self.world.clock.now()
         await store.claim_joiner(LIAM.id, self.day, "sweep", now=now, lease_until=now)
         chat = joiner_deliveries(LIAM, self.config)
@@ -86,6 +88,12 @@ class Reminded:
                 }
             },
         )
+
+    def hire(self, day: date | None) -> None:
+        """Set Liam's hire date in the directory (as Entra holds a date: midnight UTC)."""
+        hired = datetime.combine(day, time(0), UTC) if day is not None else None
+        users = self.world.directory.users
+        users[LIAM.id] = dataclasses.replace(users[LIAM.id], employee_hire_date=hired)
 
     def click(self, delivery: str = "chat_requester") -> dict[str, str]:
         return {"joiner_id": LIAM.id, "hire_day": self.day.isoformat(), "delivery": delivery}
@@ -203,7 +211,8 @@ async def test_after_a_request_that_ended_without_a_pass_the_next_click_is_a_new
 
 async def test_a_refusal_gives_the_reminder_back_and_is_audited(reminded: Reminded) -> None:
     world = reminded.world
-    world.directory.users[LIAM.id] = dataclasses.replace(LIAM, account_enabled=False)
+    users = world.directory.users
+    users[LIAM.id] = dataclasses.replace(users[LIAM.id], account_enabled=False)
 
     outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
 
@@ -333,3 +342,73 @@ async def test_the_auto_path_asks_in_the_managers_name_by_email() -> None:
         dataclasses.replace(reminder, deliveries=()), account_created=new
     )
     assert missing == "I didn't issue it automatically: email is not possible, email is not set up."
+
+
+@pytest.mark.parametrize(
+    ("moved_by", "words"),
+    [
+        (7, "I'll send a reminder for the new date before it"),
+        (-10, "If they still need a pass, type request."),
+    ],
+)
+async def test_a_hire_date_moved_since_the_reminder_issues_nothing(
+    reminded: Reminded, moved_by: int, words: str
+) -> None:
+    new_day = reminded.day + timedelta(days=moved_by)
+    reminded.hire(new_day)
+
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(outcome, Refused)
+    assert outcome.reason == "hire_date_changed"
+    assert f"changed to {new_day:%A} {new_day.day} {new_day:%B %Y}" in outcome.text
+    assert words in outcome.text
+    # The reminder is out of date: the card does not offer its buttons again.
+    assert outcome.event is None
+    assert await reminded.world.store.list_requests() == []
+    assert reminded.world.directory.called("create_pass") == 0
+    assert (await reminded.event()).state is JoinerState.REMINDED
+    refusals = await reminded.world.store.list_audit(limit=10)
+    assert [(e.action, e.reason, e.detail) for e in refusals if e.outcome == "refused"] == [
+        (
+            "joiner_answer",
+            "hire_date_changed",
+            {"action": "issue", "now": new_day.isoformat(), "hire_day": reminded.day.isoformat()},
+        )
+    ]
+
+
+async def test_a_hire_date_removed_since_the_reminder_issues_nothing(reminded: Reminded) -> None:
+    reminded.hire(None)
+
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(outcome, Refused)
+    assert outcome.reason == "hire_date_changed"
+    assert outcome.text.startswith("This joiner no longer has a start date in the directory")
+    assert await reminded.world.store.list_requests() == []
+
+
+async def test_the_same_hire_day_written_as_a_moment_in_the_time_zone_still_issues(
+    reminded: Reminded,
+) -> None:
+    # HR systems may write 09:00 local time rather than midnight UTC: the same first day.
+    users = reminded.world.directory.users
+    at_nine = datetime.combine(reminded.day, time(9), BERLIN)
+    users[LIAM.id] = dataclasses.replace(users[LIAM.id], employee_hire_date=at_nine)
+
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(outcome, Requested)
+    assert isinstance(outcome.outcome, Issued)
+
+
+async def test_a_hire_date_that_cannot_be_read_asks_to_try_again(reminded: Reminded) -> None:
+    reminded.world.directory.fail("get_user", DirectoryUnavailable("down"))
+
+    outcome = await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    assert isinstance(outcome, Refused)
+    assert outcome.text.startswith("I couldn't check in the directory")
+    assert outcome.event is not None
+    assert await reminded.world.store.list_requests() == []
