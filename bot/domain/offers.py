@@ -47,6 +47,10 @@ DETAILS_PER_PERSON_PER_HOUR = 300
 # requests per 10 s per app for the whole tenant): a person opens it a few times an hour, a
 # loop must not starve everyone else's requests of that budget.
 FORMS_PER_PERSON_PER_HOUR = 30
+# A submitted card whose delivery needs the person's details reads them (and may ask Teams
+# whether tapbot can reach them) before the request's own limit is counted: a script posting
+# forged submits must not spend the tenant's budget that way.
+DELIVERY_CHECKS_PER_PERSON_PER_HOUR = 300
 SLOW_DOWN = (
     "You've opened request cards very often in the last hour, so I'm pausing for a while to "
     "spare Microsoft Entra. Please try again later, or ask the helpdesk if it is urgent."
@@ -205,6 +209,13 @@ class RequestOffers:
 
     async def _admit(self, bucket: str, requester_id: str, per_hour: int) -> bool:
         return await self._meter.admit(bucket, requester_id, per_hour)
+
+    async def admit_delivery_check(self, requester_id: str) -> bool:
+        """Count one delivery check (`deliveries` with a method that reads the directory) by
+        *requester_id*; False, with nothing counted, past its hourly limit."""
+        return await self._admit(
+            "delivery_check", requester_id, DELIVERY_CHECKS_PER_PERSON_PER_HOUR
+        )
 
     async def deliveries(
         self, target_id: str, *, asked: DeliveryMethod | None = None

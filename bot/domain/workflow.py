@@ -153,6 +153,18 @@ class RequestService:
         )
         return Refused(Refusal.INVALID_INPUT, text or refusal_message(Refusal.INVALID_INPUT, None))
 
+    async def refuse_flood(self, requester_id: str, bucket: str, text: str) -> Refused:
+        """Refuse a submission that came too often to be read at all (*bucket* names the
+        meter that stopped it) and audit it; *text* tells the requester."""
+        await self._audit.record(
+            "request",
+            "refused",
+            actor_id=requester_id,
+            reason=Refusal.RATE_LIMIT_REQUESTER,
+            detail={"bucket": bucket},
+        )
+        return Refused(Refusal.RATE_LIMIT_REQUESTER, text)
+
     async def submit(
         self,
         requester: Person,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from botbuilder.schema import ConversationReference
 
+from bot.domain.delivery_options import DeliveryOption
 from bot.domain.errors import DirectoryError
 from bot.domain.model import (
     REQUESTER_COPY,
@@ -39,6 +40,7 @@ from bot.domain.outcomes import (
     directory_failure_text,
 )
 from bot.domain.policy import Refusal
+from bot.domain.rates import SLOW_DOWN
 from bot.domain.request_form import InvalidForm, parse_request_form
 from bot.domain.workflow import Person, RequestService
 from bot.teams.board import TeamsBoard
@@ -227,7 +229,16 @@ class RequestCards:
         # What works for this person now is worked out here, never taken from the card (a
         # target or method not even shaped right is refused by the parse, unread).
         target, method = _target_of(data), _method_of(data)
-        options = await self._offers.deliveries(target, asked=method) if target and method else ()
+        options: tuple[DeliveryOption, ...] = ()
+        if target and method:
+            if method is not DeliveryMethod.CHAT_TO_REQUESTER and not (
+                await self._offers.admit_delivery_check(caller.user_id)
+            ):
+                refused = await self._requests.refuse_flood(
+                    caller.user_id, "delivery_check", SLOW_DOWN
+                )
+                return self.card_for(refused)
+            options = await self._offers.deliveries(target, asked=method)
         try:
             form = parse_request_form(
                 data,

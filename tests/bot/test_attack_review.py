@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.domain.offers import FORMS_PER_PERSON_PER_HOUR
+from bot.domain.offers import DELIVERY_CHECKS_PER_PERSON_PER_HOUR, FORMS_PER_PERSON_PER_HOUR
+from bot.domain.rates import SLOW_DOWN
 from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
+from tests.twins.store import use_up
 
 
 def _typeahead(connector_url: str, text: str, **who: Any) -> dict[str, Any]:
@@ -85,3 +87,37 @@ async def test_private_card_actions_are_refused_outside_the_1_1_chat(
     assert answer["statusCode"] == 400
     assert "1:1 chat" in answer["value"]
     assert [c for c, _ in bot.directory.calls if c != "users_delta_page"] == []
+
+
+async def test_forged_submits_that_need_a_persons_details_stop_before_graph(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    # An SMS submit reads the person's mobile before the request's own limit counts it: a
+    # script naming anyone in the tenant is metered before that read.
+    bot = await start_bot()
+    await use_up(
+        bot.store,
+        "delivery_check",
+        NOBODY.id,
+        DELIVERY_CHECKS_PER_PERSON_PER_HOUR,
+        at=bot.clock.now(),
+    )
+    forged = {"form_id": "f" * 32, "target": MANAGER.id, "delivery": "sms", "lifetime": "60"}
+    reads = bot.directory.called("get_user")
+
+    answer = await bot.invoke(connector.url, "request.submit", forged, user=NOBODY)
+
+    assert SLOW_DOWN in json.dumps(answer["value"])
+    assert bot.directory.called("get_user") == reads
+    [refused] = [e for e in await bot.store.list_audit() if e.outcome == "refused"]
+    assert (refused.actor_id, refused.reason, refused.detail) == (
+        NOBODY.id,
+        "rate_limit_requester",
+        {"bucket": "delivery_check"},
+    )
+
+    # Below the limit the same submit is read, and refused for what it is.
+    other = await bot.invoke(connector.url, "request.submit", forged, user=HELPDESK)
+
+    assert SLOW_DOWN not in json.dumps(other["value"])
+    assert bot.directory.called("get_user") > reads
