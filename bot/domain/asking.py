@@ -4,16 +4,20 @@ and telling the requester when it reached nobody (`bot.domain.workflow` calls it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.domain.approvals import shown_to_deciders, stage_group
 from bot.domain.audit import Auditor
 from bot.domain.errors import DirectoryError
-from bot.domain.model import ApprovalPosting, ApproverKind, TapRequest, Unseen
+from bot.domain.model import ApprovalPosting, ApproverKind, RequestState, TapRequest, Unseen
 from bot.domain.ports import Directory, RequestBoard, Store
 from bot.domain.telling import TellRequester
 
 # Teams refreshes a card (`refresh.userIds`) for at most 60 people.
 MAX_REFRESH_APPROVERS = 60
+# Waiting requests looked at when the helpdesk's channel becomes known: far more than wait at
+# once in practice; any beyond are left to "Post it again".
+UNSEEN_SCAN_LIMIT = 500
 
 
 class ApprovalAsking:
@@ -36,10 +40,11 @@ class ApprovalAsking:
         self._tell = tell
         self._helpdesk = helpdesk_group_id
 
-    async def ask(self, request: TapRequest) -> ApprovalPosting:
+    async def ask(self, request: TapRequest, *, tell: bool = True) -> ApprovalPosting:
         """Post the approval card for the current stage. When it reached nobody, the request
         keeps waiting (the requester may get the cause fixed and post it again, or cancel),
-        and the requester is told so, and why, in their chat; audited either way."""
+        and the requester is told so, and why, in their chat (unless not *tell*); audited
+        either way."""
         stage = request.current_stage
         assert stage is not None
         approvers = await self._approver_ids(request)
@@ -64,9 +69,33 @@ class ApprovalAsking:
                 reason=why.value,
                 detail=detail,
             )
-            await self._tell.unseen(request, why)
+            if tell:
+                await self._tell.unseen(request, why)
             posting = ApprovalPosting(0, why)
         return posting
+
+    async def ask_where_unseen(self, now: datetime) -> list[TapRequest]:
+        """Post again the approval card of each waiting request whose helpdesk or group stage
+        reached nobody, for when tapbot has just learnt where the helpdesk's cards go (it was
+        installed in the helpdesk's team). Returns the requests whose card went out now. A
+        stage past its timeout is left to expiry, a manager's stage to "Post it again" (the
+        manager's chat is not what changed); a card that still reaches nobody is audited
+        but its requester, told once already, is not told again. Raises StoreError."""
+        waiting = await self._store.list_requests(
+            states=[RequestState.PENDING_APPROVAL], oldest_first=True, limit=UNSEEN_SCAN_LIMIT
+        )
+        posted: list[TapRequest] = []
+        for request in waiting:
+            stage = request.current_stage
+            if stage is None or stage.approver is ApproverKind.MANAGER:
+                continue
+            if request.stage_due_at is not None and request.stage_due_at <= now:
+                continue
+            if await self.shown(request):
+                continue
+            if (await self.ask(request, tell=False)).posted:
+                posted.append(request)
+        return posted
 
     async def shown(self, request: TapRequest) -> bool:
         """Whether the approval card of *request*'s waiting stage reached anyone who may

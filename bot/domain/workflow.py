@@ -555,6 +555,15 @@ class RequestService:
             await self._board.show(current)
         return AwaitingApproval(current, posting)
 
+    async def ask_where_unseen(self) -> int:
+        """Tapbot has just learnt where the helpdesk's approval cards go: post the waiting
+        requests' cards that reached nobody (`ApprovalAsking.ask_where_unseen`) and update
+        their requesters' cards. Returns how many went out. Raises StoreError."""
+        posted = await self._asking.ask_where_unseen(self._clock.now())
+        for request in posted:
+            await self._board.show(await self._current(request.id))
+        return len(posted)
+
     async def _admit(self, requester_id: str, *, bucket: str = "submit") -> bool:
         now = self._clock.now()
         limit = RateLimit(self._config.requests_per_requester_per_hour, now - REQUESTER_WINDOW)

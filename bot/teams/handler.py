@@ -144,7 +144,8 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
         if turn_context.activity.conversation.conversation_type == "personal":
             await self._send_help(turn_context, caller, welcome=True)
             return
-        await self._remember_helpdesk_channel(turn_context, caller)
+        if await self._remember_helpdesk_channel(turn_context, caller):
+            await self._deps.request_cards.helpdesk_channel_known()
 
     async def on_teams_members_added(  # the welcome goes out on installationUpdate instead
         self,
@@ -199,23 +200,25 @@ class TapbotHandler(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder i
             return _search_results([])
         return _search_results(await self._deps.request_cards.typeahead(caller, query[:100]))
 
-    async def _remember_helpdesk_channel(self, turn_context: TurnContext, caller: Caller) -> None:
+    async def _remember_helpdesk_channel(self, turn_context: TurnContext, caller: Caller) -> bool:
         """tapbot installed in a team: if it is the helpdesk's team, its approval cards go to
-        the channel it was installed in (unless HELPDESK_CHANNEL_ID says otherwise)."""
+        the channel it was installed in (unless HELPDESK_CHANNEL_ID says otherwise). True
+        when it was the helpdesk's team."""
         data = turn_context.activity.channel_data
         if not isinstance(data, dict) or not self._deps.helpdesk_group_id:
-            return
+            return False
         channel_data = TeamsChannelData().deserialize(data)
         team = channel_data.team
         channel = channel_data.channel or team
         group = getattr(team, "aad_group_id", None) if team is not None else None
         if not group or group.lower() != self._deps.helpdesk_group_id.lower() or not channel:
-            return
+            return False
         reference = TurnContext.get_conversation_reference(turn_context.activity)
         reference.activity_id = None
         if reference.conversation is not None:
             reference.conversation.id = channel.id
         await self._deps.references.save(HELPDESK_CHANNEL_KEY, caller.tenant_id, reference)
+        return True
 
     async def _authorised_caller(
         self, turn_context: TurnContext, *, reply: bool = True

@@ -18,7 +18,7 @@ import structlog
 from botbuilder.schema import ConversationReference
 
 from bot.domain.delivery_options import DeliveryOption
-from bot.domain.errors import DirectoryError
+from bot.domain.errors import DirectoryError, StoreError
 from bot.domain.model import (
     REQUESTER_COPY,
     DeliveryMethod,
@@ -266,6 +266,18 @@ class RequestCards:
     async def cancel(self, caller: Caller, data: Mapping[str, object]) -> Card:
         person = Person(caller.user_id, caller.name)
         return self.card_for(await self._requests.cancel(person, _request_id(data)))
+
+    async def helpdesk_channel_known(self) -> None:
+        """tapbot was just installed in the helpdesk's team: approval cards of waiting
+        requests that reached nobody go out now, without their requesters asking."""
+        try:
+            posted = await self._requests.ask_where_unseen()
+        except StoreError:
+            # The requesters were told and can still post their cards again themselves.
+            log.exception("unseen_approval_cards_not_posted")
+            return
+        if posted:
+            log.info("unseen_approval_cards_posted", count=posted)
 
     async def repost(self, caller: Caller, data: Mapping[str, object]) -> Card:
         """The requester clicked "Post it again" on a request whose approval card reached

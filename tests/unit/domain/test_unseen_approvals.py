@@ -212,3 +212,58 @@ async def test_status_says_nobody_was_shown_it_and_posts_it_again(world: World) 
     assert isinstance(stranger, NotReposted)
     assert stranger.status is None
     assert "isn't yours" in stranger.text
+
+
+async def test_once_the_helpdesk_channel_is_known_waiting_cards_go_out_once(
+    world: World,
+) -> None:
+    request = await _unseen(world)
+    world.board.unseen = None
+
+    posted = await world.requests.ask_where_unseen()
+    again = await world.requests.ask_where_unseen()
+
+    assert (posted, again) == (1, 0)
+    assert len(world.board.posted) == 1
+    stored = await world.store.get_request(request.id)
+    assert stored is not None
+    assert await world.requests.shown(stored)
+    assert world.board.last_shown(request.id) is not None  # the requester's card follows
+    assert len(world.delivery.notices) == 1  # told once, when it reached nobody
+
+
+async def test_a_card_that_still_reaches_nobody_is_audited_but_not_told_twice(
+    world: World,
+) -> None:
+    await _unseen(world)
+
+    assert await world.requests.ask_where_unseen() == 0
+
+    assert len(world.delivery.notices) == 1
+    unseen = [e for e in await world.audit() if e[:2] == ("approval", "unseen")]
+    assert len(unseen) == 2
+
+
+async def test_a_stage_past_its_timeout_is_left_to_expiry(world: World) -> None:
+    request = await _unseen(world)
+    world.board.unseen = None
+    assert request.stage_due_at is not None
+    world.clock.at = request.stage_due_at
+
+    assert await world.requests.ask_where_unseen() == 0
+    assert world.board.posted == []
+
+
+async def test_a_managers_stage_is_left_to_post_it_again() -> None:
+    # The manager's chat with tapbot is not what an installation in the helpdesk team changes.
+    world = World(approvals=MANAGER_AND_HELPDESK)
+    await world.baseline()
+    world.board.unseen = Unseen.NO_APPROVER_CHAT
+    asked = await world.submit(by=as_person(PRIYA))
+    assert isinstance(asked, AwaitingApproval)
+    assert asked.request.current_stage is not None
+    assert asked.request.current_stage.approver is ApproverKind.MANAGER
+    world.board.unseen = None
+
+    assert await world.requests.ask_where_unseen() == 0
+    assert world.board.posted == []
