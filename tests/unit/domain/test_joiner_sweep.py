@@ -351,6 +351,22 @@ async def test_a_throttled_joiner_is_tried_again_after_the_wait() -> None:
     assert world.sleeps == [7.5, 7.5]
 
 
+async def test_a_throttled_role_read_is_tried_again_after_the_wait() -> None:
+    # Roles are most of a joiner's Graph calls: when Graph asks the sweep to wait, it waits
+    # and tries that joiner again, as for any other read, rather than failing it at once
+    # and going on calling Graph for the next.
+    world = JoinerWorld()
+    world.directory.fail(
+        "list_role_assignments", DirectoryThrottled("slow down", retry_after=7.5), times=2
+    )
+
+    report = await world.run()
+
+    assert report.complete
+    assert world.reminders.to(Recipient.MANAGER) == ["Ethan Walsh", "Mia Rossi"]
+    assert world.sleeps == [7.5, 7.5]
+
+
 async def test_a_joiner_throttled_for_too_long_is_left_for_the_next_run() -> None:
     world = JoinerWorld()
     world.directory.fail("list_passes", DirectoryThrottled("slow down", retry_after=1), times=None)
