@@ -12,7 +12,12 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.domain.errors import DirectoryError, DirectoryObjectNotFound, TapbotError
+from bot.domain.errors import (
+    DirectoryError,
+    DirectoryObjectNotFound,
+    DirectoryThrottled,
+    TapbotError,
+)
 from bot.domain.manager_changes import ManagerEvidence, recent_manager_change
 from bot.domain.manager_check import ManagerCheck
 from bot.domain.model import (
@@ -64,8 +69,9 @@ async def gather_target_facts(
 
     A user the directory does not know gives ``TargetFacts(user=None)`` (and nothing is
     recorded for them); a missing manager gives ``manager_id=None``. Roles that cannot be read
-    (any DirectoryError) are recorded in ``role_check_failure``, so `check_target` refuses only
-    after the relationship checks. Any other DirectoryError propagates, after every call has
+    (any DirectoryError) are recorded in ``role_check_failure`` (with Graph's wait in
+    ``role_check_retry_after`` when it throttled them), so `check_target` refuses only after
+    the relationship checks. Any other DirectoryError propagates, after every call has
     finished.
     """
     if now.tzinfo is None or now.utcoffset() is None:
@@ -157,6 +163,9 @@ async def gather_target_facts(
         policy=tap_policy,
         role_check_failure=(
             _failure(roles_read) if isinstance(roles_read, DirectoryError) else None
+        ),
+        role_check_retry_after=(
+            roles_read.retry_after if isinstance(roles_read, DirectoryThrottled) else None
         ),
     )
 

@@ -223,7 +223,9 @@ class JoinerAnswers:
         except DirectoryObjectNotFound:
             return None
         except DirectoryError as error:
-            await self._refusal(clicker_id, event.joiner_id, "directory_unavailable", None)
+            await self._refusal(
+                clicker_id, event.joiner_id, "directory_unavailable", event.hire_day, "issue"
+            )
             return Refused(CANNOT_CHECK, error.code or "directory_unavailable", event)
         hired = joiner.employee_hire_date
         day = hire_day(hired, self._config.timezone) if hired is not None else None

@@ -8,7 +8,8 @@
 3. the joiner's facts are read (`gather_target_facts`) and checked with the manager as the
    requester (`check_target`): a live pass exists already, or the joiner may not get one:
    skipped, reason audited, and the claim given back so a later sweep looks again; roles
-   that could not be read are a failure of this run (counted, so the schedule retries);
+   that could not be read are a failure of this run (counted, so the schedule retries), and
+   roles Graph throttled are waited for and read again like any throttled read;
 4. with ``JOINER_AUTO_ISSUE``, the pass is asked for by email in the manager's name
    (`bot.domain.joiner_issue`), only for an account created at most
    ``JOINER_AUTO_MAX_ACCOUNT_AGE_DAYS`` days ago (its ``createdDateTime`` from the listing);
@@ -34,6 +35,7 @@ from bot.domain.eligibility import gather_target_facts
 from bot.domain.errors import (
     DirectoryError,
     DirectoryObjectNotFound,
+    DirectoryThrottled,
     ReminderUndeliverable,
     StoreConflict,
     StoreError,
@@ -241,6 +243,12 @@ class JoinerSteps:
         if refusal is Refusal.ROLE_CHECK_FAILED:
             # Not knowing the roles is a failure of this run, not a verdict on the joiner:
             # the sweep counts it, so the schedule tries again.
+            if facts.role_check_retry_after is not None:
+                # Graph asked us to wait: the sweep waits and tries this joiner again, as for
+                # any other throttled read (`handle` gives the claim back).
+                raise DirectoryThrottled(
+                    "Graph throttled the role check", retry_after=facts.role_check_retry_after
+                )
             await self._release(user.id, placed.day)
             return await self.failed(joiner, refusal.value)
         if refusal is not None:

@@ -203,6 +203,8 @@ class TargetFacts:
     creation). *policy* is the tenant TAP policy read alongside, when it was.
     *role_check_failure* is set when the roles could not be read (then *role_assignments* is
     empty and means nothing): the kind of failure, HTTP status and Graph code, never a message.
+    *role_check_retry_after* is set when that failure was Graph throttling the read: the
+    seconds it asked to wait, for a caller that can come back later (the joiner sweep).
     *recent_manager_change* is the newest manager change within the window that tapbot does
     not trust (`bot.domain.manager_check.ManagerCheck`), None when there is none or the window
     is zero; it says when, from whom and by whom, for the helpdesk's approval card.
@@ -219,6 +221,7 @@ class TargetFacts:
     sponsor_ids: frozenset[str] = frozenset()
     policy: TapPolicy | None = field(default=None, compare=False)
     role_check_failure: str | None = None
+    role_check_retry_after: float | None = None
 
     @property
     def display_name(self) -> str | None:

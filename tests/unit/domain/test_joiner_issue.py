@@ -412,3 +412,21 @@ async def test_a_hire_date_that_cannot_be_read_asks_to_try_again(reminded: Remin
     assert outcome.text.startswith("I couldn't check in the directory")
     assert outcome.event is not None
     assert await reminded.world.store.list_requests() == []
+
+
+async def test_a_hire_date_that_cannot_be_read_is_audited_as_an_issue_click(
+    reminded: Reminded,
+) -> None:
+    reminded.world.directory.fail("get_user", DirectoryUnavailable("down"))
+
+    await reminded.issuing.issue(OLIVIA, reminded.click())
+
+    refusals = await reminded.world.store.list_audit(limit=10)
+    # Which button and which reminder, as every other refusal of a click says.
+    assert [(e.action, e.reason, e.detail) for e in refusals if e.outcome == "refused"] == [
+        (
+            "joiner_answer",
+            "directory_unavailable",
+            {"action": "issue", "hire_day": reminded.day.isoformat()},
+        )
+    ]

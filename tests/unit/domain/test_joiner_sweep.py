@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import DirectoryThrottled, DirectoryUnavailable
 from bot.domain.joiner_steps import OutcomeKind
+from bot.domain.joiner_sweep import THROTTLE_RETRIES
 from bot.domain.joiners import HelpdeskReason, JoinerConfig, JoinerState, Recipient
 from bot.domain.model import RoleAssignmentKind
 from tests.twins.directory import person
@@ -349,6 +350,42 @@ async def test_a_throttled_joiner_is_tried_again_after_the_wait() -> None:
     assert report.complete
     assert world.reminders.to(Recipient.MANAGER) == ["Ethan Walsh", "Mia Rossi"]
     assert world.sleeps == [7.5, 7.5]
+
+
+async def test_a_throttled_role_read_is_tried_again_after_the_wait() -> None:
+    # Roles are most of a joiner's Graph calls: when Graph asks the sweep to wait, it waits
+    # and tries that joiner again, as for any other read, rather than failing it at once
+    # and going on calling Graph for the next.
+    world = JoinerWorld()
+    world.directory.fail(
+        "list_role_assignments", DirectoryThrottled("slow down", retry_after=7.5), times=2
+    )
+
+    report = await world.run()
+
+    assert report.complete
+    assert world.reminders.to(Recipient.MANAGER) == ["Ethan Walsh", "Mia Rossi"]
+    assert world.sleeps == [7.5, 7.5]
+
+
+async def test_a_role_read_throttled_for_too_long_fails_the_run() -> None:
+    world = JoinerWorld()
+    world.directory.fail(
+        "list_role_assignments", DirectoryThrottled("slow down", retry_after=1), times=None
+    )
+
+    report = await world.run()
+
+    assert (report.counts[OutcomeKind.FAILED], report.complete) == (2, False)
+    assert world.reminders.sent == []
+    assert len(world.sleeps) == 2 * THROTTLE_RETRIES
+    event = await world.event(ETHAN_ID, 3)
+    assert event is not None
+    assert event.state is JoinerState.OPEN
+    assert await world.audit() == [
+        ("failed", ETHAN_ID, "throttled"),
+        ("failed", MIA_ID, "throttled"),
+    ]
 
 
 async def test_a_joiner_throttled_for_too_long_is_left_for_the_next_run() -> None:
