@@ -6,7 +6,9 @@ day D (in ``TIMEZONE``) is due in a process
 - at its first tick, when ``JOINER_SWEEP_AT_START`` is on (the default) and D's sweep has not
   run yet, whatever the time;
 - when ``JOINER_SWEEP_TIME`` on D passes while it runs;
-- when D's run failed and its retry time has come, or its instance died and its lease ran out.
+- when D's run failed and its retry time has come (15 minutes after the first failed run,
+  doubling after each further one, at most 4 hours), or its instance died and its lease ran
+  out.
 
 Due or not, the store decides: only the process whose claim of D's run succeeds sweeps, and a
 run that finished is never run again that day. Nothing else is remembered between ticks but
@@ -20,13 +22,23 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import StoreError
 from bot.domain.joiner_sweep import JoinerSweep, SweepReport
-from bot.domain.joiners import SweepState, local_moment, local_today
+from bot.domain.joiners import SweepRun, SweepState, local_moment, local_today
 
 # How long a running sweep holds the day before another instance may take over; renewed as
 # the sweep goes.
 SWEEP_LEASE = timedelta(minutes=10)
-# When a sweep that could not finish (Graph or the store failed) is tried again.
+# When a sweep that could not finish (Graph or the store failed) is tried again: after 15
+# minutes, then twice as long after each further failed run of the day, at most 4 hours
+# apart. A failure that lasts (a permission missing, a joiner whose roles never read) must
+# not re-read every joiner four times an hour all day.
 RETRY_AFTER = timedelta(minutes=15)
+MAX_RETRY_AFTER = timedelta(hours=4)
+FAILED_RUNS = "failed_runs"
+
+
+def retry_delay(failed_runs: int) -> timedelta:
+    """How long after its *failed_runs*-th failed run (1 for the first) a day's sweep waits."""
+    return min(RETRY_AFTER * (1 << min(max(failed_runs - 1, 0), 16)), MAX_RETRY_AFTER)
 
 
 class JoinerSchedule:
@@ -70,12 +82,21 @@ class JoinerSchedule:
 
         report = await self._sweep.run(on_progress=renew)
         finished = ports.clock.now()
+        failed_runs = _failed_runs(run) + (0 if report.complete else 1)
         await ports.store.finish_sweep(
             today,
             owner,
             state=SweepState.DONE if report.complete else SweepState.FAILED,
             at=finished,
-            retry_at=finished + RETRY_AFTER,
-            summary=report.summary(),
+            retry_at=finished + retry_delay(failed_runs),
+            summary=report.summary() | {FAILED_RUNS: failed_runs},
         )
         return report
+
+
+def _failed_runs(run: SweepRun | None) -> int:
+    """How many runs of the day failed before this one (a run that died counts none)."""
+    if run is None:
+        return 0
+    count = run.summary.get(FAILED_RUNS)
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0

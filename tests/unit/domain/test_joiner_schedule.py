@@ -6,7 +6,7 @@ import asyncio
 from datetime import time, timedelta
 
 from bot.domain.errors import DirectoryUnavailable
-from bot.domain.joiner_schedule import RETRY_AFTER, SWEEP_LEASE
+from bot.domain.joiner_schedule import MAX_RETRY_AFTER, RETRY_AFTER, SWEEP_LEASE, retry_delay
 from bot.domain.joiners import Recipient, SweepState
 from tests.unit.domain.joiner_world import TODAY, JoinerWorld
 
@@ -85,6 +85,47 @@ async def test_a_failed_sweep_is_retried_later_and_then_finishes() -> None:
     assert retried is not None
     assert retried.complete
     assert world.reminders.to(Recipient.MANAGER) == ["Ethan Walsh", "Mia Rossi"]
+
+
+async def test_a_failure_that_lasts_is_retried_less_and_less_often() -> None:
+    # A permission missing, a joiner whose roles never read: re-reading every joiner four
+    # times an hour all day would only spend the tenant's Graph budget.
+    world = JoinerWorld()
+    world.directory.fail("list_joiners", DirectoryUnavailable("down"), times=None)
+    schedule = world.schedule()
+    waits = []
+    assert await schedule.tick() is not None
+    for _ in range(6):
+        run = await world.store.get_sweep(TODAY)
+        assert run is not None
+        waits.append(run.lease_until - world.clock.now())
+        world.clock.at = run.lease_until
+        assert await schedule.tick() is not None
+
+    assert [w / RETRY_AFTER for w in waits] == [1, 2, 4, 8, 16, 16]
+    assert waits[-1] == MAX_RETRY_AFTER
+    run = await world.store.get_sweep(TODAY)
+    assert run is not None
+    assert run.summary["failed_runs"] == 7
+
+    world.directory.heal()
+    world.clock.at = run.lease_until
+    done = await schedule.tick()
+    assert done is not None
+    assert done.complete
+    finished = await world.store.get_sweep(TODAY)
+    assert finished is not None
+    assert (finished.state, finished.summary["failed_runs"]) == (SweepState.DONE, 7)
+
+
+def test_the_retry_delay_doubles_up_to_four_hours() -> None:
+    assert [retry_delay(n) for n in (0, 1, 2, 3)] == [
+        RETRY_AFTER,
+        RETRY_AFTER,
+        RETRY_AFTER * 2,
+        RETRY_AFTER * 4,
+    ]
+    assert retry_delay(10_000) == MAX_RETRY_AFTER == timedelta(hours=4)
 
 
 async def test_processes_ticking_together_sweep_once() -> None:
