@@ -107,6 +107,8 @@ def is_guid(value: str) -> bool:
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# Bearer tokens (AUDIT_EXPORT_TOKEN, OPS_TOKEN) shorter than this are refused at start-up.
+MIN_TOKEN_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -417,6 +419,17 @@ class Settings(BaseSettings):
                 f"OPS_HOST={self.ops_host} needs OPS_TOKEN: beyond loopback, /healthz and "
                 "/metrics answer only requests that carry it as a bearer token."
             )
+        for setting, token in (
+            ("AUDIT_EXPORT_TOKEN", self.audit_export_token),
+            ("OPS_TOKEN", self.ops_token),
+        ):
+            # Each is all that guards its endpoint (the audit export is on the port Teams
+            # reaches from the internet): it must not be guessable.
+            if token and len(token) < MIN_TOKEN_LENGTH:
+                problems.append(
+                    f"{setting} must be at least {MIN_TOKEN_LENGTH} characters (for example "
+                    "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe())')."
+                )
         if self.ops_port and self.ops_port == self.port:
             problems.append(
                 f"OPS_PORT={self.ops_port} is also PORT: /healthz and /metrics need a port of "

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from tests.bot.conftest import StartBot
 
-TOKEN = "ops-token-for-tests"
+TOKEN = "ops-token-for-tests-0123456789abcdef"
 
 
 async def test_the_teams_port_does_not_serve_health_or_metrics(start_bot: StartBot) -> None:

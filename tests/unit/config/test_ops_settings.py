@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, Settings
+from bot.config import MIN_TOKEN_LENGTH, ConfigError, Settings
 
 GOOD = {
     "GRAPH_TENANT_ID": "11111111-1111-1111-1111-111111111111",
@@ -22,11 +22,21 @@ def test_beyond_loopback_the_operator_listener_needs_a_token() -> None:
     everywhere = GOOD | {"OPS_HOST": "0.0.0.0"}  # noqa: S104  # the value under test
     with pytest.raises(ConfigError, match=r"OPS_HOST=0\.0\.0\.0 needs OPS_TOKEN"):
         Settings.from_env(everywhere)
-    s = Settings.from_env(everywhere | {"OPS_TOKEN": "long-random-token"})
-    assert s.ops_token == "long-random-token"
+    token = "long-random-token-0123456789abcdefgh"
+    s = Settings.from_env(everywhere | {"OPS_TOKEN": token})
+    assert s.ops_token == token
     assert "long-random-token" not in repr(s)
 
 
 def test_the_operator_listener_needs_a_port_of_its_own() -> None:
     with pytest.raises(ConfigError, match="OPS_PORT=4000 is also PORT"):
         Settings.from_env(GOOD | {"PORT": "4000", "OPS_PORT": "4000"})
+
+
+@pytest.mark.parametrize("setting", ["OPS_TOKEN", "AUDIT_EXPORT_TOKEN"])
+def test_a_guessable_token_is_refused_without_echoing_it(setting: str) -> None:
+    short = "x" * (MIN_TOKEN_LENGTH - 1)
+    with pytest.raises(ConfigError, match=f"{setting} must be at least 32 characters") as raised:
+        Settings.from_env(GOOD | {setting: short})
+    assert short not in str(raised.value)
+    assert Settings.from_env(GOOD | {setting: "y" * MIN_TOKEN_LENGTH})
