@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -419,6 +420,12 @@ class Settings(BaseSettings):
                 f"OPS_HOST={self.ops_host} needs OPS_TOKEN: beyond loopback, /healthz and "
                 "/metrics answer only requests that carry it as a bearer token."
             )
+        if self.bot_openid_metadata_url and not _https_or_loopback(self.bot_openid_metadata_url):
+            # Whoever serves these keys can sign activities tapbot believes came from Teams.
+            problems.append(
+                "BOT_OPENID_METADATA_URL must be an https URL (or http on this machine, for "
+                "tests); leave it unset in production."
+            )
         for setting, token in (
             ("AUDIT_EXPORT_TOKEN", self.audit_export_token),
             ("OPS_TOKEN", self.ops_token),
@@ -507,3 +514,15 @@ def _describe(error: Mapping[str, Any]) -> str:
     # pydantic's own text includes the input value, which may be a secret: rebuild it without.
     where = ".".join(str(part) for part in error.get("loc", ())) or "settings"
     return f"{where}: {error.get('msg', 'invalid value')}"
+
+
+def _https_or_loopback(url: str) -> bool:
+    """True for an https URL, or an http one to this machine."""
+    try:
+        parsed = urlsplit(url)
+        host = parsed.hostname
+    except ValueError:  # an unbalanced IPv6 bracket, a bad port
+        return False
+    if parsed.scheme == "https" and host:
+        return True
+    return parsed.scheme == "http" and host in LOOPBACK_HOSTS

@@ -40,3 +40,26 @@ def test_a_guessable_token_is_refused_without_echoing_it(setting: str) -> None:
         Settings.from_env(GOOD | {setting: short})
     assert short not in str(raised.value)
     assert Settings.from_env(GOOD | {setting: "y" * MIN_TOKEN_LENGTH})
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://login.botframework.com/v1/.well-known/openidconfiguration", True),
+        ("http://127.0.0.1:8080/v1/.well-known/openidconfiguration", True),
+        ("http://localhost/keys", True),
+        ("http://keys.example.com/v1/.well-known/openidconfiguration", False),
+        ("ftp://127.0.0.1/keys", False),
+        ("https://", False),
+        ("http://[::1", False),
+    ],
+)
+def test_channel_signing_keys_come_only_over_https_or_from_this_machine(
+    url: str, accepted: bool
+) -> None:
+    settings = GOOD | {"BOT_OPENID_METADATA_URL": url}
+    if accepted:
+        assert Settings.from_env(settings).bot_openid_metadata_url == url
+    else:
+        with pytest.raises(ConfigError, match="BOT_OPENID_METADATA_URL must be an https URL"):
+            Settings.from_env(settings)
