@@ -11,7 +11,10 @@ from typing import TypeVar
 
 COMMANDS: Sequence[tuple[str, str]] = (
     ("help", "What tapbot does and what you may do with it."),
-    ("request", "Request a Temporary Access Pass for someone who reports to you."),
+    (
+        "request",
+        "Request a Temporary Access Pass for someone who reports to you (helpdesk: for anyone).",
+    ),
     ("team", "Your direct reports and their passes; request or revoke one."),
     ("status", "Your recent pass requests and where each stands; cancel one that waits."),
     ("audit", "Recent audit events: who asked for what, for whom, and why (helpdesk only)."),

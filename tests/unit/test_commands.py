@@ -3,6 +3,8 @@ cards/commands.py, and nothing is listed that has no handler."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -107,3 +109,10 @@ def test_a_handler_for_an_unlisted_command_stops_the_bot_from_starting() -> None
 def test_the_manifest_allows_every_description() -> None:
     # Teams' schema: command titles up to 32 characters, descriptions up to 128.
     assert all(len(word) <= 32 and len(what) <= 128 for word, what in COMMANDS)
+
+
+def test_the_readme_lists_the_same_commands_in_the_same_words() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Commands in Teams", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \|$", section, flags=re.MULTILINE)
+    assert rows == [(word, text.rstrip(".")) for word, text in COMMANDS]
