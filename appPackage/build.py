@@ -1,9 +1,11 @@
 """Build the Teams app package (``make package``): ``dist/tapbot-<version>.zip``.
 
 The zip holds ``manifest.json`` (from ``manifest.template.json``) and the two icons. The bot id
-is ``MicrosoftAppId``; the Teams app id is ``TEAMS_APP_ID``, or the bot id when unset. Both are
-read from the environment or ``.env``, as the bot reads them. Upload the zip in Teams admin
-center (or Developer Portal) for the organisation.
+is ``MicrosoftAppId``; the manifest's app id is ``TEAMS_MANIFEST_ID``, or the bot id when unset.
+Both are read from the environment or ``.env``, as the bot reads its settings. Upload the zip
+in Teams admin center (or Developer Portal) for the organisation. The id Teams then gives the
+app in the organisation's catalog is another (``TEAMS_APP_ID``, which the bot uses to install
+it for people through Graph); only a store app keeps its manifest id.
 """
 
 from __future__ import annotations
@@ -38,12 +40,12 @@ def version() -> str:
     return value
 
 
-def manifest(*, bot_id: str, teams_app_id: str = "", app_version: str | None = None) -> Any:
-    """The manifest for *bot_id* (a GUID); *teams_app_id* defaults to it."""
-    app_id = teams_app_id or bot_id
+def manifest(*, bot_id: str, manifest_id: str = "", app_version: str | None = None) -> Any:
+    """The manifest for *bot_id* (a GUID); *manifest_id* (the app's id in it) defaults to it."""
+    app_id = manifest_id or bot_id
     problems = [
         f"{name} must be a GUID (got {value!r})"
-        for name, value in (("MicrosoftAppId", bot_id), ("TEAMS_APP_ID", app_id))
+        for name, value in (("MicrosoftAppId", bot_id), ("TEAMS_MANIFEST_ID", app_id))
         if not _GUID.match(value)
     ]
     if problems:
@@ -51,7 +53,7 @@ def manifest(*, bot_id: str, teams_app_id: str = "", app_version: str | None = N
     text = (HERE / "manifest.template.json").read_text()
     for key, value in {
         "version": app_version or version(),
-        "teams_app_id": app_id,
+        "manifest_id": app_id,
         "bot_id": bot_id,
     }.items():
         text = text.replace("{{" + key + "}}", value)
@@ -61,9 +63,9 @@ def manifest(*, bot_id: str, teams_app_id: str = "", app_version: str | None = N
     return data
 
 
-def build(out_dir: Path, *, bot_id: str, teams_app_id: str = "") -> Path:
+def build(out_dir: Path, *, bot_id: str, manifest_id: str = "") -> Path:
     """Write the package into *out_dir* and return its path."""
-    data = manifest(bot_id=bot_id, teams_app_id=teams_app_id)
+    data = manifest(bot_id=bot_id, manifest_id=manifest_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"tapbot-{data['version']}.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -84,7 +86,7 @@ def _settings(environ: Mapping[str, str], env_file: Path) -> dict[str, str]:
             key, sep, value = line.partition("=")
             if sep and not key.lstrip().startswith("#"):
                 values[key.strip()] = value.strip().strip("'\"")
-    return values | {k: v for k, v in environ.items() if k in {"MicrosoftAppId", "TEAMS_APP_ID"}}
+    return values | {k: v for k, v in environ.items() if k in {"MicrosoftAppId", "TEAMS_MANIFEST_ID"}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         path = build(
             args.out,
             bot_id=settings.get("MicrosoftAppId", ""),
-            teams_app_id=settings.get("TEAMS_APP_ID", ""),
+            manifest_id=settings.get("TEAMS_MANIFEST_ID", ""),
         )
     except PackageError as exc:
         print(f"Cannot build the Teams app package: {exc}", file=sys.stderr)

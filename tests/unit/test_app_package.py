@@ -44,5 +44,5 @@ def test_the_same_inputs_give_the_same_bytes(tmp_path: Path) -> None:
 def test_a_missing_or_malformed_bot_id_is_refused_with_the_setting_named() -> None:
     with pytest.raises(PackageError, match="MicrosoftAppId must be a GUID"):
         manifest(bot_id="")
-    with pytest.raises(PackageError, match="TEAMS_APP_ID must be a GUID"):
-        manifest(bot_id=BOT_ID, teams_app_id="my-app")
+    with pytest.raises(PackageError, match="TEAMS_MANIFEST_ID must be a GUID"):
+        manifest(bot_id=BOT_ID, manifest_id="my-app")
