@@ -257,6 +257,14 @@ class RequestCards:
             outcome = await self._requests.submit(Person(caller.user_id, caller.name), form)
         if isinstance(outcome, AwaitingApproval) and place is not None:
             await self._board.remember(outcome.request.id, REQUESTER_COPY, *place)
+        if (
+            isinstance(outcome, Unchanged)
+            and outcome.request.state is RequestState.PENDING_APPROVAL
+            and not await self._requests.shown(outcome.request)
+        ):
+            # The card submitted again (a double click, a retry) still says nobody was shown
+            # it, and keeps "Post it again".
+            return self._board.requester_card(outcome.request, unseen=True)
         return self.card_for(outcome)
 
     async def replace(self, caller: Caller, data: Mapping[str, object]) -> Card:

@@ -122,6 +122,20 @@ async def test_the_requester_is_told_nobody_was_shown_it_and_it_goes_out_once_in
     assert stored.state is RequestState.DELIVERED
 
 
+async def test_the_card_submitted_again_still_says_nobody_was_shown_it(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot = await start_bot()
+    _, data = await helpdesk_submission(bot, connector)
+    await bot.invoke(connector.url, "request.submit", data, user=HELPDESK)
+
+    again = await bot.invoke(connector.url, "request.submit", data, user=HELPDESK)
+
+    assert NOBODY_SHOWN in readable_text(again["value"])
+    assert [a["title"] for a in again["value"]["actions"]] == ["Post it again", "Cancel request"]
+    assert len(await bot.store.list_requests()) == 1
+
+
 async def test_a_second_installation_posts_nothing_twice(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
