@@ -86,7 +86,8 @@ def _settings(environ: Mapping[str, str], env_file: Path) -> dict[str, str]:
             key, sep, value = line.partition("=")
             if sep and not key.lstrip().startswith("#"):
                 values[key.strip()] = value.strip().strip("'\"")
-    return values | {k: v for k, v in environ.items() if k in {"MicrosoftAppId", "TEAMS_MANIFEST_ID"}}
+    wanted = {"MicrosoftAppId", "TEAMS_MANIFEST_ID"}
+    return values | {k: v for k, v in environ.items() if k in wanted}
 
 
 def main(argv: list[str] | None = None) -> int:
