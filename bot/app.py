@@ -396,6 +396,7 @@ def _requests(
         config=config,
         approvals=approval_policy(settings),
         helpdesk_group_id=settings.helpdesk_group_id,
+        timezone=timezone,
     )
     offers = RequestOffers(
         directory=graph.directory,

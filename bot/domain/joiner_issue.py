@@ -242,6 +242,7 @@ class JoinerIssuing:
             start_at=self._start(reminder.hire_day),
             delivery=DeliveryMethod.EMAIL,
             justification=_reason(reminder.hire_day, automatic=True),
+            joiner_hire_day=reminder.hire_day,
         )
         outcome = await self._requests.submit(
             Person(manager.id, manager.display_name), form, joiner=True, automatic=True
@@ -282,6 +283,7 @@ class JoinerIssuing:
             start_at=self._start(event.hire_day),
             delivery=method,
             justification=_reason(event.hire_day, automatic=False),
+            joiner_hire_day=event.hire_day,
         )
 
     def _start(self, day: date) -> datetime | None:

@@ -403,6 +403,9 @@ class ApprovalContext:
     Names are display names from the directory. *manager_changed_at* and the two names after it
     describe a recent manager change (the reason a manager's request needs the helpdesk);
     *existing_pass_ends_at* is set when the target already had a live pass.
+    *joiner_hire_day* (ISO date) is the hire day a day-one pass is for, when the request
+    answers a joiner reminder: if the directory's hire date has moved by the time the pass is
+    issued, it is not.
     """
 
     target_job_title: str = ""
@@ -412,6 +415,7 @@ class ApprovalContext:
     manager_changed_by: str = ""
     manager_change_evidence: str = ""
     existing_pass_ends_at: datetime | None = None
+    joiner_hire_day: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,6 +162,8 @@ class Refusal(enum.StrEnum):
     ONE_TIME_REQUIRED = "one_time_required"
     START_IN_PAST = "start_in_past"
     START_TOO_FAR = "start_too_far"
+    # A day-one pass whose joiner's hire date moved while it waited for approval
+    HIRE_DATE_CHANGED = "hire_date_changed"
     # How often
     RATE_LIMIT_REQUESTER = "rate_limit_requester"
     RATE_LIMIT_TARGET = "rate_limit_target"

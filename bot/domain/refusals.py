@@ -140,6 +140,12 @@ def message(refusal: Refusal, **facts: object) -> str:
             )
         case Refusal.START_IN_PAST:
             return "The start time has already passed. Choose now or a later time and try again."
+        case Refusal.HIRE_DATE_CHANGED:
+            return (
+                f"{name}'s start date in the directory changed while this request waited, so "
+                "its pass would not start on their first day. No pass was issued: answer the "
+                "reminder for the new date, or request a pass."
+            )
         case Refusal.START_TOO_FAR:
             days = facts.get("days")
             if isinstance(days, int):

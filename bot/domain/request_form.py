@@ -61,7 +61,9 @@ class InvalidForm(ValueError):
 @dataclass(frozen=True, slots=True)
 class RequestForm:
     """A well-formed request card submission. *start_at* is None for "now"; *typed_number* is
-    the E.164 number the requester typed for a text message (None: the directory's)."""
+    the E.164 number the requester typed for a text message (None: the directory's);
+    *joiner_hire_day* is the hire day a day-one pass from a joiner reminder is for (never from
+    a card), checked against the directory again before the pass is issued."""
 
     form_id: str
     target_id: str
@@ -71,6 +73,7 @@ class RequestForm:
     delivery: DeliveryMethod
     justification: str
     typed_number: str | None = None
+    joiner_hire_day: date | None = None
 
 
 def parse_request_form(

@@ -18,8 +18,10 @@ decision, is `bot.domain.deciding`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.approvals import (
     ApprovalPolicy,
@@ -41,6 +43,7 @@ from bot.domain.deciding import (
 )
 from bot.domain.errors import DirectoryError, LimitReached, StoreConflict
 from bot.domain.issuing import PassIssuing
+from bot.domain.joiners import hire_day
 from bot.domain.model import (
     ApprovalContext,
     ApproverKind,
@@ -86,6 +89,8 @@ CONFIRMATION_VALID = timedelta(minutes=15)
 # cohort of joiners must not use up the manager's own hourly allowance, nor lift the limit.
 AUTOMATIC = "submit_automatic"
 
+UTC_ZONE = ZoneInfo("UTC")
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -112,8 +117,10 @@ class RequestService:
         config: PolicyConfig,
         approvals: ApprovalPolicy,
         helpdesk_group_id: str,
+        timezone: ZoneInfo = UTC_ZONE,
     ) -> None:
         self._directory = directory
+        self._timezone = timezone
         self._checks = checks
         self._issuing = issuing
         self._board = board
@@ -248,6 +255,8 @@ class RequestService:
             )
         existing = existing_pass_needs_confirmation(checked.facts.passes, now)
         context = await self._checks.context(checked) if stages else ApprovalContext()
+        if form.joiner_hire_day is not None:
+            context = dataclasses.replace(context, joiner_hire_day=form.joiner_hire_day.isoformat())
         if stages:
             state = RequestState.PENDING_APPROVAL
         else:
@@ -521,6 +530,14 @@ class RequestService:
         checked = await self._checks.check(request.requester_id, request.target_id, request, route)
         if isinstance(checked, Refused):
             return checked
+        if request.context.joiner_hire_day:
+            hired = checked.target.employee_hire_date
+            now_day = hire_day(hired, self._timezone).isoformat() if hired else ""
+            if now_day != request.context.joiner_hire_day:
+                # The hire date moved while the request waited: the pass would start on a day
+                # that is not the joiner's first (a pass valid early is what day one avoids).
+                refusal = Refusal.HIRE_DATE_CHANGED
+                return Refused(refusal, message(refusal, name=request.target_name))
         if checked.manager_change is not None and not _helpdesk_approved(request):
             # The manager changed after the request was made: it needs the helpdesk now. The
             # requester asks again and the new request goes to the helpdesk (when there is one).

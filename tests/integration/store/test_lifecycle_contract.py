@@ -44,6 +44,7 @@ def pending(request_id: str = "r1", **fields: object) -> TapRequest:
             manager_changed_at=T0 - timedelta(days=2),
             previous_manager_name="Daniel Okafor",
             manager_changed_by="Robert Lang",
+            joiner_hire_day="2026-12-14",
         ),
     }
     values.update(fields)

@@ -25,10 +25,20 @@ from bot.domain.joiner_issue import (
 )
 from bot.domain.joiners import JoinerConfig, JoinerEvent, JoinerState, Reminder, stored_option
 from bot.domain.model import DeliveryMethod, RequestKind, RequestState, TapPolicy
-from bot.domain.outcomes import Issued
+from bot.domain.outcomes import Decided, Issued
 from bot.domain.policy import PolicyConfig
+from bot.domain.status import status_of
 from tests.twins.directory import DEFAULT_POLICY, person
-from tests.unit.domain.world import HELPDESK, LIAM, MANAGER, PRIYA, STRANGER, World, as_person
+from tests.unit.domain.world import (
+    HELPDESK,
+    LIAM,
+    MANAGER,
+    PRIYA,
+    STRANGER,
+    TOM,
+    World,
+    as_person,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OLIVIA = as_person(MANAGER)
@@ -45,7 +55,7 @@ class Reminded:
         one_time: bool = False,
         policy: PolicyConfig | None = None,
     ) -> None:
-        self.world = World(config=policy)
+        self.world = World(config=policy, timezone=BERLIN)
         self.config = JoinerConfig(timezone=BERLIN)
         self.day = self.world.clock.now().date() + timedelta(days=days)
         self.minutes, self.one_time = minutes, one_time
@@ -430,3 +440,31 @@ async def test_a_hire_date_that_cannot_be_read_is_audited_as_an_issue_click(
             {"action": "issue", "hire_day": reminded.day.isoformat()},
         )
     ]
+
+
+@pytest.mark.parametrize("moved", [False, True])
+async def test_a_hire_date_that_moves_while_the_helpdesk_approves_gets_no_pass(
+    reminded: Reminded, moved: bool
+) -> None:
+    world = reminded.world
+    asked = await reminded.issuing.issue(as_person(PRIYA), reminded.click())
+    assert isinstance(asked, Requested)
+    [request] = await world.store.list_requests()
+    assert request.context.joiner_hire_day == reminded.day.isoformat()
+    if moved:
+        reminded.hire(reminded.day + timedelta(days=7))
+
+    decided = await world.requests.decide(as_person(TOM), request.id, 1, approve=True)
+
+    stored = await world.store.get_request(request.id)
+    assert stored is not None
+    if not moved:
+        assert stored.state is RequestState.DELIVERED
+        return
+    # The approval is recorded; the pass is refused when it is about to be issued.
+    assert isinstance(decided, Decided)
+    assert (stored.state, stored.reason) == (RequestState.FAILED, "hire_date_changed")
+    why = status_of(stored, world.clock.now()).why
+    assert why.startswith("Liam Carter's start date in the directory changed")
+    assert world.directory.called("create_pass") == 0
+    assert ("request", "refused", "hire_date_changed") in await world.audit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.approvals import ApprovalPolicy
 from bot.domain.audit import Auditor
@@ -26,7 +27,7 @@ from bot.domain.ports import Store
 from bot.domain.request_form import RequestForm
 from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
-from bot.domain.workflow import Person, RequestService
+from bot.domain.workflow import UTC_ZONE, Person, RequestService
 from tests.twins.board import FakeBoard
 from tests.twins.clock import ManualClock
 from tests.twins.delivery import FakeDelivery
@@ -68,8 +69,10 @@ class World:
         clock: ManualClock | None = None,
         directory: FakeDirectory | None = None,
         helpdesk_group_id: str = HELPDESK,
+        timezone: ZoneInfo = UTC_ZONE,
     ) -> None:
         self.helpdesk_group_id = helpdesk_group_id
+        self.timezone = timezone
         self.clock = clock or ManualClock()
         self.store = store or MemoryStore()  # type: ignore[assignment]
         self.delivery = FakeDelivery()
@@ -138,6 +141,7 @@ class World:
             config=self.config,
             approvals=approvals,
             helpdesk_group_id=self.helpdesk_group_id,
+            timezone=self.timezone,
         )
         self.offers = RequestOffers(
             directory=self.directory,
