@@ -33,9 +33,15 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.domain.delivery_options import delivered_how
-from bot.domain.errors import DirectoryError, ReminderUndeliverable
+from bot.domain.errors import DirectoryError, ReminderUndeliverable, StoreError
 from bot.domain.joiners import Recipient, Reminder, ReminderReceipt, local_today
-from bot.domain.model import ConversationRecord, RequestState, TapRequest
+from bot.domain.model import (
+    REQUESTER_COPY,
+    ConversationRecord,
+    RequestMessage,
+    RequestState,
+    TapRequest,
+)
 from bot.domain.ports import Clock, Directory, Store
 from bot.teams.board import HELPDESK_CHANNEL_KEY
 from bot.teams.delivery_choices import delivery_choices
@@ -156,12 +162,38 @@ class TeamsJoinerReminders:
             if await self._references.reference_for(key) is None:
                 await self._open_chat(manager.id, key)
         activity_id = await self._post(key, self._card(reminder))
+        await self._follow(reminder, key, activity_id)
         return ReminderReceipt(Recipient.MANAGER, key, activity_id)
 
     async def to_helpdesk(self, reminder: Reminder) -> ReminderReceipt:
         key = await self._helpdesk_key()
         activity_id = await self._post(key, self._card(reminder))
+        await self._follow(reminder, key, activity_id)
         return ReminderReceipt(Recipient.HELPDESK, key, activity_id)
+
+    async def _follow(self, reminder: Reminder, key: str, activity_id: str) -> None:
+        """A pass asked for automatically that waits for an approval: its card here follows
+        the request as a requester's card does (decided, issued, expired)."""
+        request = reminder.request
+        if request is None or request.state is not RequestState.PENDING_APPROVAL:
+            return
+        try:
+            record = await self._store.get_conversation(key)
+            if record is None or not activity_id:
+                return
+            await self._store.add_request_message(
+                RequestMessage(
+                    request_id=request.id,
+                    audience=REQUESTER_COPY,
+                    activity_id=activity_id,
+                    reference=record.reference,
+                    posted_at=self._clock.now(),
+                )
+            )
+        except StoreError:
+            # The reminder went out; only its updates are lost (the manager is still told in
+            # their chat as the request moves on).
+            log.warning("automatic request card not remembered", request_id=request.id)
 
     def _card(self, reminder: Reminder) -> dict[str, Any]:
         today = local_today(self._clock.now(), self._timezone)

@@ -14,6 +14,7 @@ from bot.app import JOINERS, MANAGER_SYNC, Joiners
 from bot.domain.joiners import JoinerState
 from bot.domain.model import Actor, ActorKind, DirectoryUser, RequestKind, RequestState
 from cards.request import when
+from cards.text import readable_text
 from tests.bot.conftest import HELPDESK, MANAGER, NOBODY, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
 from tests.twins.directory import person
@@ -360,3 +361,19 @@ async def test_auto_issue_after_a_manager_change_waits_for_the_helpdesk_and_says
     assert (request.state, request.reason) == (RequestState.PENDING_APPROVAL, "manager_changed")
     assert bot.directory.pass_of(EMMA.id) is None
     assert bot.directory.sent_mail == []
+
+    # The helpdesk approves: the manager's reminder follows the request to its pass.
+    event = await bot.store.get_joiner(EMMA.id, _hire_day(bot))
+    assert event is not None
+    updates = f"/activities/{event.activity_id}"
+    before = sum(path.endswith(updates) for path in connector.paths)
+    review = {"request_id": request.id, "stage": "1"}
+    decided = await bot.invoke(connector.url, "approval.approve", review, user=HELPDESK)
+
+    assert "Approved by" in _text(decided["value"])
+    assert bot.directory.pass_of(EMMA.id) is not None
+    assert sum(path.endswith(updates) for path in connector.paths) > before
+    [*_, card] = [m for m in connector.sent if m.get("id") == event.activity_id]
+    words = readable_text(card["attachments"][0]["content"])
+    assert "Approved by Hana Desk" in words
+    assert "The pass for Emma Brooks was issued" in words
