@@ -517,11 +517,17 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 
 def _https_or_loopback(url: str) -> bool:
-    """True for an https URL, or an http one to this machine."""
+    """True for an https URL, or an http one to this machine. A URL with a user part, a
+    backslash or a blank is refused: Python and the HTTP client that fetches it could read
+    different hosts from it (``http://a.example\\@127.0.0.1/`` is a.example to requests)."""
+    if "\\" in url or any(c.isspace() or not c.isprintable() for c in url):
+        return False
     try:
         parsed = urlsplit(url)
         host = parsed.hostname
     except ValueError:  # an unbalanced IPv6 bracket, a bad port
+        return False
+    if "@" in parsed.netloc:
         return False
     if parsed.scheme == "https" and host:
         return True

@@ -52,6 +52,14 @@ def test_a_guessable_token_is_refused_without_echoing_it(setting: str) -> None:
         ("ftp://127.0.0.1/keys", False),
         ("https://", False),
         ("http://[::1", False),
+        ("HTTP://127.0.0.1/keys", True),
+        ("http://[::1]:8080/keys", True),
+        ("http://127.0.0.1.keys.example.com/keys", False),
+        ("http://127.0.0.1@keys.example.com/keys", False),
+        # Python reads the host after the "@", requests (which fetches the keys) before the
+        # backslash: keys.example.com over plain http.
+        ("http://keys.example.com\\@127.0.0.1/keys", False),
+        ("http://keys.example.com\\@localhost/keys", False),
     ],
 )
 def test_channel_signing_keys_come_only_over_https_or_from_this_machine(
