@@ -4,12 +4,19 @@ and telling the requester when it reached nobody (`bot.domain.workflow` calls it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.approvals import shown_to_deciders, stage_group
 from bot.domain.audit import Auditor
 from bot.domain.errors import DirectoryError
-from bot.domain.model import ApprovalPosting, ApproverKind, RequestState, TapRequest, Unseen
+from bot.domain.model import (
+    ApprovalPosting,
+    ApproverKind,
+    RateLimit,
+    RequestState,
+    TapRequest,
+    Unseen,
+)
 from bot.domain.ports import Directory, RequestBoard, Store
 from bot.domain.telling import TellRequester
 
@@ -18,6 +25,10 @@ MAX_REFRESH_APPROVERS = 60
 # Waiting requests looked at when the helpdesk's channel becomes known: far more than wait at
 # once in practice; any beyond are left to "Post it again".
 UNSEEN_SCAN_LIMIT = 500
+# A waiting stage is asked for by such a scan at most once in this long, whichever bot process
+# scans: two processes handling the installation (or a retried one) post its card once, and
+# installing again and again does not read its group and audit it each time.
+UNSEEN_SCAN_EVERY = timedelta(minutes=15)
 
 
 class ApprovalAsking:
@@ -80,18 +91,30 @@ class ApprovalAsking:
         installed in the helpdesk's team). Returns the requests whose card went out now. A
         stage past its timeout is left to expiry, a manager's stage to "Post it again" (the
         manager's chat is not what changed); a card that still reaches nobody is audited
-        but its requester, told once already, is not told again. Raises StoreError."""
+        but its requester, told once already, is not told again. Each waiting stage is asked
+        for at most once per `UNSEEN_SCAN_EVERY` by such scans, in whichever bot process.
+        Raises StoreError."""
         waiting = await self._store.list_requests(
             states=[RequestState.PENDING_APPROVAL], oldest_first=True, limit=UNSEEN_SCAN_LIMIT
         )
         posted: list[TapRequest] = []
-        for request in waiting:
+        for listed in waiting:
+            # Read again: posting the ones before it took a while, and it may have been
+            # cancelled, decided or expired meanwhile.
+            request = await self._store.get_request(listed.id)
+            if request is None or request.state is not RequestState.PENDING_APPROVAL:
+                continue
             stage = request.current_stage
             if stage is None or stage.approver is ApproverKind.MANAGER:
                 continue
             if request.stage_due_at is not None and request.stage_due_at <= now:
                 continue
             if await self.shown(request):
+                continue
+            claim = RateLimit(1, now - UNSEEN_SCAN_EVERY)
+            if not await self._store.admit(
+                "unseen_scan", f"{request.id}@{request.stage}", at=now, limit=claim
+            ):
                 continue
             if (await self.ask(request, tell=False)).posted:
                 posted.append(request)

@@ -4,7 +4,9 @@ it once the cause is fixed (only for the requester, only while nobody was shown 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -27,12 +29,22 @@ from bot.domain.rates import REPOSTS_PER_PERSON_PER_HOUR, SLOW_DOWN
 from bot.domain.status import MyRequests, NotReposted, Reposted
 from bot.domain.telling import nobody_shown
 from tests.twins.store import use_up
-from tests.unit.domain.world import MANAGER, MANAGER_AND_HELPDESK, PRIYA, TOM, World, as_person
+from tests.unit.domain.world import (
+    ADA,
+    MANAGER,
+    MANAGER_AND_HELPDESK,
+    PRIYA,
+    TOM,
+    World,
+    as_person,
+)
 
 
-async def _unseen(world: World, why: Unseen = Unseen.NO_HELPDESK_CHANNEL) -> TapRequest:
+async def _unseen(
+    world: World, why: Unseen = Unseen.NO_HELPDESK_CHANNEL, **form: object
+) -> TapRequest:
     world.board.unseen = why
-    asked = await world.submit(by=as_person(PRIYA))
+    asked = await world.submit(by=as_person(PRIYA), **form)
     assert isinstance(asked, AwaitingApproval), asked
     assert asked.posting == ApprovalPosting(0, why)
     return asked.request
@@ -267,3 +279,61 @@ async def test_a_managers_stage_is_left_to_post_it_again() -> None:
 
     assert await world.requests.ask_where_unseen() == 0
     assert world.board.posted == []
+
+
+async def test_a_request_cancelled_while_the_scan_runs_is_not_posted(world: World) -> None:
+    # The scan reads up to 500 waiting requests first and posts them one by one (each a Graph
+    # read and a Teams post): one cancelled meanwhile must not get an approval card.
+    first = await _unseen(world)
+    world.clock.advance(minutes=1)
+    second = await _unseen(world, target=ADA.id, form_id="f0000000-0000-4000-8000-000000000002")
+    world.board.unseen = None
+    real_ask = world.board.ask_for_approval
+
+    async def ask_then_cancel(
+        request: TapRequest, *, approver_ids: Sequence[str]
+    ) -> ApprovalPosting:
+        posting = await real_ask(request, approver_ids=approver_ids)
+        if request.id == first.id:
+            await world.requests.cancel(as_person(PRIYA), second.id)
+        return posting
+
+    world.board.ask_for_approval = ask_then_cancel  # type: ignore[method-assign]
+
+    assert await world.requests.ask_where_unseen() == 1
+
+    assert [p.request.id for p in world.board.posted] == [first.id]
+    requested = await world.store.list_audit(action="approval", outcome="requested")
+    assert [e.request_id for e in requested].count(second.id) == 1  # only its first try
+
+
+async def test_two_bot_processes_learning_the_channel_together_post_each_card_once(
+    world: World,
+) -> None:
+    # A slow installation turn retried by Teams, or two installations, reach two processes.
+    request = await _unseen(world)
+    world.board.unseen = None
+    other = World(store=world.store, clock=world.clock, directory=world.directory)
+
+    counts = await asyncio.gather(
+        world.requests.ask_where_unseen(), other.requests.ask_where_unseen()
+    )
+
+    assert sorted(counts) == [0, 1]
+    assert len(world.board.posted) + len(other.board.posted) == 1
+    copies = await world.store.list_request_messages(request.id)
+    assert len(copies) == 1
+
+
+async def test_installing_again_and_again_does_not_ask_again_and_again(world: World) -> None:
+    # Each installation (a team owner adding and removing tapbot in a loop) must not read the
+    # stage's group and audit every card still reaching nobody once more.
+    await _unseen(world, Unseen.TEAMS_ERROR)
+    reads = len(world.directory.calls)
+
+    for _ in range(5):
+        assert await world.requests.ask_where_unseen() == 0
+
+    assert len(world.directory.calls) == reads + 1
+    unseen = [e for e in await world.audit() if e[:2] == ("approval", "unseen")]
+    assert len(unseen) == 2
