@@ -250,3 +250,51 @@ async def test_a_manager_step_whose_manager_never_talked_to_tapbot_says_ask_them
     assert 'Ask them to open tapbot in Teams and say "help"' in words
     [event] = await bot.store.list_audit(action="approval", outcome="unseen")
     assert event.reason == "no_approver_chat"
+
+
+async def test_an_installation_in_another_team_or_tenant_posts_nothing(
+    start_bot: StartBot, connector: RecordingConnector
+) -> None:
+    bot, _, _ = await _unseen_request(start_bot, connector)
+    sales = "19:sales@thread.tacv2"
+    elsewhere = {
+        "id": sales,
+        "conversationType": "channel",
+        "isGroup": True,
+        "tenantId": TENANT_ID,
+    }
+    sales_team = {"id": sales, "aadGroupId": "99999999-0000-0000-0000-00000000005a"}
+    other_tenant = "33333333-3333-3333-3333-333333333333"
+
+    await bot.post(
+        activity(
+            connector.url,
+            type="installationUpdate",
+            action="add",
+            user=HELPDESK,
+            conversation=elsewhere,
+            channelData={"tenant": {"id": TENANT_ID}, "team": sales_team, "channel": {"id": sales}},
+        )
+    )
+    await bot.post(
+        activity(
+            connector.url,
+            type="installationUpdate",
+            action="add",
+            user=HELPDESK,
+            conversation=elsewhere | {"tenantId": other_tenant},
+            channelData={
+                "tenant": {"id": other_tenant},
+                "team": {"id": sales, "aadGroupId": HELPDESK_GROUP_ID},
+                "channel": {"id": sales},
+            },
+        )
+    )
+
+    assert not [p for p in connector.paths if "sales" in p and p.endswith("/activities")]
+    assert _channel_posts(connector) == 0
+    [request] = await bot.store.list_requests()
+    copies = await bot.store.list_request_messages(request.id)
+    assert {c.audience for c in copies} == {"requester"}
+    [refused] = await bot.store.list_audit(action="conversation", outcome="refused")
+    assert refused.reason == "wrong_tenant"
