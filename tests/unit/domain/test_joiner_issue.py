@@ -26,7 +26,8 @@ from bot.domain.joiner_issue import (
 from bot.domain.joiners import JoinerConfig, JoinerEvent, JoinerState, Reminder, stored_option
 from bot.domain.model import DeliveryMethod, RequestKind, RequestState, TapPolicy
 from bot.domain.outcomes import Decided, Issued
-from bot.domain.policy import PolicyConfig
+from bot.domain.outcomes import Refused as RequestRefused
+from bot.domain.policy import PolicyConfig, Refusal
 from bot.domain.status import status_of
 from tests.twins.directory import DEFAULT_POLICY, person
 from tests.unit.domain.world import (
@@ -468,3 +469,54 @@ async def test_a_hire_date_that_moves_while_the_helpdesk_approves_gets_no_pass(
     assert why.startswith("Liam Carter's start date in the directory changed")
     assert world.directory.called("create_pass") == 0
     assert ("request", "refused", "hire_date_changed") in await world.audit()
+
+
+@pytest.mark.parametrize(
+    ("hour", "days", "moved"),
+    [
+        (6, 0, False),  # 07:00 in Berlin on the hire day: the same day, written as a moment
+        (23, -1, False),  # 00:00 in Berlin on the hire day, the day before in UTC
+        (23, 0, True),  # midnight past in Berlin: the next day, though the same UTC date
+    ],
+)
+async def test_a_hire_date_written_again_as_a_moment_is_read_in_the_organisations_zone(
+    reminded: Reminded, hour: int, days: int, moved: bool
+) -> None:
+    world = reminded.world
+    asked = await reminded.issuing.issue(as_person(PRIYA), reminded.click())
+    assert isinstance(asked, Requested)
+    [request] = await world.store.list_requests()
+    hired = datetime.combine(reminded.day + timedelta(days=days), time(hour), UTC)
+    users = world.directory.users
+    users[LIAM.id] = dataclasses.replace(users[LIAM.id], employee_hire_date=hired)
+
+    await world.requests.decide(as_person(TOM), request.id, 1, approve=True)
+
+    stored = await world.store.get_request(request.id)
+    assert stored is not None
+    expected = (RequestState.FAILED, "hire_date_changed") if moved else (RequestState.DELIVERED,)
+    assert (stored.state, stored.reason)[: len(expected)] == expected
+
+
+async def test_replacing_a_pass_for_day_one_after_the_hire_date_moved_issues_nothing(
+    reminded: Reminded,
+) -> None:
+    world = reminded.world
+    await world.directory.create_pass(
+        LIAM.id, lifetime_minutes=60, is_usable_once=True, start_at=None
+    )
+    asked = await reminded.issuing.issue(OLIVIA, reminded.click())
+    assert isinstance(asked, Requested)
+    [request] = await world.store.list_requests()
+    assert request.state is RequestState.DRAFT
+    reminded.hire(reminded.day + timedelta(days=7))
+    created = world.directory.called("create_pass")
+
+    outcome = await world.requests.confirm_replace(OLIVIA, request.id)
+
+    stored = await world.store.get_request(request.id)
+    assert stored is not None
+    assert (stored.state, stored.reason) == (RequestState.FAILED, "hire_date_changed")
+    assert world.directory.called("create_pass") == created
+    assert isinstance(outcome, RequestRefused)
+    assert outcome.reason is Refusal.HIRE_DATE_CHANGED
