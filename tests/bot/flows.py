@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bot.conftest import HELPDESK, BotUnderTest
+from tests.bot.conftest import HELPDESK, TENANT_ID, BotUnderTest
 from tests.bot.connector import RecordingConnector
 
 
@@ -26,3 +26,21 @@ async def helpdesk_submission(
         "justification": "Locked out after a phone swap",
     }
     return target, data
+
+
+def team_channel(channel: str, team_group: str, *, tenant: str = TENANT_ID) -> dict[str, Any]:
+    """An activity's place (conversation and channel data) in *channel* of the team whose
+    Microsoft 365 group is *team_group*, in *tenant*."""
+    return {
+        "conversation": {
+            "id": channel,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": tenant,
+        },
+        "channelData": {
+            "tenant": {"id": tenant},
+            "team": {"id": channel, "aadGroupId": team_group},
+            "channel": {"id": channel},
+        },
+    }

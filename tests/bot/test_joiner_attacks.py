@@ -25,6 +25,7 @@ from tests.bot.conftest import (
     activity,
 )
 from tests.bot.connector import RecordingConnector
+from tests.bot.flows import team_channel
 from tests.bot.test_joiner_issue import (
     CHANNEL,
     EMMA,
@@ -173,24 +174,6 @@ def _record_pass_values(bot: BotUnderTest) -> list[str]:
     return values
 
 
-def _team_channel(channel: str, team_group: str) -> dict[str, Any]:
-    """An activity's place in *channel* of the team whose group is *team_group*."""
-    tenant = "11111111-1111-1111-1111-111111111111"
-    return {
-        "conversation": {
-            "id": channel,
-            "conversationType": "channel",
-            "isGroup": True,
-            "tenantId": tenant,
-        },
-        "channelData": {
-            "tenant": {"id": tenant},
-            "team": {"id": channel, "aadGroupId": team_group},
-            "channel": {"id": channel},
-        },
-    }
-
-
 SALES_CHANNEL = "19:sales-general@thread.tacv2"
 SALES_GROUP = "99999999-0000-0000-0000-00000000005a"
 
@@ -209,7 +192,7 @@ async def test_a_reminder_for_the_helpdesk_never_goes_to_another_teams_channel(
     # tapbot was added to the Sales team too, and someone asked it for help there.
     await bot.post(
         activity(
-            connector.url, text="help", user=NOBODY, **_team_channel(SALES_CHANNEL, SALES_GROUP)
+            connector.url, text="help", user=NOBODY, **team_channel(SALES_CHANNEL, SALES_GROUP)
         )
     )
     before = len(connector.sent)
@@ -231,12 +214,12 @@ async def test_a_reminder_for_the_helpdesk_goes_where_tapbot_was_installed_in_it
             type="installationUpdate",
             action="add",
             user=HELPDESK,
-            **_team_channel(CHANNEL, HELPDESK_GROUP_ID),
+            **team_channel(CHANNEL, HELPDESK_GROUP_ID),
         )
     )
     await bot.post(
         activity(
-            connector.url, text="help", user=NOBODY, **_team_channel(SALES_CHANNEL, SALES_GROUP)
+            connector.url, text="help", user=NOBODY, **team_channel(SALES_CHANNEL, SALES_GROUP)
         )
     )
     before = len(connector.sent)

@@ -13,13 +13,12 @@ from cards.text import readable_text
 from tests.bot.conftest import (
     HELPDESK,
     HELPDESK_GROUP_ID,
-    TENANT_ID,
     BotUnderTest,
     StartBot,
     activity,
 )
 from tests.bot.connector import RecordingConnector
-from tests.bot.flows import helpdesk_submission
+from tests.bot.flows import helpdesk_submission, team_channel
 from tests.twins.directory import person
 from tests.unit.cards.card_walk import actions
 
@@ -48,24 +47,15 @@ async def _unseen_request(
 async def _install_in_the_helpdesk_channel(
     bot: BotUnderTest, connector: RecordingConnector
 ) -> None:
+    await _install(bot, connector, CHANNEL, HELPDESK_GROUP_ID)
+
+
+async def _install(
+    bot: BotUnderTest, connector: RecordingConnector, channel: str, group: str, **where: str
+) -> None:
+    place = team_channel(channel, group, **where)
     await bot.post(
-        activity(
-            connector.url,
-            type="installationUpdate",
-            action="add",
-            user=HELPDESK,
-            conversation={
-                "id": CHANNEL,
-                "conversationType": "channel",
-                "isGroup": True,
-                "tenantId": TENANT_ID,
-            },
-            channelData={
-                "tenant": {"id": TENANT_ID},
-                "team": {"id": "19:team@thread.tacv2", "aadGroupId": HELPDESK_GROUP_ID},
-                "channel": {"id": CHANNEL},
-            },
-        )
+        activity(connector.url, type="installationUpdate", action="add", user=HELPDESK, **place)
     )
 
 
@@ -257,38 +247,10 @@ async def test_an_installation_in_another_team_or_tenant_posts_nothing(
 ) -> None:
     bot, _, _ = await _unseen_request(start_bot, connector)
     sales = "19:sales@thread.tacv2"
-    elsewhere = {
-        "id": sales,
-        "conversationType": "channel",
-        "isGroup": True,
-        "tenantId": TENANT_ID,
-    }
-    sales_team = {"id": sales, "aadGroupId": "99999999-0000-0000-0000-00000000005a"}
-    other_tenant = "33333333-3333-3333-3333-333333333333"
 
-    await bot.post(
-        activity(
-            connector.url,
-            type="installationUpdate",
-            action="add",
-            user=HELPDESK,
-            conversation=elsewhere,
-            channelData={"tenant": {"id": TENANT_ID}, "team": sales_team, "channel": {"id": sales}},
-        )
-    )
-    await bot.post(
-        activity(
-            connector.url,
-            type="installationUpdate",
-            action="add",
-            user=HELPDESK,
-            conversation=elsewhere | {"tenantId": other_tenant},
-            channelData={
-                "tenant": {"id": other_tenant},
-                "team": {"id": sales, "aadGroupId": HELPDESK_GROUP_ID},
-                "channel": {"id": sales},
-            },
-        )
+    await _install(bot, connector, sales, "99999999-0000-0000-0000-00000000005a")
+    await _install(
+        bot, connector, sales, HELPDESK_GROUP_ID, tenant="33333333-3333-3333-3333-333333333333"
     )
 
     assert not [p for p in connector.paths if "sales" in p and p.endswith("/activities")]
