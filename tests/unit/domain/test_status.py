@@ -8,12 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.model import (
-    ApproverKind,
     Decision,
-    DeliveryMethod,
-    RequestKind,
     RequestState,
-    Stage,
     TapRequest,
 )
 from bot.domain.outcomes import AwaitingApproval, ConfirmReplace
@@ -31,34 +27,16 @@ from bot.domain.status import (
     Standing,
     status_of,
 )
-from tests.unit.domain.world import LIAM, MANAGER, PRIYA, TOM, World, as_person
-
-TWO_STAGES = (Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
-
-
-def _request(world: World, n: int = 0, **fields: object) -> TapRequest:
-    at = world.clock.now() - timedelta(minutes=100 - n)
-    values: dict[str, object] = {
-        "id": f"r{n:03d}",
-        "requester_id": PRIYA.id,
-        "requester_name": PRIYA.display_name,
-        "target_id": LIAM.id,
-        "target_name": LIAM.display_name,
-        "lifetime_minutes": 60,
-        "is_usable_once": True,
-        "start_at": None,
-        "delivery": DeliveryMethod.CHAT_TO_REQUESTER,
-        "justification": "Lost phone",
-        "state": RequestState.PENDING_APPROVAL,
-        "created_at": at,
-        "updated_at": at,
-        "kind": RequestKind.HELPDESK,
-        "stages": TWO_STAGES,
-        "stage": 1,
-        "stage_due_at": at + timedelta(minutes=60),
-    }
-    values.update(fields)
-    return TapRequest(**values)  # type: ignore[arg-type]
+from tests.unit.domain.world import (
+    LIAM,
+    MANAGER,
+    PRIYA,
+    TOM,
+    TWO_STAGES,
+    World,
+    as_person,
+    stored_request,
+)
 
 
 def _mine(world: World, page_size: int = 10) -> MyRequests:
@@ -72,7 +50,7 @@ def _mine(world: World, page_size: int = 10) -> MyRequests:
 
 def test_a_pending_request_waits_at_its_stage_for_whom_and_until_when(world: World) -> None:
     decided = Decision(1, True, TOM.id, "Tom Becker", world.clock.now())
-    request = _request(world, stage=2, decisions=(decided,))
+    request = stored_request(world, stage=2, decisions=(decided,))
 
     status = status_of(request, world.clock.now())
 
@@ -85,7 +63,7 @@ def test_a_pending_request_waits_at_its_stage_for_whom_and_until_when(world: Wor
 def test_a_request_waiting_for_the_replacement_answer_can_be_cancelled_until_it_lapses(
     world: World,
 ) -> None:
-    draft = _request(world, state=RequestState.DRAFT, stages=(), stage=0, stage_due_at=None)
+    draft = stored_request(world, state=RequestState.DRAFT, stages=(), stage=0, stage_due_at=None)
     asked_at = draft.updated_at
 
     waiting = status_of(draft, asked_at + timedelta(minutes=14))
@@ -103,13 +81,13 @@ def test_a_request_waiting_for_the_replacement_answer_can_be_cancelled_until_it_
 def test_an_approved_request_is_being_issued_and_cannot_be_cancelled(
     world: World, state: RequestState
 ) -> None:
-    status = status_of(_request(world, state=state), world.clock.now())
+    status = status_of(stored_request(world, state=state), world.clock.now())
     assert (status.standing, status.can_cancel) == (Standing.ISSUING, False)
 
 
 def test_an_issued_request_says_until_when_and_whether_that_is_over(world: World) -> None:
     ends = world.clock.now() + timedelta(hours=1)
-    issued = _request(world, state=RequestState.DELIVERED, pass_ends_at=ends)
+    issued = stored_request(world, state=RequestState.DELIVERED, pass_ends_at=ends)
 
     now = status_of(issued, world.clock.now())
     later = status_of(issued, ends + timedelta(seconds=1))
@@ -121,7 +99,7 @@ def test_an_issued_request_says_until_when_and_whether_that_is_over(world: World
 def test_a_denial_carries_the_decision_with_its_reason(world: World) -> None:
     approved = Decision(1, True, MANAGER.id, "Olivia Bennett", world.clock.now())
     denied = Decision(2, False, TOM.id, "Tom Becker", world.clock.now(), "Not verified")
-    request = _request(world, state=RequestState.DENIED, decisions=(approved, denied))
+    request = stored_request(world, state=RequestState.DENIED, decisions=(approved, denied))
 
     status = status_of(request, world.clock.now())
 
@@ -129,8 +107,8 @@ def test_a_denial_carries_the_decision_with_its_reason(world: World) -> None:
 
 
 def test_an_expiry_names_the_step_and_how_long_it_waited(world: World) -> None:
-    one = _request(world, state=RequestState.EXPIRED, stages=TWO_STAGES[1:], stage=1)
-    second = _request(world, state=RequestState.EXPIRED, stage=2)
+    one = stored_request(world, state=RequestState.EXPIRED, stages=TWO_STAGES[1:], stage=1)
+    second = stored_request(world, state=RequestState.EXPIRED, stage=2)
 
     assert status_of(one, world.clock.now()).why == (
         "Nobody decided it within 4 hours, so no pass was issued."
@@ -141,9 +119,11 @@ def test_an_expiry_names_the_step_and_how_long_it_waited(world: World) -> None:
 
 
 def test_a_cancellation_says_who_ended_it_and_what_was_kept(world: World) -> None:
-    withdrawn = _request(world, state=RequestState.CANCELLED, reason="cancelled_by_requester")
-    kept = _request(world, state=RequestState.CANCELLED, reason="cancelled_by_requester", stages=())
-    lapsed = _request(world, state=RequestState.CANCELLED, reason="confirmation_expired")
+    withdrawn = stored_request(world, state=RequestState.CANCELLED, reason="cancelled_by_requester")
+    kept = stored_request(
+        world, state=RequestState.CANCELLED, reason="cancelled_by_requester", stages=()
+    )
+    lapsed = stored_request(world, state=RequestState.CANCELLED, reason="confirmation_expired")
 
     assert status_of(withdrawn, world.clock.now()).why == (
         "You cancelled it, so no pass was issued."
@@ -154,7 +134,9 @@ def test_a_cancellation_says_who_ended_it_and_what_was_kept(world: World) -> Non
 
 @pytest.mark.parametrize("reason", sorted(FAILURES))
 def test_every_internal_failure_reason_has_its_own_sentence(world: World, reason: str) -> None:
-    status = status_of(_request(world, state=RequestState.FAILED, reason=reason), world.clock.now())
+    status = status_of(
+        stored_request(world, state=RequestState.FAILED, reason=reason), world.clock.now()
+    )
     assert (status.standing, status.why) == (Standing.FAILED, FAILURES[reason])
     assert "_" not in status.why  # words, never a code
 
@@ -169,7 +151,7 @@ def test_the_failure_sentences_are_distinct_and_say_whether_a_pass_works() -> No
 def test_a_request_refused_at_issue_time_gives_the_refusal_in_words(
     world: World, refusal: Refusal
 ) -> None:
-    failed = _request(world, state=RequestState.FAILED, reason=refusal.value)
+    failed = stored_request(world, state=RequestState.FAILED, reason=refusal.value)
     status = status_of(failed, world.clock.now())
     assert (status.standing, status.why) == (
         Standing.REFUSED,
@@ -181,7 +163,9 @@ def test_a_request_refused_at_issue_time_gives_the_refusal_in_words(
 def test_an_unknown_failure_reason_is_said_plainly_never_as_a_code(
     world: World, reason: str | None
 ) -> None:
-    status = status_of(_request(world, state=RequestState.FAILED, reason=reason), world.clock.now())
+    status = status_of(
+        stored_request(world, state=RequestState.FAILED, reason=reason), world.clock.now()
+    )
     assert (status.standing, status.why) == (Standing.FAILED, UNKNOWN_FAILURE)
 
 
@@ -191,8 +175,8 @@ def test_an_unknown_failure_reason_is_said_plainly_never_as_a_code(
 async def _history(world: World, count: int) -> list[str]:
     """*count* of Priya's requests, one a minute, and one of Olivia's between each."""
     for n in range(count):
-        await world.store.add_request(_request(world, n))
-        theirs = _request(world, n, id=f"o{n:03d}", requester_id=MANAGER.id)
+        await world.store.add_request(stored_request(world, n))
+        theirs = stored_request(world, n, id=f"o{n:03d}", requester_id=MANAGER.id)
         await world.store.add_request(theirs)
     return [f"r{n:03d}" for n in reversed(range(count))]
 
@@ -228,7 +212,7 @@ async def test_requests_made_in_the_same_instant_are_neither_skipped_nor_repeate
 ) -> None:
     at = world.clock.now()
     for n in range(7):
-        await world.store.add_request(_request(world, n, created_at=at, updated_at=at))
+        await world.store.add_request(stored_request(world, n, created_at=at, updated_at=at))
     mine = _mine(world, page_size=3)
 
     seen: list[str] = []

@@ -18,8 +18,11 @@ from bot.domain.model import (
     ApproverKind,
     DeliveryMethod,
     IssuedPass,
+    RequestKind,
+    RequestState,
     RoleAssignmentKind,
     Stage,
+    TapRequest,
 )
 from bot.domain.offers import RequestOffers
 from bot.domain.policy import PolicyConfig
@@ -221,3 +224,33 @@ def team_passes(world: World) -> TeamPasses:
         clock=world.clock,
         store=world.store,
     )
+
+
+TWO_STAGES = (Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
+
+
+def stored_request(world: World, n: int = 0, **fields: object) -> TapRequest:
+    """Priya's helpdesk request number *n* for Liam, as the store would hold it: waiting at
+    the first of `TWO_STAGES`, made 100 - *n* minutes ago; *fields* change any of it."""
+    at = world.clock.now() - timedelta(minutes=100 - n)
+    values: dict[str, object] = {
+        "id": f"r{n:03d}",
+        "requester_id": PRIYA.id,
+        "requester_name": PRIYA.display_name,
+        "target_id": LIAM.id,
+        "target_name": LIAM.display_name,
+        "lifetime_minutes": 60,
+        "is_usable_once": True,
+        "start_at": None,
+        "delivery": DeliveryMethod.CHAT_TO_REQUESTER,
+        "justification": "Lost phone",
+        "state": RequestState.PENDING_APPROVAL,
+        "created_at": at,
+        "updated_at": at,
+        "kind": RequestKind.HELPDESK,
+        "stages": TWO_STAGES,
+        "stage": 1,
+        "stage_due_at": at + timedelta(minutes=60),
+    }
+    values.update(fields)
+    return TapRequest(**values)  # type: ignore[arg-type]

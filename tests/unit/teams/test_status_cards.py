@@ -13,12 +13,9 @@ import pytest
 
 from bot.domain.errors import StoreError
 from bot.domain.model import (
-    ApproverKind,
     Decision,
     DeliveryMethod,
-    RequestKind,
     RequestState,
-    Stage,
     TapRequest,
 )
 from bot.domain.outcomes import AwaitingApproval
@@ -32,10 +29,16 @@ from cards.status import CANCEL, PAGE
 from cards.text import readable_text
 from cards.validation import card_problems
 from tests.unit.cards.card_walk import actions, texts
-from tests.unit.domain.world import LIAM, MANAGER, PRIYA, TOM, World, as_person
+from tests.unit.domain.world import (
+    MANAGER,
+    PRIYA,
+    TOM,
+    World,
+    as_person,
+    stored_request,
+)
 
 LONDON = ZoneInfo("Europe/London")
-TWO_STAGES = (Stage(ApproverKind.MANAGER, 60), Stage(ApproverKind.HELPDESK, 240))
 
 
 @pytest.fixture
@@ -56,31 +59,6 @@ def _cards(world: World, page_size: int = 10) -> StatusCards:
     return StatusCards(mine, LONDON)
 
 
-def _request(world: World, n: int = 0, **fields: object) -> TapRequest:
-    at = world.clock.now() - timedelta(minutes=100 - n)
-    values: dict[str, object] = {
-        "id": f"r{n:03d}",
-        "requester_id": PRIYA.id,
-        "requester_name": PRIYA.display_name,
-        "target_id": LIAM.id,
-        "target_name": LIAM.display_name,
-        "lifetime_minutes": 60,
-        "is_usable_once": True,
-        "start_at": None,
-        "delivery": DeliveryMethod.CHAT_TO_REQUESTER,
-        "justification": "Lost phone",
-        "state": RequestState.PENDING_APPROVAL,
-        "created_at": at,
-        "updated_at": at,
-        "kind": RequestKind.HELPDESK,
-        "stages": TWO_STAGES,
-        "stage": 1,
-        "stage_due_at": at + timedelta(minutes=60),
-    }
-    values.update(fields)
-    return TapRequest(**values)  # type: ignore[arg-type]
-
-
 def _words(world: World, request: TapRequest) -> str:
     status = status_of(request, world.clock.now())
     return " ".join(str(line) for line in _cards(world).describe(status))
@@ -90,7 +68,7 @@ def _words(world: World, request: TapRequest) -> str:
 
 
 def test_waiting_for_approval_says_the_step_who_and_until_when(world: World) -> None:
-    request = _request(world, stage_due_at=world.clock.now() + timedelta(hours=1))
+    request = stored_request(world, stage_due_at=world.clock.now() + timedelta(hours=1))
     due = world.clock.now().astimezone(LONDON) + timedelta(hours=1)
     assert _words(world, request) == (
         "Step 1 of 2: waiting for the person's manager to decide, until "
@@ -101,7 +79,7 @@ def test_waiting_for_approval_says_the_step_who_and_until_when(world: World) -> 
 
 def test_a_helpdesk_step_names_who_may_not_decide_it(world: World) -> None:
     decided = Decision(1, True, MANAGER.id, "Olivia Bennett", world.clock.now())
-    words = _words(world, _request(world, stage=2, decisions=(decided,)))
+    words = _words(world, stored_request(world, stage=2, decisions=(decided,)))
     assert words.startswith(
         "Step 2 of 2: waiting for a helpdesk member other than Priya Shah, Olivia Bennett "
         "to decide, until "
@@ -111,7 +89,7 @@ def test_a_helpdesk_step_names_who_may_not_decide_it(world: World) -> None:
 def test_waiting_for_the_asker_names_the_person_and_when_the_question_lapses(
     world: World,
 ) -> None:
-    draft = _request(world, state=RequestState.DRAFT, stages=(), stage=0, stage_due_at=None)
+    draft = stored_request(world, state=RequestState.DRAFT, stages=(), stage=0, stage_due_at=None)
     now = world.clock.now()
     words = _words(world, replace(draft, created_at=now, updated_at=now))
     assert words.startswith("Liam Carter already has a pass. Waiting for you to confirm")
@@ -119,20 +97,20 @@ def test_waiting_for_the_asker_names_the_person_and_when_the_question_lapses(
 
 
 def test_a_lapsed_question_says_nothing_was_replaced(world: World) -> None:
-    draft = _request(world, state=RequestState.DRAFT, stages=(), stage=0, stage_due_at=None)
+    draft = stored_request(world, state=RequestState.DRAFT, stages=(), stage=0, stage_due_at=None)
     assert _words(world, draft).startswith("You didn't confirm replacing the pass Liam Carter")
 
 
 def test_an_issued_pass_says_how_it_went_and_until_when(world: World) -> None:
     ends = world.clock.now() + timedelta(hours=1)
-    base = _request(world, state=RequestState.DELIVERED, pass_ends_at=ends)
+    base = stored_request(world, state=RequestState.DELIVERED, pass_ends_at=ends)
     later_start = replace(base, start_at=world.clock.now() + timedelta(minutes=10))
 
     assert _words(world, base).startswith(
         "The pass was issued and sent to you in this chat, valid until "
     )
     assert "valid from" in _words(world, later_start)
-    by_sms = _request(
+    by_sms = stored_request(
         world,
         state=RequestState.DELIVERED,
         delivery=DeliveryMethod.SMS,
@@ -141,7 +119,7 @@ def test_an_issued_pass_says_how_it_went_and_until_when(world: World) -> None:
     assert _words(world, by_sms) == (
         "The pass was issued and sent by text message to +44 •••• ••01 11."
     )
-    over = _request(
+    over = stored_request(
         world, state=RequestState.DELIVERED, pass_ends_at=world.clock.now() - timedelta(hours=1)
     )
     assert "; it was valid until " in _words(world, over)
@@ -151,8 +129,8 @@ def test_a_denial_names_who_when_and_why_and_shortens_a_very_long_reason(world: 
     denied = Decision(1, False, TOM.id, "Tom Becker", world.clock.now(), "Not verified")
     long = Decision(1, False, TOM.id, "Tom Becker", world.clock.now(), "why " * 200)
 
-    words = _words(world, _request(world, state=RequestState.DENIED, decisions=(denied,)))
-    shortened = _words(world, _request(world, state=RequestState.DENIED, decisions=(long,)))
+    words = _words(world, stored_request(world, state=RequestState.DENIED, decisions=(denied,)))
+    shortened = _words(world, stored_request(world, state=RequestState.DENIED, decisions=(long,)))
 
     assert words.startswith("Denied by Tom Becker on ")
     assert words.endswith(": Not verified. No pass was issued.")
@@ -161,7 +139,7 @@ def test_a_denial_names_who_when_and_why_and_shortens_a_very_long_reason(world: 
 
 
 def test_a_refusal_at_issue_time_says_when_and_why(world: World) -> None:
-    failed = _request(world, state=RequestState.FAILED, reason=Refusal.DISABLED.value)
+    failed = stored_request(world, state=RequestState.FAILED, reason=Refusal.DISABLED.value)
     assert _words(world, failed) == (
         "It was refused when the rules were checked again before issuing: "
         + message(Refusal.DISABLED, name="Liam Carter")
@@ -170,7 +148,7 @@ def test_a_refusal_at_issue_time_says_when_and_why(world: World) -> None:
 
 @pytest.mark.parametrize("reason", sorted(FAILURES))
 def test_each_failure_reason_reaches_the_card_in_words(world: World, reason: str) -> None:
-    failed = _request(world, state=RequestState.FAILED, reason=reason)
+    failed = stored_request(world, state=RequestState.FAILED, reason=reason)
     assert _words(world, failed) == FAILURES[reason]
 
 
@@ -185,7 +163,7 @@ def test_each_failure_reason_reaches_the_card_in_words(world: World, reason: str
 def test_the_other_ends_in_words(
     world: World, state: RequestState, reason: str | None, expected: str
 ) -> None:
-    assert _words(world, _request(world, state=state, reason=reason)).startswith(expected)
+    assert _words(world, stored_request(world, state=state, reason=reason)).startswith(expected)
 
 
 def test_every_standing_has_a_headline() -> None:
@@ -208,8 +186,8 @@ async def test_someone_without_requests_gets_the_friendly_card(world: World) -> 
 async def test_the_card_shows_only_the_askers_requests(world: World) -> None:
     await _add(
         world,
-        _request(world, 1),
-        _request(world, 2, id="theirs", requester_id=MANAGER.id, target_name="Secret Person"),
+        stored_request(world, 1),
+        stored_request(world, 2, id="theirs", requester_id=MANAGER.id, target_name="Secret Person"),
     )
     card = await _cards(world).open(_caller(PRIYA))
     assert "Liam Carter" in readable_text(card)
@@ -232,13 +210,13 @@ async def test_the_card_shows_only_the_askers_requests(world: World) -> None:
 async def test_malformed_paging_data_shows_the_newest_page(
     world: World, data: dict[str, object]
 ) -> None:
-    await _add(world, *(_request(world, n) for n in range(3)))
+    await _add(world, *(stored_request(world, n) for n in range(3)))
     card = await _cards(world).page(_caller(PRIYA), data)
     assert "Newest first." in readable_text(card)
 
 
 async def test_paging_buttons_lead_through_every_request_and_back(world: World) -> None:
-    await _add(world, *(_request(world, n, target_name=f"Person {n:02d}") for n in range(25)))
+    await _add(world, *(stored_request(world, n, target_name=f"Person {n:02d}") for n in range(25)))
     cards, caller = _cards(world), _caller(PRIYA)
 
     seen: list[str] = []
@@ -266,7 +244,7 @@ async def test_a_page_too_big_for_teams_moves_rows_to_the_next_page(world: World
     await _add(
         world,
         *(
-            _request(
+            stored_request(
                 world,
                 n,
                 target_name=f"{n:02d} {long_name}",
@@ -303,7 +281,7 @@ def _cancel_button(card: dict[str, Any]) -> dict[str, Any]:
 
 async def test_cancel_on_the_card_cancels_and_redraws_the_same_page(world: World) -> None:
     request = await _ask_as_priya(world)
-    await _add(world, *(_request(world, n) for n in range(12)))
+    await _add(world, *(stored_request(world, n) for n in range(12)))
     cards, caller = _cards(world), _caller(PRIYA)
     newest = await cards.open(caller)
     [older] = [a for a in newest["actions"] if a["title"] == "Older requests"]
