@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bot.conftest import HELPDESK, TENANT_ID, BotUnderTest
+from tests.bot.conftest import HELPDESK, TENANT_ID, BotUnderTest, activity
 from tests.bot.connector import RecordingConnector
 
 
@@ -44,3 +44,23 @@ def team_channel(channel: str, team_group: str, *, tenant: str = TENANT_ID) -> d
             "channel": {"id": channel},
         },
     }
+
+
+async def outside_the_personal_chat(
+    bot: BotUnderTest, connector: RecordingConnector, command: str, verb: str
+) -> tuple[str, dict[str, Any]]:
+    """Type *command* in a channel and click a card's *verb* in a group chat: the text the
+    bot said to the first, and its answer to the second."""
+    in_channel = activity(connector.url, text=command)
+    in_channel["conversation"]["conversationType"] = "channel"
+    await bot.post(in_channel)
+    said: str = connector.sent[-1]["text"]
+    click = activity(
+        connector.url,
+        type="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": verb, "data": {}}},
+    )
+    click["conversation"]["conversationType"] = "groupChat"
+    answer: dict[str, Any] = await (await bot.post(click)).json()
+    return said, answer

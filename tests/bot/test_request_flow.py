@@ -9,6 +9,7 @@ from typing import Any
 from bot.domain.model import RequestState
 from tests.bot.conftest import MANAGER, NOBODY, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
+from tests.bot.flows import outside_the_personal_chat
 
 
 def _inputs(card: dict[str, Any]) -> dict[str, Any]:
@@ -161,17 +162,7 @@ async def test_requests_are_only_taken_in_the_personal_chat(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
     bot = await start_bot()
-    in_channel = activity(connector.url, text="request")
-    in_channel["conversation"]["conversationType"] = "channel"
-    await bot.post(in_channel)
-    assert connector.sent[-1]["text"] == "Pass requests are private: ask me in our 1:1 chat."
-    click = activity(
-        connector.url,
-        type="invoke",
-        name="adaptiveCard/action",
-        value={"action": {"type": "Action.Execute", "verb": "request.open", "data": {}}},
-    )
-    click["conversation"]["conversationType"] = "groupChat"
-    answer = await (await bot.post(click)).json()
+    said, answer = await outside_the_personal_chat(bot, connector, "request", "request.open")
+    assert said == "Pass requests are private: ask me in our 1:1 chat."
     assert answer["statusCode"] == 400
     assert "1:1 chat" in answer["value"]

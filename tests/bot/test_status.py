@@ -11,6 +11,7 @@ from typing import Any
 from bot.domain.model import DeliveryMethod, RequestState, TapRequest
 from tests.bot.conftest import HELPDESK, MANAGER, BotUnderTest, StartBot, activity
 from tests.bot.connector import RecordingConnector
+from tests.bot.flows import outside_the_personal_chat
 from tests.unit.cards.card_walk import actions, texts
 
 
@@ -213,18 +214,8 @@ async def test_status_is_only_answered_in_the_personal_chat(
     start_bot: StartBot, connector: RecordingConnector
 ) -> None:
     bot = await start_bot()
-    in_channel = activity(connector.url, text="status")
-    in_channel["conversation"]["conversationType"] = "channel"
-    await bot.post(in_channel)
-    assert connector.sent[-1]["text"] == "Your requests are private: ask me in our 1:1 chat."
-    click = activity(
-        connector.url,
-        type="invoke",
-        name="adaptiveCard/action",
-        value={"action": {"type": "Action.Execute", "verb": "status.page", "data": {}}},
-    )
-    click["conversation"]["conversationType"] = "groupChat"
-    answer = await (await bot.post(click)).json()
+    said, answer = await outside_the_personal_chat(bot, connector, "status", "status.page")
+    assert said == "Your requests are private: ask me in our 1:1 chat."
     assert answer["statusCode"] == 400
 
 
