@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain.delivery_options import DeliverySetup
 from bot.domain.joiner_answers import ANSWERS_PER_PERSON_PER_HOUR, Refused
-from bot.domain.joiner_issue import BUSY, CLICK_LEASE, Requested, joiner_deliveries
+from bot.domain.joiner_issue import BUSY, Requested, joiner_deliveries
 from bot.domain.joiners import JoinerState, Reminder
 from bot.domain.model import (
     ApproverKind,
@@ -64,15 +64,7 @@ async def test_a_click_refused_because_another_is_under_way_is_audited() -> None
     setup = Reminded()
     await setup.send()
     world = setup.world
-    now = world.clock.now()
-    await world.store.move_joiner(
-        LIAM.id,
-        setup.day,
-        expected=[JoinerState.REMINDED],
-        new_state=JoinerState.REQUESTED,
-        at=now,
-        changes={"owner": "being-made", "lease_until": now + CLICK_LEASE},
-    )
+    await setup.click_under_way("being-made")
 
     outcome = await setup.issuing.issue(OLIVIA, setup.click())
 

@@ -106,6 +106,18 @@ class Reminded:
         users = self.world.directory.users
         users[LIAM.id] = dataclasses.replace(users[LIAM.id], employee_hire_date=hired)
 
+    async def click_under_way(self, owner: str) -> None:
+        """Hold the reminder as a click making request *owner* does, until its lease ends."""
+        now = self.world.clock.now()
+        await self.world.store.move_joiner(
+            LIAM.id,
+            self.day,
+            expected=[JoinerState.REMINDED],
+            new_state=JoinerState.REQUESTED,
+            at=now,
+            changes={"owner": owner, "lease_until": now + CLICK_LEASE},
+        )
+
     def click(self, delivery: str = "chat_requester") -> dict[str, str]:
         return {"joiner_id": LIAM.id, "hire_day": self.day.isoformat(), "delivery": delivery}
 
@@ -181,15 +193,7 @@ async def test_a_click_that_died_holds_the_reminder_until_its_lease_ends(
     reminded: Reminded,
 ) -> None:
     world = reminded.world
-    now = world.clock.now()
-    await world.store.move_joiner(
-        LIAM.id,
-        reminded.day,
-        expected=[JoinerState.REMINDED],
-        new_state=JoinerState.REQUESTED,
-        at=now,
-        changes={"owner": "never-made", "lease_until": now + CLICK_LEASE},
-    )
+    await reminded.click_under_way("never-made")
 
     busy = await reminded.issuing.issue(OLIVIA, reminded.click())
     world.clock.advance(seconds=CLICK_LEASE.total_seconds() + 1)
