@@ -89,8 +89,6 @@ CONFIRMATION_VALID = timedelta(minutes=15)
 # cohort of joiners must not use up the manager's own hourly allowance, nor lift the limit.
 AUTOMATIC = "submit_automatic"
 
-UTC_ZONE = ZoneInfo("UTC")
-
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -117,7 +115,7 @@ class RequestService:
         config: PolicyConfig,
         approvals: ApprovalPolicy,
         helpdesk_group_id: str,
-        timezone: ZoneInfo = UTC_ZONE,
+        timezone: ZoneInfo,
     ) -> None:
         self._directory = directory
         self._timezone = timezone

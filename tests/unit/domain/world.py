@@ -30,12 +30,14 @@ from bot.domain.ports import Store
 from bot.domain.request_form import RequestForm
 from bot.domain.team import TeamPasses
 from bot.domain.upkeep import Upkeep
-from bot.domain.workflow import UTC_ZONE, Person, RequestService
+from bot.domain.workflow import Person, RequestService
 from tests.twins.board import FakeBoard
 from tests.twins.clock import ManualClock
 from tests.twins.delivery import FakeDelivery
 from tests.twins.directory import FakeDirectory, person
 from tests.twins.store import MemoryStore
+
+UTC = ZoneInfo("UTC")
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 BLOCKED = "b1000000-0000-4000-8000-000000000001"
@@ -72,7 +74,7 @@ class World:
         clock: ManualClock | None = None,
         directory: FakeDirectory | None = None,
         helpdesk_group_id: str = HELPDESK,
-        timezone: ZoneInfo = UTC_ZONE,
+        timezone: ZoneInfo = UTC,
     ) -> None:
         self.helpdesk_group_id = helpdesk_group_id
         self.timezone = timezone
